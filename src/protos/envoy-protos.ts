@@ -1,0 +1,62 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Envoy's API protos are not vendored: they ship inside @grpc/grpc-js-xds
+ * together with the xds, googleapis and protoc-gen-validate protos they import.
+ */
+function includeDirs(): string[] {
+  const xdsPackage = dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
+  const protobufjsPackage = dirname(require.resolve('protobufjs/package.json'));
+  return [
+    join(xdsPackage, 'deps', 'envoy-api'),
+    join(xdsPackage, 'deps', 'xds'),
+    join(xdsPackage, 'deps', 'googleapis'),
+    join(xdsPackage, 'deps', 'protoc-gen-validate'),
+    protobufjsPackage,
+  ];
+}
+
+/** Every type Switchyard emits, directly or inside an Any, must be reachable from these. */
+const entryFiles = [
+  'envoy/service/discovery/v3/ads.proto',
+  'envoy/service/ext_proc/v3/external_processor.proto',
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/config/listener/v3/listener.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/cluster/v3/cluster.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+];
+
+let cached: protobuf.Root | undefined;
+
+/**
+ * Loads Envoy's protos once per process (about a second of work), with
+ * field names kept in snake_case so our JSON reads like Envoy's docs and
+ * config_dump.
+ */
+export function envoyProtos(): protobuf.Root {
+  if (cached) return cached;
+  const dirs = includeDirs();
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => {
+    for (const dir of dirs) {
+      const candidate = join(dir, target);
+      if (existsSync(candidate)) return candidate;
+    }
+    return target;
+  };
+  root.loadSync(entryFiles, { keepCase: true, alternateCommentMode: false });
+  root.resolveAll();
+  cached = root;
+  return root;
+}

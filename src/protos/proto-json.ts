@@ -1,0 +1,127 @@
+import protobuf from 'protobufjs';
+
+/**
+ * The control plane holds Envoy resources in the proto3 JSON mapping with
+ * Envoy's snake_case field names (the shape of Envoy's docs and config_dump):
+ * durations as "1.5s", wrapper types as bare values, Struct as plain JSON,
+ * Any as an object with "@type". protobufjs only understands Any of these, so
+ * this walks the reflected type and rewrites the rest into protobufjs objects.
+ * A field the proto does not define is a bug in our translator: it throws.
+ */
+
+// protobufjs bundles the well-known types with camelCase field names.
+const wrapperTypes = new Set([
+  '.google.protobuf.DoubleValue',
+  '.google.protobuf.FloatValue',
+  '.google.protobuf.Int64Value',
+  '.google.protobuf.UInt64Value',
+  '.google.protobuf.Int32Value',
+  '.google.protobuf.UInt32Value',
+  '.google.protobuf.BoolValue',
+  '.google.protobuf.StringValue',
+  '.google.protobuf.BytesValue',
+]);
+
+const durationPattern = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
+
+export class ProtoJsonError extends Error {
+  override name = 'ProtoJsonError';
+}
+
+function durationToObject(value: unknown, path: string): { seconds: number; nanos: number } {
+  if (typeof value !== 'string')
+    throw new ProtoJsonError(`${path}: duration must be a string like "1.5s"`);
+  const match = durationPattern.exec(value);
+  if (!match) throw new ProtoJsonError(`${path}: invalid duration ${JSON.stringify(value)}`);
+  const sign = match[1] ? -1 : 1;
+  return {
+    seconds: sign * Number(match[2]),
+    nanos: sign * Number((match[3] ?? '').padEnd(9, '0')),
+  };
+}
+
+function structValue(value: unknown): Record<string, unknown> {
+  if (value === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (typeof value === 'number') return { numberValue: value };
+  if (typeof value === 'string') return { stringValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(structValue) } };
+  return { structValue: structObject(value) };
+}
+
+function structObject(value: unknown): Record<string, unknown> {
+  const fields = Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+    k,
+    structValue(v),
+  ]);
+  return { fields: Object.fromEntries(fields) };
+}
+
+function convertValue(field: protobuf.Field, value: unknown, path: string): unknown {
+  const resolved = field.resolvedType;
+  if (!(resolved instanceof protobuf.Type)) return value;
+  const name = resolved.fullName;
+  if (name === '.google.protobuf.Duration') return durationToObject(value, path);
+  if (wrapperTypes.has(name)) return { value };
+  if (name === '.google.protobuf.Struct') return structObject(value);
+  if (name === '.google.protobuf.Value') return structValue(value);
+  if (name === '.google.protobuf.Any') return anyToObject(resolved, value, path);
+  return messageToObject(resolved, value, path);
+}
+
+function anyToObject(anyType: protobuf.Type, value: unknown, path: string): unknown {
+  const typeUrl = (value as { '@type'?: unknown })['@type'];
+  if (typeof typeUrl !== 'string') throw new ProtoJsonError(`${path}: Any needs "@type"`);
+  const inner = anyType.root.lookupType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
+  const { ['@type']: _typeUrl, ...body } = value as Record<string, unknown>;
+  const object = messageToObject(inner, body, path);
+  return { type_url: typeUrl, value: inner.encode(inner.fromObject(object)).finish() };
+}
+
+function messageToObject(
+  type: protobuf.Type,
+  json: unknown,
+  path: string,
+): Record<string, unknown> {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ProtoJsonError(`${path}: ${type.name} must be an object`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    const field = type.fields[key];
+    if (!field) throw new ProtoJsonError(`${path}.${key}: ${type.fullName} has no field "${key}"`);
+    field.resolve();
+    const fieldPath = `${path}.${key}`;
+    if (field.map) {
+      const entries = Object.entries(value as Record<string, unknown>);
+      out[key] = Object.fromEntries(
+        entries.map(([k, v]) => [k, convertValue(field, v, `${fieldPath}.${k}`)]),
+      );
+    } else if (field.repeated) {
+      if (!Array.isArray(value)) throw new ProtoJsonError(`${fieldPath}: must be a list`);
+      out[key] = value.map((item: unknown, index) =>
+        convertValue(field, item, `${fieldPath}[${index}]`),
+      );
+    } else {
+      out[key] = convertValue(field, value, fieldPath);
+    }
+  }
+  return out;
+}
+
+/** Encodes a JSON resource carrying "@type" into a protobuf Any. */
+export function encodeAny(
+  root: protobuf.Root,
+  resource: Record<string, unknown>,
+): { type_url: string; value: Uint8Array } {
+  const anyType = root.lookupType('google.protobuf.Any');
+  return anyToObject(anyType, resource, String(resource['@type'])) as {
+    type_url: string;
+    value: Uint8Array;
+  };
+}
+
+/** Converts proto3 JSON into the object shape protobufjs's fromObject expects. */
+export function protoJsonToObject(type: protobuf.Type, json: unknown): Record<string, unknown> {
+  return messageToObject(type, json, type.name);
+}

@@ -1,0 +1,376 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The user-facing InferenceGraph spec (switchyard.io/v1alpha1), defined once.
+ * TypeScript types, runtime validation and the CRD's OpenAPI schema all
+ * derive from these TypeBox schemas; semantic checks that a JSON schema
+ * cannot express (references, cycles, weights summing to zero) live in
+ * ./semantics.ts.
+ */
+
+export const API_VERSION = 'switchyard.io/v1alpha1';
+export const KIND = 'InferenceGraph';
+
+const strict = { additionalProperties: false } as const;
+
+/** "250ms", "2s", "1.5s", "1m": the units ops teams already use in Kubernetes and Envoy. */
+export const DurationString = Type.String({
+  pattern: '^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$',
+  description: 'A duration such as "250ms", "2s", "1.5s" or "1m".',
+  examples: ['250ms', '2s'],
+});
+
+/** A DNS-1123 label: graph and node names become parts of Envoy resource names and paths. */
+export const Name = Type.String({
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+  maxLength: 63,
+  description: 'Lowercase letters, digits and "-", starting and ending with a letter or digit.',
+});
+
+export const Protocol = Type.Union(
+  [Type.Literal('v1'), Type.Literal('v2'), Type.Literal('seldon')],
+  {
+    description: 'v1: KServe V1, v2: Open Inference Protocol V2, seldon: Seldon protocol.',
+  },
+);
+
+export const Endpoint = Type.Object(
+  {
+    addresses: Type.Optional(
+      Type.Array(Type.String({ description: '"host:port"' }), {
+        minItems: 1,
+        description: 'Static upstream addresses, "host:port" each.',
+      }),
+    ),
+    url: Type.Optional(
+      Type.String({ description: 'http://host:port: one upstream, resolved by DNS.' }),
+    ),
+  },
+  { ...strict, description: 'Where the node is served: exactly one of addresses or url.' },
+);
+
+export const RetryOn = Type.Union(
+  [
+    Type.Literal('5xx'),
+    Type.Literal('gateway-error'),
+    Type.Literal('reset'),
+    Type.Literal('connect-failure'),
+    Type.Literal('retriable-4xx'),
+    Type.Literal('refused-stream'),
+  ],
+  { description: 'Failure classes that trigger a retry (Envoy x-envoy-retry-on policies).' },
+);
+
+export const Retries = Type.Object(
+  {
+    attempts: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      description: 'Retries after the first try.',
+    }),
+    perTryTimeout: Type.Optional(DurationString),
+    on: Type.Optional(Type.Array(RetryOn, { minItems: 1, uniqueItems: true })),
+  },
+  strict,
+);
+
+export const CircuitBreaker = Type.Object(
+  {
+    maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxPendingRequests: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxRequests: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxRetries: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  strict,
+);
+
+export const OutlierDetection = Type.Object(
+  {
+    consecutive5xx: Type.Optional(Type.Integer({ minimum: 1 })),
+    interval: Type.Optional(DurationString),
+    baseEjectionTime: Type.Optional(DurationString),
+    maxEjectionPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  strict,
+);
+
+/** Settings every step has, whatever its kind. */
+const stepSettings = {
+  timeout: Type.Optional(DurationString),
+  retries: Type.Optional(Retries),
+  dependency: Type.Optional(
+    Type.Union([Type.Literal('hard'), Type.Literal('soft')], {
+      description: 'soft: a failure is recorded, not fatal to the graph. Default hard.',
+    }),
+  ),
+  propagateHeaders: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true })),
+};
+
+/** Settings of a step that calls a user endpoint. */
+const endpointSettings = {
+  ...stepSettings,
+  endpoint: Endpoint,
+  protocol: Type.Optional(Protocol),
+  model: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: "The model's name on its server; defaults to the node's name.",
+    }),
+  ),
+  circuitBreaker: Type.Optional(CircuitBreaker),
+  outlierDetection: Type.Optional(OutlierDetection),
+};
+
+const NodeRef = Type.String({
+  minLength: 1,
+  description: 'The name of another node of this graph.',
+});
+
+export const ModelNode = Type.Object({ kind: Type.Literal('model'), ...endpointSettings }, strict);
+
+export const TransformerNode = Type.Object(
+  { kind: Type.Literal('transformer'), ...endpointSettings, to: NodeRef },
+  strict,
+);
+
+export const OutputTransformerNode = Type.Object(
+  { kind: Type.Literal('output-transformer'), ...endpointSettings, to: NodeRef },
+  strict,
+);
+
+export const RouterNode = Type.Object(
+  {
+    kind: Type.Literal('router'),
+    ...endpointSettings,
+    children: Type.Array(NodeRef, { minItems: 1 }),
+    then: Type.Optional(NodeRef),
+  },
+  strict,
+);
+
+export const CombinerNode = Type.Object(
+  { kind: Type.Literal('combiner'), ...endpointSettings },
+  strict,
+);
+
+export const SplitRoute = Type.Object(
+  {
+    to: NodeRef,
+    weight: Type.Integer({
+      minimum: 0,
+      description: 'Relative weight; weights need not sum to 100.',
+    }),
+  },
+  strict,
+);
+
+export const SplitterNode = Type.Object(
+  {
+    kind: Type.Literal('splitter'),
+    ...stepSettings,
+    routes: Type.Array(SplitRoute, { minItems: 1 }),
+    stickyHeader: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Requests with the same value of this header always take the same route.',
+      }),
+    ),
+  },
+  strict,
+);
+
+const matchOperators = {
+  equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+  in: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1 })),
+  prefix: Type.Optional(Type.String({ minLength: 1 })),
+  regex: Type.Optional(Type.String({ minLength: 1 })),
+  present: Type.Optional(Type.Boolean()),
+  gt: Type.Optional(Type.Number()),
+  gte: Type.Optional(Type.Number()),
+  lt: Type.Optional(Type.Number()),
+  lte: Type.Optional(Type.Number()),
+};
+
+export const SwitchCondition = Type.Object(
+  {
+    header: Type.Optional(Type.String({ minLength: 1 })),
+    query: Type.Optional(Type.String({ minLength: 1 })),
+    body: Type.Optional(
+      Type.String({ pattern: '^\\$', description: 'A JSON path into the payload, e.g. "$.tier".' }),
+    ),
+    ...matchOperators,
+  },
+  { ...strict, description: 'Exactly one of header, query or body, and exactly one operator.' },
+);
+
+export const SwitchCase = Type.Object({ when: SwitchCondition, to: NodeRef }, strict);
+
+export const SwitchNode = Type.Object(
+  {
+    kind: Type.Literal('switch'),
+    ...stepSettings,
+    cases: Type.Array(SwitchCase, { minItems: 1 }),
+    default: Type.Optional(NodeRef),
+  },
+  strict,
+);
+
+export const MirrorNode = Type.Object(
+  {
+    kind: Type.Literal('mirror'),
+    ...stepSettings,
+    to: NodeRef,
+    shadow: NodeRef,
+    percent: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 100,
+        description: 'Share of requests copied to the shadow, in percent. Default 100.',
+      }),
+    ),
+  },
+  strict,
+);
+
+export const SequenceStep = Type.Object(
+  {
+    node: NodeRef,
+    input: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          '"request" (the original request), "previous" (default), or an earlier step\'s node name.',
+      }),
+    ),
+  },
+  strict,
+);
+
+export const SequenceNode = Type.Object(
+  {
+    kind: Type.Literal('sequence'),
+    ...stepSettings,
+    steps: Type.Array(SequenceStep, { minItems: 1 }),
+    stopWhen: Type.Optional(SwitchCondition),
+  },
+  strict,
+);
+
+export const BuiltinCombiner = Type.Union(
+  [
+    Type.Literal('merge'),
+    Type.Literal('concat'),
+    Type.Literal('mean'),
+    Type.Literal('vote'),
+    Type.Literal('first-success'),
+  ],
+  { description: "A built-in way to combine the children's answers." },
+);
+
+export const EnsembleNode = Type.Object(
+  {
+    kind: Type.Literal('ensemble'),
+    ...stepSettings,
+    children: Type.Array(NodeRef, { minItems: 1 }),
+    combine: Type.Optional(BuiltinCombiner),
+    combiner: Type.Optional(NodeRef),
+    then: Type.Optional(NodeRef),
+  },
+  { ...strict, description: 'Exactly one of combine (built-in) or combiner (a combiner node).' },
+);
+
+export const SubgraphNode = Type.Object(
+  {
+    kind: Type.Literal('graph'),
+    ...stepSettings,
+    graph: Name,
+  },
+  strict,
+);
+
+/** Each kind's schema, looked up by the node's `kind` so errors speak of that kind alone. */
+export const nodeSchemas = {
+  model: ModelNode,
+  transformer: TransformerNode,
+  'output-transformer': OutputTransformerNode,
+  router: RouterNode,
+  combiner: CombinerNode,
+  splitter: SplitterNode,
+  switch: SwitchNode,
+  mirror: MirrorNode,
+  sequence: SequenceNode,
+  ensemble: EnsembleNode,
+  graph: SubgraphNode,
+} as const satisfies Record<string, TSchema>;
+
+export type NodeKind = keyof typeof nodeSchemas;
+
+export const NodeSpec = Type.Union(Object.values(nodeSchemas));
+
+export const GraphSpecBody = Type.Object(
+  {
+    entry: NodeRef,
+    host: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'The Host the graph answers on ("*" or a DNS name, "*.example.com" allowed). Default "*".',
+      }),
+    ),
+    protocol: Type.Optional(Protocol),
+    timeout: Type.Optional(DurationString),
+    propagateHeaders: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true }),
+    ),
+    nodes: Type.Record(Type.String(), NodeSpec, { minProperties: 1 }),
+  },
+  strict,
+);
+
+export const Metadata = Type.Object(
+  {
+    name: Name,
+    namespace: Type.Optional(Name),
+    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    annotations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  },
+  // Kubernetes adds fields of its own (uid, resourceVersion, ...) that are not ours to reject.
+  { additionalProperties: true },
+);
+
+export const InferenceGraphDocument = Type.Object(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal(KIND),
+    metadata: Metadata,
+    spec: GraphSpecBody,
+  },
+  { additionalProperties: true },
+);
+
+export type Duration = Static<typeof DurationString>;
+export type Protocol = Static<typeof Protocol>;
+export type Endpoint = Static<typeof Endpoint>;
+export type Retries = Static<typeof Retries>;
+export type RetryOn = Static<typeof RetryOn>;
+export type CircuitBreaker = Static<typeof CircuitBreaker>;
+export type OutlierDetection = Static<typeof OutlierDetection>;
+export type SwitchCondition = Static<typeof SwitchCondition>;
+export type SwitchCase = Static<typeof SwitchCase>;
+export type SplitRoute = Static<typeof SplitRoute>;
+export type SequenceStep = Static<typeof SequenceStep>;
+export type BuiltinCombiner = Static<typeof BuiltinCombiner>;
+export type ModelNode = Static<typeof ModelNode>;
+export type TransformerNode = Static<typeof TransformerNode>;
+export type OutputTransformerNode = Static<typeof OutputTransformerNode>;
+export type RouterNode = Static<typeof RouterNode>;
+export type CombinerNode = Static<typeof CombinerNode>;
+export type SplitterNode = Static<typeof SplitterNode>;
+export type SwitchNode = Static<typeof SwitchNode>;
+export type MirrorNode = Static<typeof MirrorNode>;
+export type SequenceNode = Static<typeof SequenceNode>;
+export type EnsembleNode = Static<typeof EnsembleNode>;
+export type SubgraphNode = Static<typeof SubgraphNode>;
+export type NodeSpec = Static<typeof NodeSpec>;
+export type GraphSpecBody = Static<typeof GraphSpecBody>;
+export type InferenceGraphDocument = Static<typeof InferenceGraphDocument>;
