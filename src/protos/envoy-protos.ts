@@ -35,9 +35,24 @@ const entryFiles = [
   'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
 ];
 
 let cached: protobuf.Root | undefined;
+
+/**
+ * Fields that the Envoy we run (1.40) understands but the API protos bundled
+ * with @grpc/grpc-js-xds predate. Each is covered by an end-to-end test
+ * against the real Envoy, which is what proves the field number right.
+ */
+function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
+  // WeightedCluster.use_hash_policy (random_value_specifier oneof): weighted
+  // choice driven by the route's hash policy, i.e. sticky splits.
+  root
+    .lookupType('envoy.config.route.v3.WeightedCluster')
+    .add(new protobuf.Field('use_hash_policy', 5, 'google.protobuf.BoolValue'));
+  root.resolveAll();
+}
 
 /**
  * Loads Envoy's protos once per process (about a second of work), with
@@ -57,6 +72,7 @@ export function envoyProtos(): protobuf.Root {
   };
   root.loadSync(entryFiles, { keepCase: true, alternateCommentMode: false });
   root.resolveAll();
+  addFieldsNewerThanBundledProtos(root);
   cached = root;
   return root;
 }

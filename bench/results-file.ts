@@ -1,0 +1,23 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { machineDescription } from './machine.ts';
+
+const resultsDir = join(import.meta.dirname, 'results');
+
+/** Writes <name>.json (raw) and <name>.md (the table the README quotes). */
+export function writeResults(name: string, rows: Record<string, string | number>[], notes: string): void {
+  mkdirSync(resultsDir, { recursive: true });
+  const machine = machineDescription();
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  const columns = Object.keys(rows[0] ?? {});
+  const table = [
+    `| ${columns.join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${columns.map((c) => String(row[c])).join(' | ')} |`),
+  ].join('\n');
+  const described = Object.entries(machine)
+    .map(([k, v]) => `${k}: ${String(v)}`)
+    .join(', ');
+  writeFileSync(join(resultsDir, `${name}.md`), `${notes}\n\n${table}\n\nMachine: ${described}\n`);
+  process.stdout.write(`${table}\n`);
+}

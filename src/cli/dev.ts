@@ -1,0 +1,83 @@
+import { resolve } from 'node:path';
+import { bootstrapConfig } from '../envoy/bootstrap.ts';
+import { startSampleModel, type SampleModel } from '../samples/model-server.ts';
+import { startControlPlane } from './control-plane.ts';
+import { startEnvoyProcess } from './envoy-process.ts';
+import { log } from './output.ts';
+
+const ports = { listener: 10000, admin: 9901, xds: 18000 };
+
+/** The sample models the graphs of examples/ point at. */
+const sampleModels = [
+  { name: 'fraud-v1', port: 9101, version: 'v1' },
+  { name: 'fraud-v2', port: 9102, version: 'v2', scale: 2 },
+  { name: 'large', port: 9103, version: 'large' },
+  { name: 'small', port: 9104, version: 'small' },
+  { name: 'standard', port: 9105, version: 'standard' },
+  { name: 'sentiment', port: 9106, version: 'live' },
+  { name: 'sentiment', port: 9107, version: 'shadow' },
+];
+
+const payload = `'{"inputs":[{"name":"x","shape":[4],"datatype":"FP32","data":[1,2,3,4]}]}'`;
+
+function tryThis(): string {
+  const base = `http://127.0.0.1:${String(ports.listener)}/v2/models`;
+  const pick = `grep -o '"model_version":"[^"]*"'`;
+  return [
+    'Try it:',
+    `  # one call through the 90/10 canary`,
+    `  curl -s ${base}/fraud/infer -d ${payload}`,
+    `  # 100 calls: about 90 answered by v1, 10 by v2`,
+    `  for i in $(seq 100); do curl -s ${base}/fraud/infer -d ${payload} | ${pick}; done | sort | uniq -c`,
+    `  # header switch: gold customers get the large model, ?variant=fast the small one`,
+    `  curl -s -H 'x-tier: gold' ${base}/tiered/infer -d ${payload}`,
+    `  curl -s '${base}/tiered/infer?variant=fast' -d ${payload}`,
+    `  curl -s ${base}/tiered/infer -d ${payload}`,
+    `  # mirror: the live model answers; half the calls are copied to the shadow (see the log here)`,
+    `  curl -s ${base}/sentiment/infer -d ${payload}`,
+    `  # edit a file in examples/ and Envoy follows within a second; Envoy's view:`,
+    `  curl -s http://127.0.0.1:${String(ports.admin)}/config_dump?resource=dynamic_route_configs`,
+  ].join('\n');
+}
+
+/** `switchyard dev`: everything the demo needs, in one process tree, until Ctrl-C. */
+export async function devCommand(graphsDir: string): Promise<void> {
+  const models: SampleModel[] = [];
+  for (const spec of sampleModels) {
+    const model = await startSampleModel(spec);
+    models.push(model);
+  }
+  const shadow = models.find((m) => m.port === 9107);
+  const controlPlane = await startControlPlane({
+    graphsDir: resolve(graphsDir),
+    xdsHost: '127.0.0.1',
+    xdsPort: ports.xds,
+    listener: { address: '127.0.0.1', port: ports.listener },
+  });
+  const envoy = await startEnvoyProcess({
+    bootstrap: bootstrapConfig({
+      nodeId: 'switchyard-dev',
+      nodeCluster: 'switchyard',
+      xdsAddress: '127.0.0.1',
+      xdsPort: controlPlane.xdsPort,
+      adminPort: ports.admin,
+    }),
+    name: 'dev',
+  });
+  log(`Envoy ${envoy.version} is serving the graphs of ${graphsDir} on 127.0.0.1:${String(ports.listener)}`);
+  process.stdout.write(`\n${tryThis()}\n\nPress Ctrl-C to stop.\n`);
+  const shadowSeen = setInterval(() => {
+    if (shadow && shadow.requests.length > 0) {
+      log(`the shadow has received ${String(shadow.requests.length)} mirrored request(s) so far`);
+      shadow.requests.length = 0;
+    }
+  }, 2000);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  clearInterval(shadowSeen);
+  await envoy.stop();
+  await controlPlane.stop();
+  await Promise.all(models.map((m) => m.stop()));
+}

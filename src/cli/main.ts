@@ -1,0 +1,104 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { bootstrapConfig } from '../envoy/bootstrap.ts';
+import { compileCommand } from './compile.ts';
+import { devCommand } from './dev.ts';
+import { serveCommand } from './serve.ts';
+import { validateCommand } from './validate.ts';
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
+    throw new InvalidArgumentError('must be a port number (0-65535)');
+  }
+  return parsed;
+}
+
+const program = new Command('switchyard')
+  .description('Run ML inference graphs on Envoy.')
+  .showHelpAfterError();
+
+program
+  .command('validate')
+  .description('check graph files and report every problem; exit 1 if there is any')
+  .argument('<files...>', 'graph files or directories')
+  .action(async (files: string[]) => {
+    process.exitCode = await validateCommand(files);
+  });
+
+program
+  .command('compile')
+  .description('print the Envoy resources compiled from graph files, as JSON')
+  .argument('<files...>', 'graph files or directories')
+  .option('--listen-address <address>', 'address of the Envoy listener serving the graphs', '127.0.0.1')
+  .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
+  .action(async (files: string[], options: { listenAddress: string; listenPort: number }) => {
+    process.exitCode = await compileCommand(files, {
+      address: options.listenAddress,
+      port: options.listenPort,
+    });
+  });
+
+program
+  .command('serve')
+  .description('serve the graphs of a directory to Envoy over xDS, following every change')
+  .requiredOption('--graphs <dir>', 'directory of graph files')
+  .option('--xds-address <address>', 'address the xDS server listens on', '127.0.0.1')
+  .option('--xds-port <port>', 'port the xDS server listens on', port, 18000)
+  .option('--listen-address <address>', 'address of the Envoy listener serving the graphs', '127.0.0.1')
+  .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
+  .action(
+    async (options: {
+      graphs: string;
+      xdsAddress: string;
+      xdsPort: number;
+      listenAddress: string;
+      listenPort: number;
+    }) => {
+      await serveCommand({
+        graphsDir: options.graphs,
+        xdsHost: options.xdsAddress,
+        xdsPort: options.xdsPort,
+        listener: { address: options.listenAddress, port: options.listenPort },
+      });
+    },
+  );
+
+program
+  .command('bootstrap')
+  .description('print an Envoy bootstrap that points Envoy at the control plane')
+  .option('--node-id <id>', 'Envoy node id', 'switchyard-envoy')
+  .option('--node-cluster <cluster>', 'Envoy node cluster: the group whose config it gets', 'switchyard')
+  .option('--xds-address <address>', 'address of the xDS server', '127.0.0.1')
+  .option('--xds-port <port>', 'port of the xDS server', port, 18000)
+  .option('--admin-port <port>', "port of Envoy's admin interface (loopback)", port, 9901)
+  .option('--delta', 'use incremental (delta) xDS', false)
+  .action(
+    (options: {
+      nodeId: string;
+      nodeCluster: string;
+      xdsAddress: string;
+      xdsPort: number;
+      adminPort: number;
+      delta: boolean;
+    }) => {
+      const bootstrap = bootstrapConfig({
+        nodeId: options.nodeId,
+        nodeCluster: options.nodeCluster,
+        xdsAddress: options.xdsAddress,
+        xdsPort: options.xdsPort,
+        adminPort: options.adminPort,
+        delta: options.delta,
+      });
+      process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
+    },
+  );
+
+program
+  .command('dev')
+  .description('the demo: control plane, a real Envoy and sample models serving examples/')
+  .option('--graphs <dir>', 'directory of graph files', 'examples')
+  .action(async (options: { graphs: string }) => {
+    await devCommand(options.graphs);
+  });
+
+await program.parseAsync();

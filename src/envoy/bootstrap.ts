@@ -1,0 +1,74 @@
+import { isIpAddress } from '../spec/address.ts';
+import { typed } from './type-urls.ts';
+
+export interface BootstrapOptions {
+  readonly nodeId: string;
+  /** The node group: the control plane serves each group its own snapshot. */
+  readonly nodeCluster: string;
+  readonly xdsAddress: string;
+  readonly xdsPort: number;
+  readonly adminPort: number;
+  readonly adminAddress?: string;
+  readonly delta?: boolean;
+}
+
+export const XDS_CLUSTER = 'switchyard_xds';
+
+/** An Envoy v3 bootstrap that takes everything else from the control plane over ADS. */
+export function bootstrapConfig(options: BootstrapOptions): Record<string, unknown> {
+  const ads = { ads: {}, resource_api_version: 'V3' };
+  return {
+    node: { id: options.nodeId, cluster: options.nodeCluster },
+    admin: {
+      address: {
+        socket_address: { address: options.adminAddress ?? '127.0.0.1', port_value: options.adminPort },
+      },
+    },
+    dynamic_resources: {
+      ads_config: {
+        api_type: options.delta === true ? 'DELTA_GRPC' : 'GRPC',
+        transport_api_version: 'V3',
+        set_node_on_first_message_only: true,
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+      },
+      lds_config: ads,
+      cds_config: ads,
+    },
+    static_resources: {
+      clusters: [
+        {
+          name: XDS_CLUSTER,
+          type: isIpAddress(options.xdsAddress) ? 'STATIC' : 'LOGICAL_DNS',
+          connect_timeout: '1s',
+          load_assignment: {
+            cluster_name: XDS_CLUSTER,
+            endpoints: [
+              {
+                lb_endpoints: [
+                  {
+                    endpoint: {
+                      address: {
+                        socket_address: { address: options.xdsAddress, port_value: options.xdsPort },
+                      },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
+              explicit_http_config: {
+                // xDS is gRPC: HTTP/2, with keepalives so a dead control plane is noticed.
+                http2_protocol_options: {
+                  connection_keepalive: { interval: '10s', timeout: '5s' },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { Plan } from '../plan/types.ts';
+import { cluster, loadAssignment } from './cluster.ts';
+import { listener, type ListenerOptions } from './listener.ts';
+import type { EnvoyResource, ResourceSet } from './resource-set.ts';
+import { routeConfiguration } from './route-configuration.ts';
+import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type ResourceTypeUrl } from './type-urls.ts';
+
+function byName(resources: readonly EnvoyResource[], key: 'name' | 'cluster_name' = 'name') {
+  const named = resources.map((r) => [String(r[key]), r] as const);
+  return new Map(named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Plan → Envoy resources. Pure: the same plan always yields byte-identical resources. */
+export function translate(plan: Plan, options: ListenerOptions): ResourceSet {
+  const staticUpstreams = plan.upstreams.filter((u) => u.endpoints.kind === 'static');
+  return new Map<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>([
+    [CLUSTER, byName(plan.upstreams.map(cluster))],
+    [ENDPOINT, byName(staticUpstreams.map(loadAssignment), 'cluster_name')],
+    [LISTENER, byName([listener(options)])],
+    [ROUTE, byName([routeConfiguration(plan.graphs)])],
+  ]);
+}

@@ -1,0 +1,298 @@
+import type { GraphModel } from '../graph/model.ts';
+import { modelInferencePath } from '../protocols/paths.ts';
+import type { Diagnostic } from '../spec/diagnostic.ts';
+import { parseDuration } from '../spec/duration.ts';
+import type {
+  MirrorNode,
+  ModelNode,
+  NodeSpec,
+  Retries,
+  SplitterNode,
+  SwitchCondition,
+  SwitchNode,
+} from '../spec/schema.ts';
+import type { RetryPlan, RouteRule, ValueCondition } from './types.ts';
+import { upstreamId } from './upstreams.ts';
+
+/** Millionths: the resolution of weighted choice and mirror fractions. */
+export const MILLION = 1_000_000;
+
+const defaultRetryOn = ['5xx', 'reset', 'connect-failure'] as const;
+
+/** Settings a node passes down to children that do not declare their own. */
+interface Inherited {
+  readonly timeout?: string;
+  readonly retries?: Retries;
+}
+
+interface Context {
+  readonly graph: GraphModel;
+  readonly diagnostics: Diagnostic[];
+}
+
+function nodeOf(ctx: Context, name: string): NodeSpec {
+  const node = ctx.graph.nodes.get(name);
+  // GraphModel guarantees every reference resolves.
+  if (!node) throw new Error(`graph ${ctx.graph.name} has no node ${name}`);
+  return node;
+}
+
+function report(ctx: Context, path: string, message: string, hint: string): void {
+  // A node reached along several routes would otherwise report the same problem once per route.
+  if (ctx.diagnostics.some((d) => d.path === path && d.message === message)) return;
+  ctx.diagnostics.push({ code: 'unsupported', source: ctx.graph.source, path, message, hint });
+}
+
+function ms(text: string): number {
+  return parseDuration(text) ?? 0;
+}
+
+function retryPlan(retries: Retries | undefined): RetryPlan | undefined {
+  if (retries === undefined || retries.attempts === 0) return undefined;
+  return {
+    attempts: retries.attempts,
+    ...(retries.perTryTimeout !== undefined && { perTryTimeoutMs: ms(retries.perTryTimeout) }),
+    on: retries.on ?? defaultRetryOn,
+  };
+}
+
+function settingsOf(ctx: Context, declared: Inherited) {
+  const timeoutMs = Math.min(
+    declared.timeout === undefined ? ctx.graph.timeoutMs : ms(declared.timeout),
+    ctx.graph.timeoutMs,
+  );
+  const retries = retryPlan(declared.retries);
+  return { timeoutMs, ...(retries && { retries }), mirrors: [] };
+}
+
+function inherit(node: NodeSpec, inherited: Inherited): Inherited {
+  const timeout = node.timeout ?? inherited.timeout;
+  const retries = node.retries ?? inherited.retries;
+  return { ...(timeout !== undefined && { timeout }), ...(retries && { retries }) };
+}
+
+function rule(node: string, action: RouteRule['action']): RouteRule {
+  return { node, headers: [], queries: [], action };
+}
+
+function executorRule(name: string, why: string): RouteRule {
+  return rule(name, {
+    kind: 'reject',
+    status: 501,
+    reason: `${why} runs in the Switchyard executor (ext_proc), which this build does not include yet`,
+  });
+}
+
+function modelPath(ctx: Context, name: string, node: ModelNode): string {
+  return modelInferencePath(node.protocol ?? ctx.graph.protocol, node.model ?? name);
+}
+
+function modelRules(ctx: Context, name: string, node: ModelNode, inherited: Inherited): RouteRule[] {
+  const protocol = node.protocol ?? ctx.graph.protocol;
+  if (protocol !== ctx.graph.protocol) {
+    return [executorRule(name, `adapting ${ctx.graph.protocol} to ${protocol} for node "${name}"`)];
+  }
+  return [
+    rule(name, {
+      kind: 'forward',
+      upstream: upstreamId(ctx.graph, name),
+      path: modelPath(ctx, name, node),
+      ...settingsOf(ctx, inherit(node, inherited)),
+    }),
+  ];
+}
+
+/** Maps a draw bound of a child's rule into the child's slice [low, high) of the parent's draw. */
+function scaleDraw(rule: RouteRule, low: number, high: number): RouteRule {
+  const inner = rule.drawBelow ?? MILLION;
+  const bound = low + Math.round(((high - low) * inner) / MILLION);
+  const { drawBelow: _inner, ...rest } = rule;
+  return bound >= MILLION ? rest : { ...rest, drawBelow: bound };
+}
+
+function stickyRules(
+  ctx: Context,
+  name: string,
+  node: SplitterNode & { stickyHeader: string },
+  inherited: Inherited,
+): RouteRule[] {
+  const targets: { upstream: string; weight: number }[] = [];
+  const paths = new Set<string>();
+  node.routes.forEach((route, index) => {
+    const child = nodeOf(ctx, route.to);
+    const at = `spec.nodes.${name}.routes[${index}].to`;
+    if (child.kind !== 'model' || (child.protocol ?? ctx.graph.protocol) !== ctx.graph.protocol) {
+      report(
+        ctx,
+        at,
+        `a sticky splitter can only route to models of the graph's protocol, and "${route.to}" is a ${child.kind}`,
+        'route to model nodes, or drop stickyHeader',
+      );
+      return;
+    }
+    if (child.timeout !== undefined || child.retries !== undefined) {
+      report(
+        ctx,
+        `spec.nodes.${route.to}`,
+        `"${route.to}" declares its own timeout or retries, but a sticky splitter routes all its children with one policy`,
+        `move timeout and retries to the splitter "${name}"`,
+      );
+    }
+    paths.add(modelPath(ctx, route.to, child));
+    if (route.weight > 0) targets.push({ upstream: upstreamId(ctx.graph, route.to), weight: route.weight });
+  });
+  const [path, ...others] = [...paths];
+  if (path === undefined) return [];
+  if (others.length > 0) {
+    report(
+      ctx,
+      `spec.nodes.${name}.routes`,
+      `the children of a sticky splitter must serve the same model path, but they serve ${[...paths].join(', ')}`,
+      'give the children the same `model` name, or drop stickyHeader (Envoy cannot rewrite the path per weighted cluster)',
+    );
+  }
+  return [
+    rule(name, {
+      kind: 'sticky-split',
+      header: node.stickyHeader.toLowerCase(),
+      path,
+      targets,
+      ...settingsOf(ctx, inherit(node, inherited)),
+    }),
+  ];
+}
+
+function splitterRules(ctx: Context, name: string, node: SplitterNode, inherited: Inherited): RouteRule[] {
+  if (node.stickyHeader !== undefined) {
+    return stickyRules(ctx, name, { ...node, stickyHeader: node.stickyHeader }, inherited);
+  }
+  const total = node.routes.reduce((sum, route) => sum + route.weight, 0);
+  const own = inherit(node, inherited);
+  const rules: RouteRule[] = [];
+  let cumulative = 0;
+  let low = 0;
+  for (const route of node.routes) {
+    if (route.weight === 0) continue;
+    cumulative += route.weight;
+    const high = cumulative === total ? MILLION : Math.round((cumulative * MILLION) / total);
+    if (high > low) {
+      for (const child of compileNode(ctx, route.to, own)) rules.push(scaleDraw(child, low, high));
+    }
+    low = high;
+  }
+  return rules;
+}
+
+const regexSpecials = /[\\^$.|?*+()[\]{}]/g;
+
+function conditionOf(when: SwitchCondition): ValueCondition['match'] | undefined {
+  if (when.equals !== undefined) return { kind: 'exact', value: String(when.equals) };
+  if (when.prefix !== undefined) return { kind: 'prefix', value: when.prefix };
+  if (when.regex !== undefined) return { kind: 'regex', value: when.regex };
+  if (when.present !== undefined) return { kind: 'present', present: when.present };
+  if (when.in !== undefined) {
+    const alternatives = when.in.map((v) => String(v).replace(regexSpecials, '\\$&'));
+    return { kind: 'regex', value: `(?:${alternatives.join('|')})` };
+  }
+  return undefined;
+}
+
+function switchRules(ctx: Context, name: string, node: SwitchNode, inherited: Inherited): RouteRule[] {
+  if (node.cases.some((c) => c.when.body !== undefined)) {
+    return [executorRule(name, `switching on the body in node "${name}"`)];
+  }
+  const own = inherit(node, inherited);
+  const rules: RouteRule[] = [];
+  for (const [index, switchCase] of node.cases.entries()) {
+    const match = conditionOf(switchCase.when);
+    const header = switchCase.when.header;
+    const query = switchCase.when.query;
+    if (match === undefined || (header === undefined && query === undefined)) {
+      report(
+        ctx,
+        `spec.nodes.${name}.cases[${index}].when`,
+        'this condition cannot be matched by Envoy',
+        'use equals, in, prefix, regex or present on a header or query parameter',
+      );
+      continue;
+    }
+    const condition: ValueCondition = { name: header?.toLowerCase() ?? query ?? '', match };
+    for (const child of compileNode(ctx, switchCase.to, own)) {
+      rules.push(
+        header === undefined
+          ? { ...child, queries: [condition, ...child.queries] }
+          : { ...child, headers: [condition, ...child.headers] },
+      );
+    }
+  }
+  if (node.default !== undefined) {
+    rules.push(...compileNode(ctx, node.default, own));
+  } else {
+    rules.push(
+      rule(name, {
+        kind: 'reject',
+        status: 404,
+        reason: `no case of switch "${name}" matched the request, and it has no default`,
+      }),
+    );
+  }
+  return rules;
+}
+
+function mirrorRules(ctx: Context, name: string, node: MirrorNode, inherited: Inherited): RouteRule[] {
+  const shadow = nodeOf(ctx, node.shadow);
+  if (shadow.kind !== 'model') {
+    report(
+      ctx,
+      `spec.nodes.${name}.shadow`,
+      `a mirror's shadow must be a model, and "${node.shadow}" is a ${shadow.kind}`,
+      'mirror to a model node',
+    );
+    return compileNode(ctx, node.to, inherit(node, inherited));
+  }
+  const shadowPath = modelPath(ctx, node.shadow, shadow);
+  const mirror = {
+    upstream: upstreamId(ctx.graph, node.shadow),
+    perMillion: Math.round((node.percent ?? 100) * (MILLION / 100)),
+  };
+  return compileNode(ctx, node.to, inherit(node, inherited)).map((child) => {
+    const action = child.action;
+    if (action.kind === 'reject') return child;
+    if (action.path !== shadowPath) {
+      report(
+        ctx,
+        `spec.nodes.${name}.shadow`,
+        `the shadow "${node.shadow}" serves ${shadowPath}, but Envoy mirrors the primary's request to ${action.path} unchanged`,
+        `set model on "${node.shadow}" so that it serves ${action.path}`,
+      );
+    }
+    return { ...child, action: { ...action, mirrors: [...action.mirrors, mirror] } };
+  });
+}
+
+/** The rules of the native subtree rooted at `name`; a total list (its last rule always matches). */
+export function compileNode(ctx: Context, name: string, inherited: Inherited): RouteRule[] {
+  const node = nodeOf(ctx, name);
+  switch (node.kind) {
+    case 'model':
+      return modelRules(ctx, name, node, inherited);
+    case 'splitter':
+      return splitterRules(ctx, name, node, inherited);
+    case 'switch':
+      return switchRules(ctx, name, node, inherited);
+    case 'mirror':
+      return mirrorRules(ctx, name, node, inherited);
+    case 'transformer':
+    case 'output-transformer':
+    case 'router':
+    case 'combiner':
+    case 'sequence':
+    case 'ensemble':
+    case 'graph':
+      return [executorRule(name, `the ${node.kind} node "${name}"`)];
+  }
+}
+
+export function graphRules(graph: GraphModel, diagnostics: Diagnostic[]): RouteRule[] {
+  return compileNode({ graph, diagnostics }, graph.entry, {});
+}

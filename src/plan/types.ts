@@ -1,0 +1,115 @@
+import type { Protocol, RetryOn } from '../spec/schema.ts';
+
+/**
+ * The execution plan: what each graph needs from the data plane, before any
+ * Envoy vocabulary. Native steps become route rules Envoy evaluates on its
+ * own; steps Envoy cannot express are marked for the executor.
+ */
+export interface Plan {
+  /** Graphs in name order. */
+  readonly graphs: readonly GraphPlan[];
+  /** One upstream per node that calls an endpoint, in name order. */
+  readonly upstreams: readonly UpstreamPlan[];
+}
+
+export interface GraphPlan {
+  /** "<namespace>/<name>": unique among the graphs of one control plane. */
+  readonly id: string;
+  readonly graph: string;
+  readonly host: string;
+  /** The path clients call; requests are matched on it exactly. */
+  readonly publicPath: string;
+  /** Evaluated in order, first match wins; the list is total (the last rule always matches). */
+  readonly rules: readonly RouteRule[];
+}
+
+export interface RouteRule {
+  /** The node whose decision this rule encodes, for names and error messages. */
+  readonly node: string;
+  readonly headers: readonly ValueCondition[];
+  readonly queries: readonly ValueCondition[];
+  /**
+   * Match only when the request's random draw, in millionths, is below this.
+   * Rules are ordered so that earlier rules took every draw below their own
+   * bound, which turns first-match order into weighted choice.
+   */
+  readonly drawBelow?: number;
+  readonly action: ForwardAction | StickySplitAction | RejectAction;
+}
+
+export interface ValueCondition {
+  readonly name: string;
+  readonly match:
+    | { readonly kind: 'exact'; readonly value: string }
+    | { readonly kind: 'prefix'; readonly value: string }
+    | { readonly kind: 'regex'; readonly value: string }
+    | { readonly kind: 'present'; readonly present: boolean };
+}
+
+export interface RouteSettings {
+  /** Whole-request deadline including retries, never above the graph's. */
+  readonly timeoutMs: number;
+  readonly retries?: RetryPlan;
+  readonly mirrors: readonly MirrorPlan[];
+}
+
+export interface RetryPlan {
+  readonly attempts: number;
+  readonly perTryTimeoutMs?: number;
+  readonly on: readonly RetryOn[];
+}
+
+export interface MirrorPlan {
+  readonly upstream: string;
+  /** Share of requests copied, in millionths. */
+  readonly perMillion: number;
+}
+
+export interface ForwardAction extends RouteSettings {
+  readonly kind: 'forward';
+  readonly upstream: string;
+  /** The model server's own inference path; the public path is rewritten to it. */
+  readonly path: string;
+}
+
+/** A weighted choice that must keep one header value on one child: Envoy hashes the header. */
+export interface StickySplitAction extends RouteSettings {
+  readonly kind: 'sticky-split';
+  readonly header: string;
+  readonly path: string;
+  readonly targets: readonly { readonly upstream: string; readonly weight: number }[];
+}
+
+export interface RejectAction {
+  readonly kind: 'reject';
+  readonly status: number;
+  readonly reason: string;
+}
+
+export interface UpstreamPlan {
+  /** "<namespace>/<graph>/<node>". */
+  readonly id: string;
+  readonly graph: string;
+  readonly node: string;
+  readonly protocol: Protocol;
+  readonly endpoints:
+    | { readonly kind: 'static'; readonly addresses: readonly HostPort[] }
+    | { readonly kind: 'dns'; readonly addresses: readonly HostPort[]; readonly tls: boolean };
+  readonly circuitBreaker: {
+    readonly maxConnections: number;
+    readonly maxPendingRequests: number;
+    readonly maxRequests: number;
+    readonly maxRetries: number;
+  };
+  readonly outlierDetection?: {
+    readonly consecutive5xx: number;
+    readonly intervalMs: number;
+    readonly baseEjectionTimeMs: number;
+    readonly maxEjectionPercent: number;
+  };
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}

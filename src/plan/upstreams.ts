@@ -1,0 +1,69 @@
+import type { GraphModel } from '../graph/model.ts';
+import { isIpAddress, parseEndpointUrl, parseHostPort, type HostPort } from '../spec/address.ts';
+import { parseDuration } from '../spec/duration.ts';
+import type { NodeSpec } from '../spec/schema.ts';
+import type { UpstreamPlan } from './types.ts';
+
+/** Envoy's own defaults, written out so the compiled config says what it does. */
+const defaultCircuitBreaker = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+};
+
+type EndpointNode = Extract<NodeSpec, { endpoint: unknown }>;
+
+export function hasEndpoint(node: NodeSpec): node is EndpointNode {
+  return 'endpoint' in node;
+}
+
+export function graphId(graph: GraphModel): string {
+  return `${graph.namespace ?? 'default'}/${graph.name}`;
+}
+
+export function upstreamId(graph: GraphModel, node: string): string {
+  return `${graphId(graph)}/${node}`;
+}
+
+function durationMs(text: string | undefined, fallback: number): number {
+  return text === undefined ? fallback : (parseDuration(text) ?? fallback);
+}
+
+function endpointsOf(node: EndpointNode): UpstreamPlan['endpoints'] {
+  if (node.endpoint.url !== undefined) {
+    const url = parseEndpointUrl(node.endpoint.url);
+    // The spec layer rejected malformed URLs; a model that got here has a valid one.
+    if (!url) throw new Error(`unvalidated endpoint url ${node.endpoint.url}`);
+    return { kind: 'dns', addresses: [{ host: url.host, port: url.port }], tls: url.tls };
+  }
+  const addresses: HostPort[] = (node.endpoint.addresses ?? []).map((text) => {
+    const address = parseHostPort(text);
+    if (!address) throw new Error(`unvalidated endpoint address ${text}`);
+    return address;
+  });
+  // EDS carries IP addresses only; names need Envoy's own DNS resolution.
+  return addresses.every((a) => isIpAddress(a.host))
+    ? { kind: 'static', addresses }
+    : { kind: 'dns', addresses, tls: false };
+}
+
+export function planUpstream(graph: GraphModel, name: string, node: EndpointNode): UpstreamPlan {
+  const outlier = node.outlierDetection;
+  return {
+    id: upstreamId(graph, name),
+    graph: graphId(graph),
+    node: name,
+    protocol: node.protocol ?? graph.protocol,
+    endpoints: endpointsOf(node),
+    circuitBreaker: { ...defaultCircuitBreaker, ...node.circuitBreaker },
+    ...(outlier && {
+      outlierDetection: {
+        consecutive5xx: outlier.consecutive5xx ?? 5,
+        intervalMs: durationMs(outlier.interval, 10_000),
+        baseEjectionTimeMs: durationMs(outlier.baseEjectionTime, 30_000),
+        maxEjectionPercent: outlier.maxEjectionPercent ?? 10,
+      },
+    }),
+  };
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { GraphModel } from '../../src/graph/model.ts';
+import { planGraph } from '../../src/plan/plan.ts';
+import type { RouteRule } from '../../src/plan/types.ts';
+import type { NodeSpec } from '../../src/spec/schema.ts';
+
+function graphOf(entry: string, nodes: Record<string, NodeSpec>): GraphModel {
+  const names = Object.keys(nodes).sort();
+  return {
+    name: 'g',
+    namespace: undefined,
+    source: 'g.yaml',
+    host: '*',
+    protocol: 'v2',
+    timeoutMs: 2000,
+    entry,
+    propagateHeaders: [],
+    nodes: new Map(names.map((n) => [n, nodes[n] as NodeSpec])),
+    order: names,
+  };
+}
+
+const model = (port: number, extra: Partial<NodeSpec> = {}): NodeSpec =>
+  ({ kind: 'model', endpoint: { addresses: [`127.0.0.1:${String(port)}`] }, ...extra }) as NodeSpec;
+
+function rulesOf(graph: GraphModel): readonly RouteRule[] {
+  const result = planGraph(graph);
+  assert.deepEqual(result.diagnostics, []);
+  assert.ok(result.planned);
+  return result.planned.graph.rules;
+}
+
+function summary(rule: RouteRule): string {
+  const action = rule.action;
+  const target = action.kind === 'forward' ? action.upstream : action.kind;
+  const conditions = [
+    ...rule.headers.map((h) => `h:${h.name}`),
+    ...rule.queries.map((q) => `q:${q.name}`),
+    ...(rule.drawBelow === undefined ? [] : [`<${String(rule.drawBelow)}`]),
+  ];
+  return `${conditions.join(',')}→${target}`;
+}
+
+test('a split becomes cumulative draw bounds; the last child takes the rest', () => {
+  const rules = rulesOf(
+    graphOf('s', {
+      s: { kind: 'splitter', routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 2 }, { to: 'c', weight: 1 }] },
+      a: model(1),
+      b: model(2),
+      c: model(3),
+    }),
+  );
+  assert.deepEqual(rules.map(summary), [
+    '<250000→default/g/a',
+    '<750000→default/g/b',
+    '→default/g/c',
+  ]);
+});
+
+test('zero-weight children get no route', () => {
+  const rules = rulesOf(
+    graphOf('s', {
+      s: { kind: 'splitter', routes: [{ to: 'a', weight: 0 }, { to: 'b', weight: 5 }] },
+      a: model(1),
+      b: model(2),
+    }),
+  );
+  assert.deepEqual(rules.map(summary), ['→default/g/b']);
+});
+
+test('a split nested in a split is scaled into its parent’s slice of the draw', () => {
+  const rules = rulesOf(
+    graphOf('outer', {
+      outer: { kind: 'splitter', routes: [{ to: 'inner', weight: 1 }, { to: 'c', weight: 1 }] },
+      inner: { kind: 'splitter', routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 1 }] },
+      a: model(1),
+      b: model(2),
+      c: model(3),
+    }),
+  );
+  assert.deepEqual(rules.map(summary), [
+    '<250000→default/g/a',
+    '<500000→default/g/b',
+    '→default/g/c',
+  ]);
+});
+
+test('a switch inside a split keeps its conditions and its slice; without default it rejects in that slice', () => {
+  const rules = rulesOf(
+    graphOf('s', {
+      s: { kind: 'splitter', routes: [{ to: 'w', weight: 1 }, { to: 'c', weight: 1 }] },
+      w: { kind: 'switch', cases: [{ when: { header: 'X-Tier', equals: 'gold' }, to: 'a' }] },
+      a: model(1),
+      c: model(3),
+    }),
+  );
+  assert.deepEqual(rules.map(summary), ['h:x-tier,<500000→default/g/a', '<500000→reject', '→default/g/c']);
+});
+
+test('switch conditions: in becomes an escaped alternation, numbers become strings', () => {
+  const rules = rulesOf(
+    graphOf('w', {
+      w: {
+        kind: 'switch',
+        cases: [
+          { when: { header: 'x-region', in: ['eu.west', 'us'] }, to: 'a' },
+          { when: { query: 'v', equals: 2 }, to: 'a' },
+        ],
+        default: 'a',
+      },
+      a: model(1),
+    }),
+  );
+  assert.deepEqual(rules[0]?.headers, [{ name: 'x-region', match: { kind: 'regex', value: '(?:eu\\.west|us)' } }]);
+  assert.deepEqual(rules[1]?.queries, [{ name: 'v', match: { kind: 'exact', value: '2' } }]);
+});
+
+test('timeouts and retries: the nearest declaration wins, never above the graph deadline', () => {
+  const rules = rulesOf(
+    graphOf('s', {
+      s: {
+        kind: 'splitter',
+        timeout: '5s',
+        retries: { attempts: 1 },
+        routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 1 }],
+      },
+      a: model(1, { timeout: '300ms', retries: { attempts: 3, perTryTimeout: '100ms', on: ['reset'] } }),
+      b: model(2),
+    }),
+  );
+  const [a, b] = rules.map((r) => r.action);
+  assert.ok(a?.kind === 'forward' && b?.kind === 'forward');
+  assert.equal(a.timeoutMs, 300);
+  assert.deepEqual(a.retries, { attempts: 3, perTryTimeoutMs: 100, on: ['reset'] });
+  assert.equal(b.timeoutMs, 2000, 'the splitter asked for 5s; the graph allows 2s');
+  assert.deepEqual(b.retries, { attempts: 1, on: ['5xx', 'reset', 'connect-failure'] });
+});
+
+test('a mirror adds its shadow to every forward of its primary', () => {
+  const rules = rulesOf(
+    graphOf('m', {
+      m: { kind: 'mirror', to: 'live', shadow: 'shadow', percent: 12.5 },
+      live: model(1, { model: 'x' }),
+      shadow: model(2, { model: 'x' }),
+    }),
+  );
+  const action = rules[0]?.action;
+  assert.ok(action?.kind === 'forward');
+  assert.deepEqual(action.mirrors, [{ upstream: 'default/g/shadow', perMillion: 125_000 }]);
+});
+
+test('a shadow serving another path than its primary is reported with a fix', () => {
+  const result = planGraph(
+    graphOf('m', {
+      m: { kind: 'mirror', to: 'live', shadow: 'shadow' },
+      live: model(1),
+      shadow: model(2),
+    }),
+  );
+  assert.equal(result.planned, undefined);
+  assert.deepEqual(
+    result.diagnostics.map((d) => [d.path, d.message, d.hint]),
+    [
+      [
+        'spec.nodes.m.shadow',
+        'the shadow "shadow" serves /v2/models/shadow/infer, but Envoy mirrors the primary\'s request to /v2/models/live/infer unchanged',
+        'set model on "shadow" so that it serves /v2/models/live/infer',
+      ],
+    ],
+  );
+});
+
+test('a sticky split needs models on one path and one policy', () => {
+  const result = planGraph(
+    graphOf('s', {
+      s: { kind: 'splitter', stickyHeader: 'x-user', routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 1 }] },
+      a: model(1, { timeout: '1s' }),
+      b: model(2),
+    }),
+  );
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.path),
+    ['spec.nodes.a', 'spec.nodes.s.routes'],
+  );
+});
+
+test('kinds that need the executor compile to an explicit 501', () => {
+  const rules = rulesOf(
+    graphOf('e', {
+      e: { kind: 'ensemble', children: ['a'], combine: 'mean' },
+      a: model(1),
+    }),
+  );
+  assert.deepEqual(rules[0]?.action, {
+    kind: 'reject',
+    status: 501,
+    reason: 'the ensemble node "e" runs in the Switchyard executor (ext_proc), which this build does not include yet',
+  });
+});
+
+test('a model of another protocol than the graph needs an adapter, hence the executor', () => {
+  const rules = rulesOf(graphOf('a', { a: model(1, { protocol: 'v1' }) }));
+  assert.equal(rules[0]?.action.kind, 'reject');
+});
