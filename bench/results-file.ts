@@ -5,10 +5,17 @@ import { machineDescription } from './machine.ts';
 const resultsDir = join(import.meta.dirname, 'results');
 
 /** Writes <name>.json (raw) and <name>.md (the table the README quotes). */
-export function writeResults(name: string, rows: Record<string, string | number>[], notes: string): void {
+export function writeResults(
+  name: string,
+  rows: Record<string, string | number>[],
+  notes: string,
+): void {
   mkdirSync(resultsDir, { recursive: true });
   const machine = machineDescription();
-  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, `${name}.json`),
+    `${JSON.stringify({ machine, rows }, null, 2)}\n`,
+  );
   const columns = Object.keys(rows[0] ?? {});
   const table = [
     `| ${columns.join(' | ')} |`,

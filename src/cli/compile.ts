@@ -6,7 +6,10 @@ import { readGraphFiles } from '../sources/graph-files.ts';
 import { printDiagnostics } from './output.ts';
 
 /** `switchyard compile FILE...`: the Envoy resources the server would send, as JSON on stdout. */
-export async function compileCommand(paths: readonly string[], listener: ListenerOptions): Promise<number> {
+export async function compileCommand(
+  paths: readonly string[],
+  listener: ListenerOptions,
+): Promise<number> {
   const { graphs, diagnostics } = await readGraphFiles(paths);
   const compiled = compileGraphs(graphs, listener, envoyProtos());
   const problems = [...diagnostics, ...compiled.diagnostics];

@@ -54,7 +54,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
   const apply = (snapshot: DirectorySnapshot) => {
     const first = compileGraphs(snapshot.graphs, options.listener, root);
-    const rejected = new Set(snapshot.graphs.map(graphId).filter((id) => !first.accepted.includes(id)));
+    const rejected = new Set(
+      snapshot.graphs.map(graphId).filter((id) => !first.accepted.includes(id)),
+    );
     const substituted = snapshot.graphs.flatMap((graph) => {
       const id = graphId(graph);
       const previous = lastGood.get(id);
@@ -77,7 +79,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     problems = current;
     report(current);
     const changed = cache.setSnapshot(DEFAULT_GROUP, compiled.resources);
-    if (changed) log(`serving ${String(compiled.accepted.length)} graph(s): ${compiled.accepted.join(', ') || '(none)'}`);
+    if (changed)
+      log(
+        `serving ${String(compiled.accepted.length)} graph(s): ${compiled.accepted.join(', ') || '(none)'}`,
+      );
   };
 
   const directory = new GraphDirectory(options.graphsDir, apply);

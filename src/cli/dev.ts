@@ -64,7 +64,9 @@ export async function devCommand(graphsDir: string): Promise<void> {
     }),
     name: 'dev',
   });
-  log(`Envoy ${envoy.version} is serving the graphs of ${graphsDir} on 127.0.0.1:${String(ports.listener)}`);
+  log(
+    `Envoy ${envoy.version} is serving the graphs of ${graphsDir} on 127.0.0.1:${String(ports.listener)}`,
+  );
   process.stdout.write(`\n${tryThis()}\n\nPress Ctrl-C to stop.\n`);
   const shadowSeen = setInterval(() => {
     if (shadow && shadow.requests.length > 0) {

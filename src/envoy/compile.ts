@@ -23,7 +23,11 @@ export interface Compiled {
  * of Envoy's protos, so a graph Envoy would NACK is rejected here, against
  * the graph that produced it, and never pushed.
  */
-function envoyRuleViolations(root: protobuf.Root, graph: GraphModel, planned: PlannedGraph): Diagnostic[] {
+function envoyRuleViolations(
+  root: protobuf.Root,
+  graph: GraphModel,
+  planned: PlannedGraph,
+): Diagnostic[] {
   const routes = {
     '@type': ROUTE,
     name: 'check',

@@ -36,7 +36,9 @@ export function listener(options: ListenerOptions): EnvoyResource {
               http_filters: [
                 {
                   name: 'envoy.filters.http.router',
-                  typed_config: { '@type': typed('envoy.extensions.filters.http.router.v3.Router') },
+                  typed_config: {
+                    '@type': typed('envoy.extensions.filters.http.router.v3.Router'),
+                  },
                 },
               ],
             },

@@ -1,5 +1,10 @@
-import { MILLION } from '../plan/route-rules.ts';
-import type { GraphPlan, MirrorPlan, RouteRule, RouteSettings, ValueCondition } from '../plan/types.ts';
+import type {
+  GraphPlan,
+  MirrorPlan,
+  RouteRule,
+  RouteSettings,
+  ValueCondition,
+} from '../plan/types.ts';
 import { seconds } from './durations.ts';
 
 function stringMatch(match: ValueCondition['match']) {
@@ -22,7 +27,11 @@ function perMillion(numerator: number) {
 function mirrorPolicy(mirror: MirrorPlan) {
   return {
     cluster: mirror.upstream,
-    ...(mirror.perMillion < MILLION && { runtime_fraction: perMillion(mirror.perMillion) }),
+    ...(mirror.perTenThousand < 10_000 && {
+      runtime_fraction: {
+        default_value: { numerator: mirror.perTenThousand, denominator: 'TEN_THOUSAND' },
+      },
+    }),
   };
 }
 
@@ -35,10 +44,14 @@ function routeSettings(settings: RouteSettings) {
       retry_policy: {
         retry_on: retries.on.join(','),
         num_retries: retries.attempts,
-        ...(retries.perTryTimeoutMs !== undefined && { per_try_timeout: seconds(retries.perTryTimeoutMs) }),
+        ...(retries.perTryTimeoutMs !== undefined && {
+          per_try_timeout: seconds(retries.perTryTimeoutMs),
+        }),
       },
     }),
-    ...(settings.mirrors.length > 0 && { request_mirror_policies: settings.mirrors.map(mirrorPolicy) }),
+    ...(settings.mirrors.length > 0 && {
+      request_mirror_policies: settings.mirrors.map(mirrorPolicy),
+    }),
   };
 }
 

@@ -45,7 +45,8 @@ function topologicalOrder(entry: string, edges: ReadonlyMap<string, readonly str
   const reachable = reachableFrom(entry, edges);
   const incoming = new Map([...reachable].map((n) => [n, 0]));
   for (const name of reachable) {
-    for (const next of new Set(edges.get(name) ?? [])) incoming.set(next, (incoming.get(next) ?? 0) + 1);
+    for (const next of new Set(edges.get(name) ?? []))
+      incoming.set(next, (incoming.get(next) ?? 0) + 1);
   }
   const ready = [...reachable].filter((n) => incoming.get(n) === 0).sort();
   const order: string[] = [];
@@ -91,7 +92,9 @@ export function buildGraph(
           source,
           path: formatPath(reference.path),
           message: `there is no node "${reference.target}"`,
-          hint: didYouMean(reference.target, names) ?? `define it under spec.nodes, or refer to one of: ${[...names].sort().join(', ')}`,
+          hint:
+            didYouMean(reference.target, names) ??
+            `define it under spec.nodes, or refer to one of: ${[...names].sort().join(', ')}`,
         });
       } else if (reference.target === name) {
         diagnostics.push({
@@ -153,7 +156,10 @@ export function buildGraph(
       source,
       host: spec.host?.toLowerCase() ?? '*',
       protocol: spec.protocol ?? 'v2',
-      timeoutMs: spec.timeout === undefined ? defaultTimeoutMs : (parseDuration(spec.timeout) ?? defaultTimeoutMs),
+      timeoutMs:
+        spec.timeout === undefined
+          ? defaultTimeoutMs
+          : (parseDuration(spec.timeout) ?? defaultTimeoutMs),
       entry: spec.entry,
       propagateHeaders: spec.propagateHeaders ?? [],
       nodes: new Map(sorted),

@@ -9,7 +9,10 @@ export interface Reference {
 
 export function referencesOf(name: string, node: NodeSpec): Reference[] {
   const at: PathSegment[] = ['spec', 'nodes', name];
-  const ref = (target: string, ...rest: PathSegment[]): Reference => ({ target, path: [...at, ...rest] });
+  const ref = (target: string, ...rest: PathSegment[]): Reference => ({
+    target,
+    path: [...at, ...rest],
+  });
   switch (node.kind) {
     case 'model':
     case 'combiner':

@@ -18,7 +18,10 @@ export interface PlannedGraph {
  * Plans one graph. A graph whose plan has diagnostics is not planned: the
  * caller keeps serving its last good version.
  */
-export function planGraph(graph: GraphModel): { planned?: PlannedGraph; diagnostics: Diagnostic[] } {
+export function planGraph(graph: GraphModel): {
+  planned?: PlannedGraph;
+  diagnostics: Diagnostic[];
+} {
   const diagnostics: Diagnostic[] = [];
   const rules = graphRules(graph, diagnostics);
   if (diagnostics.length > 0) return { diagnostics };

@@ -87,7 +87,12 @@ function modelPath(ctx: Context, name: string, node: ModelNode): string {
   return modelInferencePath(node.protocol ?? ctx.graph.protocol, node.model ?? name);
 }
 
-function modelRules(ctx: Context, name: string, node: ModelNode, inherited: Inherited): RouteRule[] {
+function modelRules(
+  ctx: Context,
+  name: string,
+  node: ModelNode,
+  inherited: Inherited,
+): RouteRule[] {
   const protocol = node.protocol ?? ctx.graph.protocol;
   if (protocol !== ctx.graph.protocol) {
     return [executorRule(name, `adapting ${ctx.graph.protocol} to ${protocol} for node "${name}"`)];
@@ -139,7 +144,8 @@ function stickyRules(
       );
     }
     paths.add(modelPath(ctx, route.to, child));
-    if (route.weight > 0) targets.push({ upstream: upstreamId(ctx.graph, route.to), weight: route.weight });
+    if (route.weight > 0)
+      targets.push({ upstream: upstreamId(ctx.graph, route.to), weight: route.weight });
   });
   const [path, ...others] = [...paths];
   if (path === undefined) return [];
@@ -162,7 +168,12 @@ function stickyRules(
   ];
 }
 
-function splitterRules(ctx: Context, name: string, node: SplitterNode, inherited: Inherited): RouteRule[] {
+function splitterRules(
+  ctx: Context,
+  name: string,
+  node: SplitterNode,
+  inherited: Inherited,
+): RouteRule[] {
   if (node.stickyHeader !== undefined) {
     return stickyRules(ctx, name, { ...node, stickyHeader: node.stickyHeader }, inherited);
   }
@@ -197,7 +208,12 @@ function conditionOf(when: SwitchCondition): ValueCondition['match'] | undefined
   return undefined;
 }
 
-function switchRules(ctx: Context, name: string, node: SwitchNode, inherited: Inherited): RouteRule[] {
+function switchRules(
+  ctx: Context,
+  name: string,
+  node: SwitchNode,
+  inherited: Inherited,
+): RouteRule[] {
   if (node.cases.some((c) => c.when.body !== undefined)) {
     return [executorRule(name, `switching on the body in node "${name}"`)];
   }
@@ -239,7 +255,12 @@ function switchRules(ctx: Context, name: string, node: SwitchNode, inherited: In
   return rules;
 }
 
-function mirrorRules(ctx: Context, name: string, node: MirrorNode, inherited: Inherited): RouteRule[] {
+function mirrorRules(
+  ctx: Context,
+  name: string,
+  node: MirrorNode,
+  inherited: Inherited,
+): RouteRule[] {
   const shadow = nodeOf(ctx, node.shadow);
   if (shadow.kind !== 'model') {
     report(
@@ -253,7 +274,7 @@ function mirrorRules(ctx: Context, name: string, node: MirrorNode, inherited: In
   const shadowPath = modelPath(ctx, node.shadow, shadow);
   const mirror = {
     upstream: upstreamId(ctx.graph, node.shadow),
-    perMillion: Math.round((node.percent ?? 100) * (MILLION / 100)),
+    perTenThousand: Math.round((node.percent ?? 100) * 100),
   };
   return compileNode(ctx, node.to, inherit(node, inherited)).map((child) => {
     const action = child.action;

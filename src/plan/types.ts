@@ -61,8 +61,14 @@ export interface RetryPlan {
 
 export interface MirrorPlan {
   readonly upstream: string;
-  /** Share of requests copied, in millionths. */
-  readonly perMillion: number;
+  /**
+   * Share of requests copied, in ten-thousandths. Envoy decides both route
+   * fractions and mirroring from the request's one stream id; route bounds
+   * read its value modulo a million and mirrors modulo ten thousand, so the
+   * two choices stay (nearly) independent: a 10% mirror over a 50/50 split
+   * copies 10% of each half, not the first 10% of the draw.
+   */
+  readonly perTenThousand: number;
 }
 
 export interface ForwardAction extends RouteSettings {

@@ -56,7 +56,10 @@ function infer(options: SampleModelOptions, path: string, payload: unknown): unk
   const scale = options.scale ?? 1;
   const body = (payload ?? {}) as Record<string, unknown>;
   if (path.startsWith('/v1/')) {
-    return { predictions: numbersOf(body.instances).map((n) => n * scale), model_name: options.name };
+    return {
+      predictions: numbersOf(body.instances).map((n) => n * scale),
+      model_name: options.name,
+    };
   }
   if (path.startsWith('/api/v1.0/')) {
     const data = (body.data ?? {}) as Record<string, unknown>;
@@ -76,7 +79,11 @@ function infer(options: SampleModelOptions, path: string, payload: unknown): unk
 }
 
 function inferencePaths(name: string): Set<string> {
-  return new Set([`/v2/models/${name}/infer`, `/v1/models/${name}:predict`, '/api/v1.0/predictions']);
+  return new Set([
+    `/v2/models/${name}/infer`,
+    `/v1/models/${name}:predict`,
+    '/api/v1.0/predictions',
+  ]);
 }
 
 export async function startSampleModel(options: SampleModelOptions): Promise<SampleModel> {
@@ -96,7 +103,9 @@ export async function startSampleModel(options: SampleModelOptions): Promise<Sam
       return;
     }
     if (request.method !== 'POST' || !paths.has(path)) {
-      sendJson(response, 404, { error: `model ${options.name} does not serve ${request.method ?? ''} ${path}` });
+      sendJson(response, 404, {
+        error: `model ${options.name} does not serve ${request.method ?? ''} ${path}`,
+      });
       return;
     }
     if (failuresLeft > 0) {

@@ -15,7 +15,9 @@ export function loadGraphDocuments(
 ): { graphs: GraphModel[]; diagnostics: Diagnostic[] } {
   const graphs: GraphModel[] = [];
   const diagnostics: Diagnostic[] = [];
-  const documents = parseDocuments(source, text).filter((d) => d.value !== null || d.diagnostics.length > 0);
+  const documents = parseDocuments(source, text).filter(
+    (d) => d.value !== null || d.diagnostics.length > 0,
+  );
   documents.forEach((parsed, index) => {
     // Several documents in one file: say which one a problem is in.
     const where = documents.length > 1 ? `document ${String(index + 1)}` : '';
@@ -30,7 +32,9 @@ export function loadGraphDocuments(
     const problems = [...parsed.diagnostics, ...validated.diagnostics, ...semantic];
     const built = validated.document ? buildGraph(source, validated.document) : undefined;
     // The DAG checks run beside the others so every problem shows at once; one per place.
-    problems.push(...(built?.diagnostics ?? []).filter((d) => !problems.some((p) => p.path === d.path)));
+    problems.push(
+      ...(built?.diagnostics ?? []).filter((d) => !problems.some((p) => p.path === d.path)),
+    );
     diagnostics.push(...problems.map(label));
     if (built?.graph && problems.length === 0) graphs.push(built.graph);
   });

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
 import type { Diagnostic } from './diagnostic.ts';
 import { formatPath, type PathSegment } from './paths.ts';
 
@@ -12,7 +12,12 @@ export interface ParsedDocument {
  * Finds repeated keys in every mapping. YAML parsers let the last one win,
  * which would silently drop a node that shares its name with another.
  */
-function duplicateKeys(source: string, node: unknown, path: PathSegment[], out: Diagnostic[]): void {
+function duplicateKeys(
+  source: string,
+  node: unknown,
+  path: PathSegment[],
+  out: Diagnostic[],
+): void {
   if (isMap(node)) {
     const seen = new Set<string>();
     for (const item of node.items) {
@@ -20,7 +25,8 @@ function duplicateKeys(source: string, node: unknown, path: PathSegment[], out: 
       const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
       const childPath = [...path, key];
       if (seen.has(key)) {
-        const what = path.length === 2 && path[0] === 'spec' && path[1] === 'nodes' ? 'node name' : 'key';
+        const what =
+          path.length === 2 && path[0] === 'spec' && path[1] === 'nodes' ? 'node name' : 'key';
         out.push({
           code: 'duplicate-name',
           source,
@@ -46,7 +52,9 @@ export function parseDocuments(source: string, text: string): ParsedDocument[] {
   return list.map((document) => {
     const diagnostics: Diagnostic[] = document.errors.map((error) => {
       const position = error.linePos?.[0];
-      const where = position ? `line ${String(position.line)}, column ${String(position.col)}: ` : '';
+      const where = position
+        ? `line ${String(position.line)}, column ${String(position.col)}: `
+        : '';
       return {
         code: 'yaml-syntax',
         source,
@@ -56,7 +64,7 @@ export function parseDocuments(source: string, text: string): ParsedDocument[] {
       };
     });
     if (diagnostics.length > 0) return { value: undefined, diagnostics };
-    duplicateKeys(source, document.contents as Node | null, [], diagnostics);
+    duplicateKeys(source, document.contents, [], diagnostics);
     return { value: document.toJS({ maxAliasCount: 100 }) as unknown, diagnostics };
   });
 }

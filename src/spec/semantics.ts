@@ -10,26 +10,43 @@ import type { ValidatedDocument } from './validate.ts';
  * parse, numbers that relate to each other. Runs on nodes that passed the
  * schema, so every field has its declared type here.
  */
-type Report = (path: readonly PathSegment[], code: Diagnostic['code'], message: string, hint?: string) => void;
+type Report = (
+  path: readonly PathSegment[],
+  code: Diagnostic['code'],
+  message: string,
+  hint?: string,
+) => void;
 
-const hostPattern = /^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)(:\d{1,5})?$/;
+const hostPattern =
+  /^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)(:\d{1,5})?$/;
 const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const sources = ['header', 'query', 'body'] as const;
 const operators = ['equals', 'in', 'prefix', 'regex', 'present', 'gt', 'gte', 'lt', 'lte'] as const;
 const numericOperators = new Set(['gt', 'gte', 'lt', 'lte']);
 
-function checkDuration(report: Report, path: readonly PathSegment[], text: string | undefined): number | undefined {
+function checkDuration(
+  report: Report,
+  path: readonly PathSegment[],
+  text: string | undefined,
+): number | undefined {
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
-    report(path, 'invalid-duration', `${JSON.stringify(text)} is not a positive duration`, 'for example "250ms", "2s", "1.5s"');
+    report(
+      path,
+      'invalid-duration',
+      `${JSON.stringify(text)} is not a positive duration`,
+      'for example "250ms", "2s", "1.5s"',
+    );
     return undefined;
   }
   return ms;
 }
 
 function checkEndpoint(report: Report, at: readonly PathSegment[], endpoint: Endpoint): void {
-  const given = [endpoint.addresses && 'addresses', endpoint.url !== undefined && 'url'].filter(Boolean);
+  const given = [endpoint.addresses && 'addresses', endpoint.url !== undefined && 'url'].filter(
+    Boolean,
+  );
   if (given.length !== 1) {
     report(
       [...at, 'endpoint'],
@@ -58,7 +75,12 @@ function checkEndpoint(report: Report, at: readonly PathSegment[], endpoint: End
   }
 }
 
-function checkRetries(report: Report, at: readonly PathSegment[], retries: Retries | undefined, timeoutMs: number | undefined): void {
+function checkRetries(
+  report: Report,
+  at: readonly PathSegment[],
+  retries: Retries | undefined,
+  timeoutMs: number | undefined,
+): void {
   if (!retries) return;
   const perTry = checkDuration(report, [...at, 'retries', 'perTryTimeout'], retries.perTryTimeout);
   if (perTry !== undefined && timeoutMs !== undefined && perTry > timeoutMs) {
@@ -71,10 +93,19 @@ function checkRetries(report: Report, at: readonly PathSegment[], retries: Retri
   }
 }
 
-function checkHeaderNames(report: Report, at: readonly PathSegment[], names: readonly string[] | undefined): void {
+function checkHeaderNames(
+  report: Report,
+  at: readonly PathSegment[],
+  names: readonly string[] | undefined,
+): void {
   names?.forEach((name, index) => {
     if (!headerName.test(name)) {
-      report([...at, index], 'invalid-value', `${JSON.stringify(name)} is not a valid header name`, 'use letters, digits and "-"');
+      report(
+        [...at, index],
+        'invalid-value',
+        `${JSON.stringify(name)} is not a valid header name`,
+        'use letters, digits and "-"',
+      );
     }
   });
 }
@@ -83,23 +114,47 @@ function checkCondition(report: Report, at: readonly PathSegment[], when: Switch
   const source = sources.filter((s) => when[s] !== undefined);
   const ops = operators.filter((o) => when[o] !== undefined);
   if (source.length !== 1) {
-    report(at, 'invalid-value', `needs exactly one of header, query or body; has ${source.length === 0 ? 'none' : source.join(' and ')}`, 'for example { header: x-tier, equals: gold }');
+    report(
+      at,
+      'invalid-value',
+      `needs exactly one of header, query or body; has ${source.length === 0 ? 'none' : source.join(' and ')}`,
+      'for example { header: x-tier, equals: gold }',
+    );
   }
   if (ops.length !== 1) {
-    report(at, 'invalid-value', `needs exactly one of ${operators.join(', ')}; has ${ops.length === 0 ? 'none' : ops.join(' and ')}`, 'for example { header: x-tier, equals: gold }');
+    report(
+      at,
+      'invalid-value',
+      `needs exactly one of ${operators.join(', ')}; has ${ops.length === 0 ? 'none' : ops.join(' and ')}`,
+      'for example { header: x-tier, equals: gold }',
+    );
   }
   const [op] = ops;
   if (op !== undefined && numericOperators.has(op) && when.body === undefined) {
-    report([...at, op], 'invalid-value', `${op} compares numbers, which only the body has`, 'use equals, in, prefix, regex or present on headers and query parameters');
+    report(
+      [...at, op],
+      'invalid-value',
+      `${op} compares numbers, which only the body has`,
+      'use equals, in, prefix, regex or present on headers and query parameters',
+    );
   }
   if (when.header !== undefined && !headerName.test(when.header)) {
-    report([...at, 'header'], 'invalid-value', `${JSON.stringify(when.header)} is not a valid header name`);
+    report(
+      [...at, 'header'],
+      'invalid-value',
+      `${JSON.stringify(when.header)} is not a valid header name`,
+    );
   }
   if (when.regex !== undefined) {
     try {
       new RegExp(when.regex);
     } catch (error) {
-      report([...at, 'regex'], 'invalid-value', `not a valid regular expression: ${(error as Error).message}`, 'Envoy uses RE2 syntax');
+      report(
+        [...at, 'regex'],
+        'invalid-value',
+        `not a valid regular expression: ${(error as Error).message}`,
+        'Envoy uses RE2 syntax',
+      );
     }
   }
 }
@@ -112,15 +167,28 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
   if ('endpoint' in node) {
     checkEndpoint(report, at, node.endpoint);
     checkDuration(report, [...at, 'outlierDetection', 'interval'], node.outlierDetection?.interval);
-    checkDuration(report, [...at, 'outlierDetection', 'baseEjectionTime'], node.outlierDetection?.baseEjectionTime);
+    checkDuration(
+      report,
+      [...at, 'outlierDetection', 'baseEjectionTime'],
+      node.outlierDetection?.baseEjectionTime,
+    );
   }
   switch (node.kind) {
     case 'splitter':
       if (node.routes.every((route) => route.weight === 0)) {
-        report([...at, 'routes'], 'invalid-weights', 'all weights are 0, so no route could ever be taken', 'give at least one route a weight > 0');
+        report(
+          [...at, 'routes'],
+          'invalid-weights',
+          'all weights are 0, so no route could ever be taken',
+          'give at least one route a weight > 0',
+        );
       }
       if (node.stickyHeader !== undefined && !headerName.test(node.stickyHeader)) {
-        report([...at, 'stickyHeader'], 'invalid-value', `${JSON.stringify(node.stickyHeader)} is not a valid header name`);
+        report(
+          [...at, 'stickyHeader'],
+          'invalid-value',
+          `${JSON.stringify(node.stickyHeader)} is not a valid header name`,
+        );
       }
       return;
     case 'switch':
@@ -133,7 +201,12 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
       const earlier: string[] = [];
       node.steps.forEach((step, index) => {
         const input = step.input;
-        if (input !== undefined && input !== 'request' && input !== 'previous' && !earlier.includes(input)) {
+        if (
+          input !== undefined &&
+          input !== 'request' &&
+          input !== 'previous' &&
+          !earlier.includes(input)
+        ) {
           report(
             [...at, 'steps', index, 'input'],
             'dangling-reference',
@@ -147,7 +220,25 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
     }
     case 'ensemble':
       if ((node.combine === undefined) === (node.combiner === undefined)) {
-        report(at, 'invalid-value', 'an ensemble needs exactly one of combine (built-in) or combiner (a combiner node)', 'for example combine: mean');
+        report(
+          at,
+          'invalid-value',
+          'an ensemble needs exactly one of combine (built-in) or combiner (a combiner node)',
+          'for example combine: mean',
+        );
+      }
+      return;
+    case 'mirror':
+      if (
+        node.percent !== undefined &&
+        Math.abs(node.percent * 100 - Math.round(node.percent * 100)) > 1e-9
+      ) {
+        report(
+          [...at, 'percent'],
+          'invalid-value',
+          `${String(node.percent)} has more precision than Envoy mirrors with`,
+          'use at most two decimals, e.g. 12.5 or 0.25',
+        );
       }
       return;
     case 'model':
@@ -155,7 +246,6 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
     case 'output-transformer':
     case 'router':
     case 'combiner':
-    case 'mirror':
     case 'graph':
       return;
   }
@@ -164,11 +254,22 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
 export function semanticDiagnostics(source: string, document: ValidatedDocument): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const report: Report = (path, code, message, hint) => {
-    diagnostics.push({ code, source, path: formatPath(path), message, ...(hint !== undefined && { hint }) });
+    diagnostics.push({
+      code,
+      source,
+      path: formatPath(path),
+      message,
+      ...(hint !== undefined && { hint }),
+    });
   };
   const spec = document.spec;
   if (spec.host !== undefined && !hostPattern.test(spec.host.toLowerCase())) {
-    report(['spec', 'host'], 'invalid-address', `${JSON.stringify(spec.host)} is not a host name`, 'use "*", a DNS name, or "*.example.com"');
+    report(
+      ['spec', 'host'],
+      'invalid-address',
+      `${JSON.stringify(spec.host)} is not a host name`,
+      'use "*", a DNS name, or "*.example.com"',
+    );
   }
   checkDuration(report, ['spec', 'timeout'], spec.timeout);
   checkHeaderNames(report, ['spec', 'propagateHeaders'], spec.propagateHeaders);

@@ -28,7 +28,10 @@ const DocumentShell = Type.Object(
     kind: InferenceGraphDocument.properties.kind,
     metadata: Metadata,
     spec: Type.Object(
-      { ...GraphSpecBody.properties, nodes: Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 }) },
+      {
+        ...GraphSpecBody.properties,
+        nodes: Type.Record(Type.String(), Type.Unknown(), { minProperties: 1 }),
+      },
       { additionalProperties: false },
     ),
   },
@@ -85,13 +88,22 @@ function describe(
     case ValueErrorType.StringMinLength:
       return { code: 'invalid-value', message: 'must not be empty' };
     case ValueErrorType.StringMaxLength:
-      return { code: 'invalid-value', message: `must be at most ${String(schema.maxLength)} characters` };
+      return {
+        code: 'invalid-value',
+        message: `must be at most ${String(schema.maxLength)} characters`,
+      };
     case ValueErrorType.IntegerMinimum:
     case ValueErrorType.NumberMinimum:
-      return { code: 'invalid-value', message: `must be ≥ ${String(schema.minimum)}, got ${String(error.value)}` };
+      return {
+        code: 'invalid-value',
+        message: `must be ≥ ${String(schema.minimum)}, got ${String(error.value)}`,
+      };
     case ValueErrorType.IntegerMaximum:
     case ValueErrorType.NumberMaximum:
-      return { code: 'invalid-value', message: `must be ≤ ${String(schema.maximum)}, got ${String(error.value)}` };
+      return {
+        code: 'invalid-value',
+        message: `must be ≤ ${String(schema.maximum)}, got ${String(error.value)}`,
+      };
     case ValueErrorType.IntegerExclusiveMinimum:
     case ValueErrorType.NumberExclusiveMinimum:
       return {
@@ -99,9 +111,15 @@ function describe(
         message: `must be > ${String(schema.exclusiveMinimum)}, got ${String(error.value)}`,
       };
     case ValueErrorType.ArrayMinItems:
-      return { code: 'invalid-value', message: `needs at least ${String(schema.minItems)} item(s)` };
+      return {
+        code: 'invalid-value',
+        message: `needs at least ${String(schema.minItems)} item(s)`,
+      };
     case ValueErrorType.ArrayMaxItems:
-      return { code: 'invalid-value', message: `allows at most ${String(schema.maxItems)} item(s)` };
+      return {
+        code: 'invalid-value',
+        message: `allows at most ${String(schema.maxItems)} item(s)`,
+      };
     case ValueErrorType.ArrayUniqueItems:
       return { code: 'invalid-value', message: 'must not list the same item twice' };
     case ValueErrorType.ObjectMinProperties:
@@ -114,7 +132,8 @@ function describe(
     case ValueErrorType.Union: {
       const literals = literalsOf(error.schema);
       if (literals) {
-        const suggestion = typeof error.value === 'string' ? didYouMean(error.value, literals) : undefined;
+        const suggestion =
+          typeof error.value === 'string' ? didYouMean(error.value, literals) : undefined;
         return {
           code: 'invalid-value',
           message: `must be one of ${literals.join(', ')}; got ${got}`,
@@ -210,11 +229,13 @@ export function validateDocument(
     for (const [name, node] of Object.entries(rawNodes as Record<string, unknown>)) {
       nodeNames.push(name);
       const at: PathSegment[] = ['spec', 'nodes', name];
-      const nameProblems = schemaDiagnostics(source, Metadata.properties.name, name, at).map((d) => ({
-        ...d,
-        message: `node name ${JSON.stringify(name)}: ${d.message}`,
-        hint: 'node names are lowercase letters, digits and "-"',
-      }));
+      const nameProblems = schemaDiagnostics(source, Metadata.properties.name, name, at).map(
+        (d) => ({
+          ...d,
+          message: `node name ${JSON.stringify(name)}: ${d.message}`,
+          hint: 'node names are lowercase letters, digits and "-"',
+        }),
+      );
       diagnostics.push(...nameProblems);
       const kind = (node as { kind?: unknown } | null)?.kind;
       if (typeof node !== 'object' || node === null || Array.isArray(node)) {

@@ -1,7 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import type { SnapshotCache } from './cache.ts';
-import { DiscoveryCodec, type DiscoveryRequest, type DiscoveryResponse } from './discovery-codec.ts';
+import {
+  DiscoveryCodec,
+  type DiscoveryRequest,
+  type DiscoveryResponse,
+} from './discovery-codec.ts';
 import { SotwStream, type StreamEvents, type StreamStatus } from './sotw-stream.ts';
 
 const service = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -52,7 +56,9 @@ export class AdsServer {
       },
     };
     server.addService(definition, {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>) => {
+      StreamAggregatedResources: (
+        call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
+      ) => {
         this.#serve(call);
       },
     });
@@ -98,18 +104,15 @@ export class AdsServer {
   #serve(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
     const log = this.#options.log;
     const events = this.#options.events;
-    const stream = new SotwStream(
-      this.#cache,
-      this.#codec,
-      (response) => call.write(response),
-      {
-        ack: (s, typeUrl, version) => events?.ack?.(s, typeUrl, version),
-        nack: (s, typeUrl, version, message) => {
-          log?.(`Envoy ${s.nodeId} rejected ${typeUrl.split('.').at(-1) ?? typeUrl} version ${version}: ${message}`);
-          events?.nack?.(s, typeUrl, version, message);
-        },
+    const stream = new SotwStream(this.#cache, this.#codec, (response) => call.write(response), {
+      ack: (s, typeUrl, version) => events?.ack?.(s, typeUrl, version),
+      nack: (s, typeUrl, version, message) => {
+        log?.(
+          `Envoy ${s.nodeId} rejected ${typeUrl.split('.').at(-1) ?? typeUrl} version ${version}: ${message}`,
+        );
+        events?.nack?.(s, typeUrl, version, message);
       },
-    );
+    });
     this.#streams.add(stream);
     const end = () => {
       if (!this.#streams.delete(stream)) return;
@@ -119,7 +122,8 @@ export class AdsServer {
     call.on('data', (request: DiscoveryRequest) => {
       const known = stream.nodeId !== '';
       stream.onRequest(request);
-      if (!known && stream.nodeId !== '') log?.(`Envoy ${stream.nodeId} (group ${stream.nodeCluster}) connected`);
+      if (!known && stream.nodeId !== '')
+        log?.(`Envoy ${stream.nodeId} (group ${stream.nodeCluster}) connected`);
     });
     call.on('end', () => {
       end();

@@ -1,5 +1,16 @@
-import { CLUSTER, ENDPOINT, LISTENER, pushOrder, type ResourceTypeUrl } from '../envoy/type-urls.ts';
-import { versionOf, type GroupSnapshot, type SnapshotCache, type VersionedResource } from './cache.ts';
+import {
+  CLUSTER,
+  ENDPOINT,
+  LISTENER,
+  pushOrder,
+  type ResourceTypeUrl,
+} from '../envoy/type-urls.ts';
+import {
+  versionOf,
+  type GroupSnapshot,
+  type SnapshotCache,
+  type VersionedResource,
+} from './cache.ts';
 import type { DiscoveryCodec, DiscoveryRequest, DiscoveryResponse } from './discovery-codec.ts';
 
 /** What Envoy last did with a type: exposed by `status`. */
@@ -64,7 +75,12 @@ export class SotwStream {
   #dirty = false;
   #closed = false;
 
-  constructor(cache: SnapshotCache, codec: DiscoveryCodec, write: (r: DiscoveryResponse) => void, events: StreamEvents) {
+  constructor(
+    cache: SnapshotCache,
+    codec: DiscoveryCodec,
+    write: (r: DiscoveryResponse) => void,
+    events: StreamEvents,
+  ) {
     this.#cache = cache;
     this.#codec = codec;
     this.#write = write;
@@ -96,8 +112,15 @@ export class SotwStream {
     // An answer to our latest response; answers to older ones (stale nonces) only carry subscriptions.
     if (state.sent && request.response_nonce === state.sent.nonce) {
       const error = request.error_detail;
-      if (error && (error.message !== undefined && error.message !== '' || (error.code ?? 0) !== 0)) {
-        state.nack = { version: state.sent.version, message: error.message ?? '', at: new Date().toISOString() };
+      if (
+        error &&
+        ((error.message !== undefined && error.message !== '') || (error.code ?? 0) !== 0)
+      ) {
+        state.nack = {
+          version: state.sent.version,
+          message: error.message ?? '',
+          at: new Date().toISOString(),
+        };
         this.#events.nack(this, typeUrl, state.sent.version, error.message ?? '');
       } else {
         state.acked = request.version_info;
@@ -123,7 +146,12 @@ export class SotwStream {
         ...(state.nack && { nack: state.nack }),
       };
     }
-    return { nodeId: this.nodeId, nodeCluster: this.nodeCluster, connectedSince: this.connectedSince.toISOString(), types };
+    return {
+      nodeId: this.nodeId,
+      nodeCluster: this.nodeCluster,
+      connectedSince: this.connectedSince.toISOString(),
+      types,
+    };
   }
 
   async #sync(): Promise<void> {
@@ -136,10 +164,15 @@ export class SotwStream {
       do {
         this.#dirty = false;
         await this.#pass();
-      } while (this.#dirty && !this.#closed);
+      } while (this.#needsAnotherPass());
     } finally {
       this.#syncing = false;
     }
+  }
+
+  /** Whether something changed while the last pass waited for Envoy. */
+  #needsAnotherPass(): boolean {
+    return this.#dirty && !this.#closed;
   }
 
   async #pass(): Promise<void> {
@@ -164,19 +197,27 @@ export class SotwStream {
     const current = snapshot.get(CLUSTER)?.resources;
     if (!sent || !current) return [];
     const previous = this.#lastSentClusters;
-    return [...sent.names].filter((name) => !current.has(name)).flatMap((name) => {
-      const resource = previous.get(name);
-      return resource ? [resource] : [];
-    });
+    return [...sent.names]
+      .filter((name) => !current.has(name))
+      .flatMap((name) => {
+        const resource = previous.get(name);
+        return resource ? [resource] : [];
+      });
   }
 
   /** Sends one type if Envoy asked for it and it differs from what Envoy has; true if sent. */
-  async #push(typeUrl: ResourceTypeUrl, snapshot: GroupSnapshot, extra: readonly VersionedResource[]): Promise<boolean> {
+  async #push(
+    typeUrl: ResourceTypeUrl,
+    snapshot: GroupSnapshot,
+    extra: readonly VersionedResource[],
+  ): Promise<boolean> {
     const state = this.#types.get(typeUrl);
     if (!state) return false;
     const available = snapshot.get(typeUrl)?.resources ?? new Map<string, VersionedResource>();
     const resources = [
-      ...[...available.values()].filter((r) => state.names === undefined || state.names.has(r.name)),
+      ...[...available.values()].filter(
+        (r) => state.names === undefined || state.names.has(r.name),
+      ),
       ...extra,
     ];
     const version = versionOf(resources);
@@ -207,7 +248,10 @@ export class SotwStream {
   }
 }
 
-function sameNames(a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined): boolean {
+function sameNames(
+  a: ReadonlySet<string> | undefined,
+  b: ReadonlySet<string> | undefined,
+): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.size === b.size && [...a].every((name) => b.has(name));
 }

@@ -204,7 +204,9 @@ ${nodes}`;
   });
 
   test('(b) a 90/10 split sends 10,000 requests within ±2 points of 90/10', async () => {
-    const versions = await inParallel(10_000, 32, async () => modelVersion(await post(url('split'))));
+    const versions = await inParallel(10_000, 32, async () =>
+      modelVersion(await post(url('split'))),
+    );
     const v1 = versions.filter((v) => v === 'v1').length;
     const v2 = versions.filter((v) => v === 'v2').length;
     assert.equal(v1 + v2, 10_000);
@@ -250,9 +252,15 @@ ${nodes}`;
 
   test('(d) a mirror copies its fraction to the shadow; the client sees only the primary', async () => {
     model('shadow').requests.length = 0;
-    const versions = await inParallel(2000, 16, async () => modelVersion(await post(url('sentiment'))));
+    const versions = await inParallel(2000, 16, async () =>
+      modelVersion(await post(url('sentiment'))),
+    );
     assert.ok(versions.every((v) => v === 'live'));
-    await waitFor('mirrored requests to arrive', () => model('shadow').requests.length >= 400, 5000);
+    await waitFor(
+      'mirrored requests to arrive',
+      () => model('shadow').requests.length >= 400,
+      5000,
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     const share = model('shadow').requests.length / 2000;
     assert.ok(Math.abs(share - 0.25) <= 0.04, `the shadow got ${String(share * 100)}%`);
@@ -281,7 +289,10 @@ ${nodes}`;
       async () => {
         const dump = await envoy.configDump('dynamic_route_configs');
         const route = routeNamed(dump, 'default/split/0');
-        return route?.route?.cluster === 'default/split/v2' && route.match?.runtime_fraction === undefined;
+        return (
+          route?.route?.cluster === 'default/split/v2' &&
+          route.match?.runtime_fraction === undefined
+        );
       },
       5000,
     );
@@ -291,14 +302,22 @@ ${nodes}`;
       versions.every((v) => v === 'v2'),
       'every request goes to v2 now',
     );
-    assert.equal((await envoy.stats(ldsCounter))[ldsCounter], ldsBefore, 'weights travel by RDS alone');
+    assert.equal(
+      (await envoy.stats(ldsCounter))[ldsCounter],
+      ldsBefore,
+      'weights travel by RDS alone',
+    );
   });
 
   test('(f) an invalid edit keeps the previous routing and reports the error', async () => {
     const source = join(dir, 'split.yaml');
     writeFileSync(
       source,
-      graph('split', 'canary', `    canary:\n      kind: splitter\n      routes:\n        - { to: v1, wieght: 5 }\n`),
+      graph(
+        'split',
+        'canary',
+        `    canary:\n      kind: splitter\n      routes:\n        - { to: v1, wieght: 5 }\n`,
+      ),
     );
     await waitFor('the problem to be reported', () => controlPlane.problems().has(source), 5000);
     const problems = controlPlane.problems().get(source) ?? [];

@@ -8,7 +8,9 @@ export interface DumpedRoute {
 /** config_dump?resource=dynamic_route_configs lists each DynamicRouteConfig under configs. */
 interface RouteDump {
   readonly configs?: readonly {
-    readonly route_config?: { readonly virtual_hosts?: readonly { readonly routes?: readonly DumpedRoute[] }[] };
+    readonly route_config?: {
+      readonly virtual_hosts?: readonly { readonly routes?: readonly DumpedRoute[] }[];
+    };
   }[];
 }
 

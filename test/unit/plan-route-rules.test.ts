@@ -45,7 +45,14 @@ function summary(rule: RouteRule): string {
 test('a split becomes cumulative draw bounds; the last child takes the rest', () => {
   const rules = rulesOf(
     graphOf('s', {
-      s: { kind: 'splitter', routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 2 }, { to: 'c', weight: 1 }] },
+      s: {
+        kind: 'splitter',
+        routes: [
+          { to: 'a', weight: 1 },
+          { to: 'b', weight: 2 },
+          { to: 'c', weight: 1 },
+        ],
+      },
       a: model(1),
       b: model(2),
       c: model(3),
@@ -61,7 +68,13 @@ test('a split becomes cumulative draw bounds; the last child takes the rest', ()
 test('zero-weight children get no route', () => {
   const rules = rulesOf(
     graphOf('s', {
-      s: { kind: 'splitter', routes: [{ to: 'a', weight: 0 }, { to: 'b', weight: 5 }] },
+      s: {
+        kind: 'splitter',
+        routes: [
+          { to: 'a', weight: 0 },
+          { to: 'b', weight: 5 },
+        ],
+      },
       a: model(1),
       b: model(2),
     }),
@@ -72,8 +85,20 @@ test('zero-weight children get no route', () => {
 test('a split nested in a split is scaled into its parent’s slice of the draw', () => {
   const rules = rulesOf(
     graphOf('outer', {
-      outer: { kind: 'splitter', routes: [{ to: 'inner', weight: 1 }, { to: 'c', weight: 1 }] },
-      inner: { kind: 'splitter', routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 1 }] },
+      outer: {
+        kind: 'splitter',
+        routes: [
+          { to: 'inner', weight: 1 },
+          { to: 'c', weight: 1 },
+        ],
+      },
+      inner: {
+        kind: 'splitter',
+        routes: [
+          { to: 'a', weight: 1 },
+          { to: 'b', weight: 1 },
+        ],
+      },
       a: model(1),
       b: model(2),
       c: model(3),
@@ -89,13 +114,23 @@ test('a split nested in a split is scaled into its parent’s slice of the draw'
 test('a switch inside a split keeps its conditions and its slice; without default it rejects in that slice', () => {
   const rules = rulesOf(
     graphOf('s', {
-      s: { kind: 'splitter', routes: [{ to: 'w', weight: 1 }, { to: 'c', weight: 1 }] },
+      s: {
+        kind: 'splitter',
+        routes: [
+          { to: 'w', weight: 1 },
+          { to: 'c', weight: 1 },
+        ],
+      },
       w: { kind: 'switch', cases: [{ when: { header: 'X-Tier', equals: 'gold' }, to: 'a' }] },
       a: model(1),
       c: model(3),
     }),
   );
-  assert.deepEqual(rules.map(summary), ['h:x-tier,<500000→default/g/a', '<500000→reject', '→default/g/c']);
+  assert.deepEqual(rules.map(summary), [
+    'h:x-tier,<500000→default/g/a',
+    '<500000→reject',
+    '→default/g/c',
+  ]);
 });
 
 test('switch conditions: in becomes an escaped alternation, numbers become strings', () => {
@@ -112,7 +147,9 @@ test('switch conditions: in becomes an escaped alternation, numbers become strin
       a: model(1),
     }),
   );
-  assert.deepEqual(rules[0]?.headers, [{ name: 'x-region', match: { kind: 'regex', value: '(?:eu\\.west|us)' } }]);
+  assert.deepEqual(rules[0]?.headers, [
+    { name: 'x-region', match: { kind: 'regex', value: '(?:eu\\.west|us)' } },
+  ]);
   assert.deepEqual(rules[1]?.queries, [{ name: 'v', match: { kind: 'exact', value: '2' } }]);
 });
 
@@ -123,9 +160,15 @@ test('timeouts and retries: the nearest declaration wins, never above the graph 
         kind: 'splitter',
         timeout: '5s',
         retries: { attempts: 1 },
-        routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 1 }],
+        routes: [
+          { to: 'a', weight: 1 },
+          { to: 'b', weight: 1 },
+        ],
       },
-      a: model(1, { timeout: '300ms', retries: { attempts: 3, perTryTimeout: '100ms', on: ['reset'] } }),
+      a: model(1, {
+        timeout: '300ms',
+        retries: { attempts: 3, perTryTimeout: '100ms', on: ['reset'] },
+      }),
       b: model(2),
     }),
   );
@@ -147,7 +190,7 @@ test('a mirror adds its shadow to every forward of its primary', () => {
   );
   const action = rules[0]?.action;
   assert.ok(action?.kind === 'forward');
-  assert.deepEqual(action.mirrors, [{ upstream: 'default/g/shadow', perMillion: 125_000 }]);
+  assert.deepEqual(action.mirrors, [{ upstream: 'default/g/shadow', perTenThousand: 1250 }]);
 });
 
 test('a shadow serving another path than its primary is reported with a fix', () => {
@@ -174,7 +217,14 @@ test('a shadow serving another path than its primary is reported with a fix', ()
 test('a sticky split needs models on one path and one policy', () => {
   const result = planGraph(
     graphOf('s', {
-      s: { kind: 'splitter', stickyHeader: 'x-user', routes: [{ to: 'a', weight: 1 }, { to: 'b', weight: 1 }] },
+      s: {
+        kind: 'splitter',
+        stickyHeader: 'x-user',
+        routes: [
+          { to: 'a', weight: 1 },
+          { to: 'b', weight: 1 },
+        ],
+      },
       a: model(1, { timeout: '1s' }),
       b: model(2),
     }),
@@ -195,7 +245,8 @@ test('kinds that need the executor compile to an explicit 501', () => {
   assert.deepEqual(rules[0]?.action, {
     kind: 'reject',
     status: 501,
-    reason: 'the ensemble node "e" runs in the Switchyard executor (ext_proc), which this build does not include yet',
+    reason:
+      'the ensemble node "e" runs in the Switchyard executor (ext_proc), which this build does not include yet',
   });
 });
 
