@@ -1,0 +1,191 @@
+/**
+ * The protoc-gen-validate rule families on values: each check returns the
+ * broken rule's name and a message, or nothing.
+ */
+export interface Broken {
+  readonly rule: string;
+  readonly message: string;
+}
+
+type Rules = Readonly<Record<string, unknown>>;
+
+const wellKnownRegex: Readonly<Record<string, RegExp>> = {
+  HTTP_HEADER_NAME: /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/,
+  HTTP_HEADER_VALUE: /^[^\u0000-\u0008\u000A-\u001F\u007F]*$/,
+};
+/** With strict: false, PGV only forbids the bytes that break HTTP framing. */
+const lenientHeader = /^[^\u0000\u000A\u000D]*$/;
+
+function numberOf(value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && value !== '') return Number(value);
+  if (typeof value === 'object' && value !== null && 'toNumber' in value) {
+    return (value as { toNumber(): number }).toNumber();
+  }
+  return 0;
+}
+
+/** const, lt, lte, gt, gte (an upper bound below the lower one means "outside"), in, not_in. */
+export function checkNumber(family: string, rules: Rules, raw: unknown): Broken | undefined {
+  const value = numberOf(raw);
+  const at = (rule: string, message: string): Broken => ({ rule: `${family}.${rule}`, message });
+  if (rules.const !== undefined && value !== numberOf(rules.const)) {
+    return at('const', `must be ${String(rules.const)}, got ${String(value)}`);
+  }
+  const lower =
+    rules.gt !== undefined
+      ? { bound: numberOf(rules.gt), strict: true }
+      : rules.gte !== undefined
+        ? { bound: numberOf(rules.gte), strict: false }
+        : undefined;
+  const upper =
+    rules.lt !== undefined
+      ? { bound: numberOf(rules.lt), strict: true }
+      : rules.lte !== undefined
+        ? { bound: numberOf(rules.lte), strict: false }
+        : undefined;
+  const above = (b: { bound: number; strict: boolean }) =>
+    b.strict ? value > b.bound : value >= b.bound;
+  const below = (b: { bound: number; strict: boolean }) =>
+    b.strict ? value < b.bound : value <= b.bound;
+  const name = (b: { strict: boolean }, gtName: string, gteName: string) =>
+    b.strict ? gtName : gteName;
+  if (lower && upper && upper.bound < lower.bound) {
+    if (!above(lower) && !below(upper)) {
+      return at(
+        name(lower, 'gt', 'gte'),
+        `must be outside ${String(upper.bound)}..${String(lower.bound)}, got ${String(value)}`,
+      );
+    }
+  } else {
+    if (lower && !above(lower)) {
+      return at(
+        name(lower, 'gt', 'gte'),
+        `must be ${lower.strict ? '>' : '≥'} ${String(lower.bound)}, got ${String(value)}`,
+      );
+    }
+    if (upper && !below(upper)) {
+      return at(
+        name(upper, 'lt', 'lte'),
+        `must be ${upper.strict ? '<' : '≤'} ${String(upper.bound)}, got ${String(value)}`,
+      );
+    }
+  }
+  if (Array.isArray(rules.in) && !rules.in.map(numberOf).includes(value)) {
+    return at('in', `must be one of ${rules.in.join(', ')}, got ${String(value)}`);
+  }
+  if (Array.isArray(rules.not_in) && rules.not_in.map(numberOf).includes(value)) {
+    return at('not_in', `must not be ${String(value)}`);
+  }
+  return undefined;
+}
+
+export function checkString(rules: Rules, raw: unknown): Broken | undefined {
+  const value = typeof raw === 'string' ? raw : '';
+  if (rules.ignore_empty === true && value === '') return undefined;
+  const at = (rule: string, message: string): Broken => ({ rule: `string.${rule}`, message });
+  const chars = [...value].length;
+  const bytes = Buffer.byteLength(value);
+  const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (rules.const !== undefined && value !== rules.const)
+    return at('const', `must be ${JSON.stringify(rules.const)}`);
+  if (rules.len !== undefined && chars !== numberOf(rules.len))
+    return at('len', `must be ${String(rules.len)} characters`);
+  if (rules.min_len !== undefined && chars < numberOf(rules.min_len)) {
+    return at(
+      'min_len',
+      numberOf(rules.min_len) === 1
+        ? 'must not be empty'
+        : `must have at least ${String(rules.min_len)} characters`,
+    );
+  }
+  if (rules.max_len !== undefined && chars > numberOf(rules.max_len))
+    return at('max_len', `must have at most ${String(rules.max_len)} characters`);
+  if (rules.min_bytes !== undefined && bytes < numberOf(rules.min_bytes))
+    return at('min_bytes', `must have at least ${String(rules.min_bytes)} bytes`);
+  if (rules.max_bytes !== undefined && bytes > numberOf(rules.max_bytes))
+    return at('max_bytes', `must have at most ${String(rules.max_bytes)} bytes`);
+  if (typeof rules.pattern === 'string' && !new RegExp(rules.pattern, 'u').test(value)) {
+    return at('pattern', `${shown} does not match ${rules.pattern}`);
+  }
+  if (typeof rules.prefix === 'string' && !value.startsWith(rules.prefix))
+    return at('prefix', `must start with ${JSON.stringify(rules.prefix)}`);
+  if (typeof rules.suffix === 'string' && !value.endsWith(rules.suffix))
+    return at('suffix', `must end with ${JSON.stringify(rules.suffix)}`);
+  if (typeof rules.contains === 'string' && !value.includes(rules.contains))
+    return at('contains', `must contain ${JSON.stringify(rules.contains)}`);
+  if (typeof rules.not_contains === 'string' && value.includes(rules.not_contains))
+    return at('not_contains', `must not contain ${JSON.stringify(rules.not_contains)}`);
+  if (Array.isArray(rules.in) && !rules.in.includes(value))
+    return at('in', `must be one of ${rules.in.join(', ')}`);
+  if (Array.isArray(rules.not_in) && rules.not_in.includes(value))
+    return at('not_in', `must not be ${shown}`);
+  if (typeof rules.well_known_regex === 'string') {
+    const pattern = rules.strict === false ? lenientHeader : wellKnownRegex[rules.well_known_regex];
+    if (pattern && !pattern.test(value))
+      return at('well_known_regex', `${shown} is not a valid ${rules.well_known_regex}`);
+  }
+  return undefined;
+}
+
+export function checkBytes(rules: Rules, raw: unknown): Broken | undefined {
+  const length =
+    raw instanceof Uint8Array
+      ? raw.length
+      : typeof raw === 'string'
+        ? Buffer.from(raw, 'base64').length
+        : 0;
+  if (rules.min_len !== undefined && length < numberOf(rules.min_len))
+    return { rule: 'bytes.min_len', message: `must have at least ${String(rules.min_len)} bytes` };
+  if (rules.max_len !== undefined && length > numberOf(rules.max_len))
+    return { rule: 'bytes.max_len', message: `must have at most ${String(rules.max_len)} bytes` };
+  return undefined;
+}
+
+export function checkBool(rules: Rules, raw: unknown): Broken | undefined {
+  if (rules.const !== undefined && (raw === true) !== rules.const)
+    return { rule: 'bool.const', message: `must be ${String(rules.const)}` };
+  return undefined;
+}
+
+/** Durations in nanoseconds, from JSON ("1.5s") or a parsed option ({seconds, nanos}). */
+export function durationNanos(value: unknown): bigint | undefined {
+  if (typeof value === 'string') {
+    const match = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(value);
+    if (!match) return undefined;
+    const nanos =
+      BigInt(match[2] ?? '0') * 1_000_000_000n + BigInt((match[3] ?? '').padEnd(9, '0'));
+    return match[1] ? -nanos : nanos;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const { seconds, nanos } = value as { seconds?: unknown; nanos?: unknown };
+    return (
+      BigInt(Math.trunc(numberOf(seconds))) * 1_000_000_000n + BigInt(Math.trunc(numberOf(nanos)))
+    );
+  }
+  return undefined;
+}
+
+export function checkDuration(rules: Rules, raw: unknown): Broken | undefined {
+  const value = durationNanos(raw);
+  if (value === undefined)
+    return { rule: 'duration', message: `${JSON.stringify(raw)} is not a duration` };
+  const bound = (key: string) =>
+    rules[key] === undefined ? undefined : (durationNanos(rules[key]) ?? 0n);
+  const show = (n: bigint) => `${(Number(n) / 1e9).toString()}s`;
+  const checks: [string, bigint | undefined, (b: bigint) => boolean, string][] = [
+    ['const', bound('const'), (b) => value === b, '='],
+    ['lt', bound('lt'), (b) => value < b, '<'],
+    ['lte', bound('lte'), (b) => value <= b, '≤'],
+    ['gt', bound('gt'), (b) => value > b, '>'],
+    ['gte', bound('gte'), (b) => value >= b, '≥'],
+  ];
+  for (const [rule, b, ok, symbol] of checks) {
+    if (b !== undefined && !ok(b))
+      return {
+        rule: `duration.${rule}`,
+        message: `must be ${symbol} ${show(b)}, got ${show(value)}`,
+      };
+  }
+  return undefined;
+}
