@@ -9,12 +9,16 @@ export interface Broken {
 
 type Rules = Readonly<Record<string, unknown>>;
 
+/* eslint-disable no-control-regex -- PGV's header rules are about control characters. */
 const wellKnownRegex: Readonly<Record<string, RegExp>> = {
   HTTP_HEADER_NAME: /^:?[0-9a-zA-Z!#$%&'*+\-.^_|~`]+$/,
   HTTP_HEADER_VALUE: /^[^\u0000-\u0008\u000A-\u001F\u007F]*$/,
 };
 /** With strict: false, PGV only forbids the bytes that break HTTP framing. */
 const lenientHeader = /^[^\u0000\u000A\u000D]*$/;
+/* eslint-enable no-control-regex */
+
+const show = (value: unknown): string => JSON.stringify(value);
 
 function numberOf(value: unknown): number {
   if (typeof value === 'number') return value;
@@ -30,7 +34,7 @@ export function checkNumber(family: string, rules: Rules, raw: unknown): Broken 
   const value = numberOf(raw);
   const at = (rule: string, message: string): Broken => ({ rule: `${family}.${rule}`, message });
   if (rules.const !== undefined && value !== numberOf(rules.const)) {
-    return at('const', `must be ${String(rules.const)}, got ${String(value)}`);
+    return at('const', `must be ${show(rules.const)}, got ${String(value)}`);
   }
   const lower =
     rules.gt !== undefined
@@ -84,27 +88,27 @@ export function checkString(rules: Rules, raw: unknown): Broken | undefined {
   const value = typeof raw === 'string' ? raw : '';
   if (rules.ignore_empty === true && value === '') return undefined;
   const at = (rule: string, message: string): Broken => ({ rule: `string.${rule}`, message });
-  const chars = [...value].length;
+  const chars = Array.from(value).length;
   const bytes = Buffer.byteLength(value);
   const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (rules.const !== undefined && value !== rules.const)
     return at('const', `must be ${JSON.stringify(rules.const)}`);
   if (rules.len !== undefined && chars !== numberOf(rules.len))
-    return at('len', `must be ${String(rules.len)} characters`);
+    return at('len', `must be ${show(rules.len)} characters`);
   if (rules.min_len !== undefined && chars < numberOf(rules.min_len)) {
     return at(
       'min_len',
       numberOf(rules.min_len) === 1
         ? 'must not be empty'
-        : `must have at least ${String(rules.min_len)} characters`,
+        : `must have at least ${show(rules.min_len)} characters`,
     );
   }
   if (rules.max_len !== undefined && chars > numberOf(rules.max_len))
-    return at('max_len', `must have at most ${String(rules.max_len)} characters`);
+    return at('max_len', `must have at most ${show(rules.max_len)} characters`);
   if (rules.min_bytes !== undefined && bytes < numberOf(rules.min_bytes))
-    return at('min_bytes', `must have at least ${String(rules.min_bytes)} bytes`);
+    return at('min_bytes', `must have at least ${show(rules.min_bytes)} bytes`);
   if (rules.max_bytes !== undefined && bytes > numberOf(rules.max_bytes))
-    return at('max_bytes', `must have at most ${String(rules.max_bytes)} bytes`);
+    return at('max_bytes', `must have at most ${show(rules.max_bytes)} bytes`);
   if (typeof rules.pattern === 'string' && !new RegExp(rules.pattern, 'u').test(value)) {
     return at('pattern', `${shown} does not match ${rules.pattern}`);
   }
@@ -136,15 +140,15 @@ export function checkBytes(rules: Rules, raw: unknown): Broken | undefined {
         ? Buffer.from(raw, 'base64').length
         : 0;
   if (rules.min_len !== undefined && length < numberOf(rules.min_len))
-    return { rule: 'bytes.min_len', message: `must have at least ${String(rules.min_len)} bytes` };
+    return { rule: 'bytes.min_len', message: `must have at least ${show(rules.min_len)} bytes` };
   if (rules.max_len !== undefined && length > numberOf(rules.max_len))
-    return { rule: 'bytes.max_len', message: `must have at most ${String(rules.max_len)} bytes` };
+    return { rule: 'bytes.max_len', message: `must have at most ${show(rules.max_len)} bytes` };
   return undefined;
 }
 
 export function checkBool(rules: Rules, raw: unknown): Broken | undefined {
   if (rules.const !== undefined && (raw === true) !== rules.const)
-    return { rule: 'bool.const', message: `must be ${String(rules.const)}` };
+    return { rule: 'bool.const', message: `must be ${show(rules.const)}` };
   return undefined;
 }
 

@@ -125,13 +125,13 @@ class Walker {
       if (repeated.min_items !== undefined && items.length < Number(repeated.min_items)) {
         this.#report(path, {
           rule: 'repeated.min_items',
-          message: `needs at least ${String(repeated.min_items)} item(s)`,
+          message: `needs at least ${Number(repeated.min_items)} item(s)`,
         });
       }
       if (repeated.max_items !== undefined && items.length > Number(repeated.max_items)) {
         this.#report(path, {
           rule: 'repeated.max_items',
-          message: `allows at most ${String(repeated.max_items)} item(s)`,
+          message: `allows at most ${Number(repeated.max_items)} item(s)`,
         });
       }
       if (
@@ -154,13 +154,13 @@ class Walker {
       if (map.min_pairs !== undefined && entries.length < Number(map.min_pairs)) {
         this.#report(path, {
           rule: 'map.min_pairs',
-          message: `needs at least ${String(map.min_pairs)} entries`,
+          message: `needs at least ${Number(map.min_pairs)} entries`,
         });
       }
       if (map.max_pairs !== undefined && entries.length > Number(map.max_pairs)) {
         this.#report(path, {
           rule: 'map.max_pairs',
-          message: `allows at most ${String(map.max_pairs)} entries`,
+          message: `allows at most ${Number(map.max_pairs)} entries`,
         });
       }
     }
@@ -235,7 +235,7 @@ class Walker {
       });
     }
     if (rules.const !== undefined && number !== rules.const)
-      this.#report(path, { rule: 'enum.const', message: `must be ${String(rules.const)}` });
+      this.#report(path, { rule: 'enum.const', message: `must be ${JSON.stringify(rules.const)}` });
     if (Array.isArray(rules.in) && !rules.in.includes(number))
       this.#report(path, { rule: 'enum.in', message: `must be one of ${rules.in.join(', ')}` });
     if (Array.isArray(rules.not_in) && rules.not_in.includes(number))
