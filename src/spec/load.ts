@@ -29,12 +29,16 @@ export function loadGraphDocuments(
     }
     const validated = validateDocument(source, parsed.value);
     const semantic = validated.document ? semanticDiagnostics(source, validated.document) : [];
-    const problems = [...parsed.diagnostics, ...validated.diagnostics, ...semantic];
     const built = validated.document ? buildGraph(source, validated.document) : undefined;
-    // The DAG checks run beside the others so every problem shows at once; one per place.
-    problems.push(
-      ...(built?.diagnostics ?? []).filter((d) => !problems.some((p) => p.path === d.path)),
-    );
+    // Every check runs so that every problem shows at once, but one problem per place.
+    const problems: Diagnostic[] = [];
+    const found = [
+      ...parsed.diagnostics,
+      ...validated.diagnostics,
+      ...semantic,
+      ...(built?.diagnostics ?? []),
+    ];
+    for (const d of found) if (!problems.some((p) => p.path === d.path)) problems.push(d);
     diagnostics.push(...problems.map(label));
     if (built?.graph && problems.length === 0) graphs.push(built.graph);
   });

@@ -105,6 +105,11 @@ export class AdsServer {
     const log = this.#options.log;
     const events = this.#options.events;
     const stream = new SotwStream(this.#cache, this.#codec, (response) => call.write(response), {
+      failed: (s, error) => {
+        log?.(`pushing to Envoy ${s.nodeId} failed: ${error.stack ?? error.message}`);
+        events?.failed?.(s, error);
+      },
+      sent: (s, typeUrl, version) => events?.sent?.(s, typeUrl, version),
       ack: (s, typeUrl, version) => events?.ack?.(s, typeUrl, version),
       nack: (s, typeUrl, version, message) => {
         log?.(

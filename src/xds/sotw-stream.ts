@@ -2,6 +2,7 @@ import {
   CLUSTER,
   ENDPOINT,
   LISTENER,
+  ROUTE,
   pushOrder,
   type ResourceTypeUrl,
 } from '../envoy/type-urls.ts';
@@ -28,6 +29,9 @@ export interface StreamStatus {
 }
 
 export interface StreamEvents {
+  /** A bug of ours broke this stream's push; Envoy keeps what it has. */
+  failed(stream: SotwStream, error: Error): void;
+  sent(stream: SotwStream, typeUrl: string, version: string): void;
   ack(stream: SotwStream, typeUrl: string, version: string): void;
   nack(stream: SotwStream, typeUrl: string, version: string, message: string): void;
 }
@@ -134,7 +138,13 @@ export class SotwStream {
     const names = wildcardTypes.has(typeUrl) ? undefined : new Set(request.resource_names);
     const subscriptionChanged = !sameNames(state.names, names);
     state.names = names;
-    if (first || subscriptionChanged) void this.#sync();
+    if (typeUrl === ENDPOINT && subscriptionChanged) {
+      // Warming clusters wait for these: answer at once, whatever else is in flight.
+      const snapshot = this.#cache.snapshotFor(this.nodeCluster);
+      if (snapshot) void this.#send(ENDPOINT, snapshot, []);
+    } else if (first || subscriptionChanged) {
+      void this.#sync();
+    }
   }
 
   status(): StreamStatus {
@@ -165,6 +175,8 @@ export class SotwStream {
         this.#dirty = false;
         await this.#pass();
       } while (this.#needsAnotherPass());
+    } catch (error) {
+      this.#events.failed(this, error as Error);
     } finally {
       this.#syncing = false;
     }
@@ -175,21 +187,27 @@ export class SotwStream {
     return this.#dirty && !this.#closed;
   }
 
+  /**
+   * Envoy ACKs a CDS response only once its new clusters are warm, and a
+   * cluster warms only when its endpoints arrive: so endpoints go out right
+   * after clusters (and whenever Envoy asks for new names), never gated on
+   * the CDS ACK, while listeners and routes wait for it.
+   */
   async #pass(): Promise<void> {
     const snapshot = this.#cache.snapshotFor(this.nodeCluster);
     if (!snapshot) return;
     // Clusters that the routes Envoy runs may still use stay until the new routes are in.
     const stale = this.#staleClusters(snapshot);
-    for (const typeUrl of pushOrder) {
+    const clustersAnswered = this.#send(CLUSTER, snapshot, stale);
+    const endpoints = this.#types.get(ENDPOINT);
+    if (clustersAnswered && endpoints) endpoints.resendEvenIfUnchanged = true;
+    this.#send(ENDPOINT, snapshot, []);
+    await clustersAnswered;
+    for (const typeUrl of [LISTENER, ROUTE] as const) {
       if (this.#closed) return;
-      const extra = typeUrl === CLUSTER ? stale : [];
-      const sentClusters = await this.#push(typeUrl, snapshot, extra);
-      if (sentClusters) {
-        const endpoints = this.#types.get(ENDPOINT);
-        if (endpoints) endpoints.resendEvenIfUnchanged = true;
-      }
+      await this.#send(typeUrl, snapshot, []);
     }
-    if (stale.length > 0 && !this.#closed) await this.#push(CLUSTER, snapshot, []);
+    if (stale.length > 0 && !this.#closed) await this.#send(CLUSTER, snapshot, []);
   }
 
   #staleClusters(snapshot: GroupSnapshot): VersionedResource[] {
@@ -205,14 +223,18 @@ export class SotwStream {
       });
   }
 
-  /** Sends one type if Envoy asked for it and it differs from what Envoy has; true if sent. */
-  async #push(
+  /**
+   * Sends one type if Envoy asked for it and it differs from what Envoy has.
+   * Returns a promise of Envoy's answer (ACK or NACK), or undefined if
+   * nothing was sent.
+   */
+  #send(
     typeUrl: ResourceTypeUrl,
     snapshot: GroupSnapshot,
     extra: readonly VersionedResource[],
-  ): Promise<boolean> {
+  ): Promise<void> | undefined {
     const state = this.#types.get(typeUrl);
-    if (!state) return false;
+    if (!state) return undefined;
     const available = snapshot.get(typeUrl)?.resources ?? new Map<string, VersionedResource>();
     const resources = [
       ...[...available.values()].filter(
@@ -223,7 +245,7 @@ export class SotwStream {
     const version = versionOf(resources);
     const names = new Set(resources.map((r) => r.name));
     const unchanged = state.sent?.version === version && sameNames(state.sent.names, names);
-    if (unchanged && !state.resendEvenIfUnchanged) return false;
+    if (unchanged && !state.resendEvenIfUnchanged) return undefined;
     state.resendEvenIfUnchanged = false;
     this.#nonce += 1;
     const nonce = String(this.#nonce);
@@ -237,14 +259,14 @@ export class SotwStream {
         resolve();
       };
     });
+    this.#events.sent(this, typeUrl, version);
     this.#write({
       version_info: version,
       resources: resources.map((r) => this.#codec.any(r)),
       type_url: typeUrl,
       nonce,
     });
-    await answered;
-    return true;
+    return answered;
   }
 }
 
