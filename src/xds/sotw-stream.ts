@@ -25,7 +25,7 @@ export interface StreamStatus {
   readonly nodeId: string;
   readonly nodeCluster: string;
   readonly connectedSince: string;
-  readonly types: Readonly<Record<string, TypeStatus>>;
+  readonly types: Readonly<Partial<Record<string, TypeStatus>>>;
 }
 
 export interface StreamEvents {
@@ -201,7 +201,8 @@ export class SotwStream {
     const clustersAnswered = this.#send(CLUSTER, snapshot, stale);
     const endpoints = this.#types.get(ENDPOINT);
     if (clustersAnswered && endpoints) endpoints.resendEvenIfUnchanged = true;
-    this.#send(ENDPOINT, snapshot, []);
+    // Not awaited: Envoy's EDS answer gates nothing here.
+    void this.#send(ENDPOINT, snapshot, []);
     await clustersAnswered;
     for (const typeUrl of [LISTENER, ROUTE] as const) {
       if (this.#closed) return;

@@ -181,8 +181,10 @@ describe('state-of-the-world ADS against a real Envoy', () => {
     ];
     cache.setSnapshot(DEFAULT_GROUP, snapshot(['c1', 'c2'], broken));
     await waitFor('the NACK', () => nacks.length > 0, 5000);
-    assert.equal(nacks[0]?.typeUrl, ROUTE);
-    assert.match(nacks[0]?.message ?? '', /regex|missing \)/i);
+    const [nack] = nacks;
+    assert.ok(nack);
+    assert.equal(nack.typeUrl, ROUTE);
+    assert.match(nack.message, /regex|missing \)/i);
     const status = server.status()[0]?.types[ROUTE];
     assert.ok(status?.nack && status.nack.version !== status.ackedVersion);
     assert.equal((await post(url('/two'))).status, 200, 'the last good routes serve on');

@@ -11,9 +11,9 @@ function set(clusters: Record<string, number>): Map<ResourceTypeUrl, Map<string,
       { '@type': CLUSTER, name, connect_timeout: `${String(timeout)}s` },
     ]),
   );
-  return new Map([
+  return new Map<ResourceTypeUrl, Map<string, EnvoyResource>>([
     [CLUSTER, byName],
-    [ENDPOINT, new Map()],
+    [ENDPOINT, new Map<string, EnvoyResource>()],
   ]);
 }
 
