@@ -6,11 +6,13 @@ import { envoyProtos } from '../protos/envoy-protos.ts';
 import { GraphDirectory, type DirectorySnapshot } from '../sources/graph-directory.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { SnapshotCache, DEFAULT_GROUP } from '../xds/cache.ts';
-import { AdsServer } from '../xds/ads-server.ts';
+import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { log } from './output.ts';
 
 export interface ControlPlaneOptions {
   readonly graphsDir: string;
+  /** ACK/NACK hooks, for tests and benchmarks that measure convergence. */
+  readonly xdsEvents?: AdsServerOptions['events'];
   readonly xdsHost: string;
   readonly xdsPort: number;
   readonly listener: ListenerOptions;
@@ -31,7 +33,10 @@ export interface ControlPlane {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const root = envoyProtos();
   const cache = new SnapshotCache();
-  const server = new AdsServer(cache, root);
+  const server = new AdsServer(cache, root, {
+    log,
+    ...(options.xdsEvents && { events: options.xdsEvents }),
+  });
   const xdsPort = await server.start({ host: options.xdsHost, port: options.xdsPort });
   const lastGood = new Map<string, GraphModel>();
   let problems = new Map<string, readonly Diagnostic[]>();
