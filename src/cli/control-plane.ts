@@ -1,4 +1,4 @@
-import { compileGraphs } from '../envoy/compile.ts';
+import { GraphCompiler } from '../envoy/compile.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
 import type { GraphModel } from '../graph/model.ts';
 import { graphId } from '../plan/upstreams.ts';
@@ -38,6 +38,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ...(options.xdsEvents && { events: options.xdsEvents }),
   });
   const xdsPort = await server.start({ host: options.xdsHost, port: options.xdsPort });
+  const compiler = new GraphCompiler(root, options.listener);
   const lastGood = new Map<string, GraphModel>();
   let problems = new Map<string, readonly Diagnostic[]>();
   const reported = new Map<string, string>();
@@ -58,7 +59,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 
   const apply = (snapshot: DirectorySnapshot) => {
-    const first = compileGraphs(snapshot.graphs, options.listener, root);
+    const first = compiler.compile(snapshot.graphs);
     const rejected = new Set(
       snapshot.graphs.map(graphId).filter((id) => !first.accepted.includes(id)),
     );
@@ -68,7 +69,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       if (!rejected.has(id)) return [graph];
       return previous ? [previous] : [];
     });
-    const compiled = rejected.size > 0 ? compileGraphs(substituted, options.listener, root) : first;
+    const compiled = rejected.size > 0 ? compiler.compile(substituted) : first;
     const accepted = new Set(compiled.accepted);
     for (const graph of snapshot.graphs) {
       const id = graphId(graph);
@@ -84,10 +85,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     problems = current;
     report(current);
     const changed = cache.setSnapshot(DEFAULT_GROUP, compiled.resources);
-    if (changed)
-      log(
-        `serving ${String(compiled.accepted.length)} graph(s): ${compiled.accepted.join(', ') || '(none)'}`,
-      );
+    if (changed) log(`serving ${String(compiled.accepted.length)} graph(s)`);
   };
 
   const directory = new GraphDirectory(options.graphsDir, apply);

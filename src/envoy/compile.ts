@@ -49,26 +49,60 @@ function envoyRuleViolations(
   );
 }
 
-/** Graph models → Envoy resources. Pure given the proto Root. */
+interface GraphResult {
+  readonly planned?: PlannedGraph;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/**
+ * Graph models → Envoy resources. Each graph is planned and checked once per
+ * GraphModel object: sources hand the same object back while a graph is
+ * unchanged, so a one-graph change plans and checks one graph.
+ */
+export class GraphCompiler {
+  readonly #root: protobuf.Root;
+  readonly #listener: ListenerOptions;
+  readonly #results = new WeakMap<GraphModel, GraphResult>();
+
+  constructor(root: protobuf.Root, listener: ListenerOptions) {
+    this.#root = root;
+    this.#listener = listener;
+  }
+
+  compile(graphs: readonly GraphModel[]): Compiled {
+    const planned: PlannedGraph[] = [];
+    const diagnostics: Diagnostic[] = [];
+    for (const graph of graphs) {
+      const result = this.#result(graph);
+      diagnostics.push(...result.diagnostics);
+      if (result.planned) planned.push(result.planned);
+    }
+    const plan = assemblePlan(planned);
+    return {
+      resources: translate(plan, this.#listener),
+      accepted: plan.graphs.map((g) => g.id),
+      diagnostics,
+    };
+  }
+
+  #result(graph: GraphModel): GraphResult {
+    let result = this.#results.get(graph);
+    if (!result) {
+      const { planned, diagnostics } = planGraph(graph);
+      const problems = planned ? envoyRuleViolations(this.#root, graph, planned) : diagnostics;
+      result =
+        problems.length === 0 && planned ? { planned, diagnostics: [] } : { diagnostics: problems };
+      this.#results.set(graph, result);
+    }
+    return result;
+  }
+}
+
+/** Graph models → Envoy resources, in one go. Pure given the proto Root. */
 export function compileGraphs(
   graphs: readonly GraphModel[],
   listener: ListenerOptions,
   root: protobuf.Root,
 ): Compiled {
-  const planned: PlannedGraph[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const graph of graphs) {
-    const result = planGraph(graph);
-    const problems = result.planned
-      ? envoyRuleViolations(root, graph, result.planned)
-      : result.diagnostics;
-    diagnostics.push(...problems);
-    if (result.planned && problems.length === 0) planned.push(result.planned);
-  }
-  const plan = assemblePlan(planned);
-  return {
-    resources: translate(plan, listener),
-    accepted: plan.graphs.map((g) => g.id),
-    diagnostics,
-  };
+  return new GraphCompiler(root, listener).compile(graphs);
 }
