@@ -66,9 +66,10 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
             'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
               '@type': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
               explicit_http_config: {
-                // xDS is gRPC: HTTP/2, with keepalives so a dead control plane is noticed.
+                // xDS is gRPC: HTTP/2, with keepalives so a dead control plane is noticed; generous,
+                // because a control plane loading thousands of graphs may be busy for seconds.
                 http2_protocol_options: {
-                  connection_keepalive: { interval: '10s', timeout: '5s' },
+                  connection_keepalive: { interval: '30s', timeout: '20s' },
                 },
               },
             },
