@@ -1,12 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import type { SnapshotCache } from './cache.ts';
+import { DeltaStream } from './delta-stream.ts';
 import {
   DiscoveryCodec,
+  type DeltaDiscoveryRequest,
+  type DeltaDiscoveryResponse,
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from './discovery-codec.ts';
-import { SotwStream, type StreamEvents, type StreamStatus } from './sotw-stream.ts';
+import { SotwStream } from './sotw-stream.ts';
+import type { StreamEvents, StreamStatus, XdsStream } from './xds-stream.ts';
 
 const service = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
@@ -26,7 +30,7 @@ export interface AdsServerOptions {
 export class AdsServer {
   readonly #cache: SnapshotCache;
   readonly #codec: DiscoveryCodec;
-  readonly #streams = new Set<SotwStream>();
+  readonly #streams = new Set<XdsStream>();
   readonly #options: AdsServerOptions;
   #server: grpc.Server | undefined;
   #unwatch: (() => void) | undefined;
@@ -54,12 +58,43 @@ export class AdsServer {
         responseSerialize: (response: DiscoveryResponse) => codec.encodeResponse(response),
         responseDeserialize: (bytes: Buffer) => codec.decodeResponse(bytes),
       },
+      DeltaAggregatedResources: {
+        path: `/${service}/DeltaAggregatedResources`,
+        requestStream: true,
+        responseStream: true,
+        requestDeserialize: (bytes: Buffer) => codec.decodeDeltaRequest(bytes),
+        requestSerialize: (request: DeltaDiscoveryRequest) => codec.encodeDeltaRequest(request),
+        responseSerialize: (response: DeltaDiscoveryResponse) =>
+          codec.encodeDeltaResponse(response),
+        responseDeserialize: (bytes: Buffer) => codec.decodeDeltaResponse(bytes),
+      },
     };
     server.addService(definition, {
       StreamAggregatedResources: (
         call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
       ) => {
-        this.#serve(call);
+        const stream = new SotwStream(
+          this.#cache,
+          codec,
+          (r) => call.write(r),
+          this.#streamEvents(),
+        );
+        this.#serve(call, stream, (request) => {
+          stream.onRequest(request);
+        });
+      },
+      DeltaAggregatedResources: (
+        call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
+      ) => {
+        const stream = new DeltaStream(
+          this.#cache,
+          codec,
+          (r) => call.write(r),
+          this.#streamEvents(),
+        );
+        this.#serve(call, stream, (request) => {
+          stream.onRequest(request);
+        });
       },
     });
     this.#unwatch = this.#cache.watch(() => {
@@ -101,10 +136,10 @@ export class AdsServer {
     return [...this.#streams].map((s) => s.status());
   }
 
-  #serve(call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>): void {
+  #streamEvents(): StreamEvents {
     const log = this.#options.log;
     const events = this.#options.events;
-    const stream = new SotwStream(this.#cache, this.#codec, (response) => call.write(response), {
+    return {
       failed: (s, error) => {
         log?.(`pushing to Envoy ${s.nodeId} failed: ${error.stack ?? error.message}`);
         events?.failed?.(s, error);
@@ -117,18 +152,29 @@ export class AdsServer {
         );
         events?.nack?.(s, typeUrl, version, message);
       },
-    });
+    };
+  }
+
+  #serve<Request, Response>(
+    call: grpc.ServerDuplexStream<Request, Response>,
+    stream: XdsStream,
+    onRequest: (request: Request) => void,
+  ): void {
+    const log = this.#options.log;
     this.#streams.add(stream);
     const end = () => {
       if (!this.#streams.delete(stream)) return;
       stream.close();
       log?.(`Envoy ${stream.nodeId || '(unknown)'} disconnected`);
     };
-    call.on('data', (request: DiscoveryRequest) => {
+    call.on('data', (request: Request) => {
       const known = stream.nodeId !== '';
-      stream.onRequest(request);
-      if (!known && stream.nodeId !== '')
-        log?.(`Envoy ${stream.nodeId} (group ${stream.nodeCluster}) connected`);
+      onRequest(request);
+      if (!known && stream.nodeId !== '') {
+        log?.(
+          `Envoy ${stream.nodeId} (group ${stream.nodeCluster}, ${stream.protocol} xDS) connected`,
+        );
+      }
     });
     call.on('end', () => {
       end();
