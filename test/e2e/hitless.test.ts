@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startControlPlane, type ControlPlane } from '../../src/cli/control-plane.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
+import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
+import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
+import { inParallel, modelVersion, post, waitFor } from '../support/http.ts';
+import { freePort } from '../support/ports.ts';
+
+/**
+ * Config changes under steady load drop nothing: weights every 100 ms, a
+ * graph added and removed, a node renamed, endpoints replaced, and the
+ * control plane stopped, the graph edited while it is down, and restarted.
+ */
+const seconds = Number(process.env.HITLESS_SECONDS ?? 30);
+const rate = 500;
+
+describe(`hitless changes under ${String(rate)} requests/s for ${String(seconds)} s`, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-hitless-'));
+  const models: SampleModel[] = [];
+  let controlPlane: ControlPlane;
+  let xdsPort = 0;
+  let envoy: RunningEnvoy;
+  let base = '';
+  let listenerPort = 0;
+
+  const graph = (name: string, nodes: string, entry = 'split') =>
+    `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata:
+  name: ${name}
+spec:
+  entry: ${entry}
+  timeout: 2s
+  nodes:
+${nodes}`;
+
+  function writeSplit(options: {
+    a: string;
+    b: string;
+    weights: [number, number];
+    v2Port: number;
+  }) {
+    const [v1Model] = models;
+    assert.ok(v1Model);
+    writeFileSync(
+      join(dir, 'split.yaml'),
+      graph(
+        'split',
+        `    split: { kind: splitter, routes: [{ to: ${options.a}, weight: ${String(options.weights[0])} }, { to: ${options.b}, weight: ${String(options.weights[1])} }] }
+    ${options.a}: { kind: model, model: m, endpoint: { addresses: ["127.0.0.1:${String(v1Model.port)}"] } }
+    ${options.b}: { kind: model, model: m, endpoint: { addresses: ["127.0.0.1:${String(options.v2Port)}"] } }
+`,
+      ),
+    );
+  }
+
+  const startPlane = async () =>
+    startControlPlane({
+      graphsDir: dir,
+      xdsHost: '127.0.0.1',
+      xdsPort,
+      listener: { address: '127.0.0.1', port: listenerPort },
+    });
+
+  before(async () => {
+    for (const version of ['one', 'two', 'three']) {
+      models.push(await startSampleModel({ name: 'm', version }));
+    }
+    const [, two] = models;
+    assert.ok(two);
+    writeSplit({ a: 'v1', b: 'v2', weights: [50, 50], v2Port: two.port });
+    listenerPort = await freePort();
+    xdsPort = await freePort();
+    base = `http://127.0.0.1:${String(listenerPort)}`;
+    controlPlane = await startPlane();
+    envoy = await startEnvoyProcess({
+      bootstrap: bootstrapConfig({
+        nodeId: 'hitless',
+        nodeCluster: 'switchyard',
+        xdsAddress: '127.0.0.1',
+        xdsPort,
+        adminPort: await freePort(),
+      }),
+      name: 'hitless',
+    });
+    await waitFor('the graph to answer', async () => {
+      try {
+        return (await post(`${base}/v2/models/split/infer`)).status === 200;
+      } catch {
+        return false;
+      }
+    });
+  });
+
+  after(async () => {
+    await envoy.stop();
+    await controlPlane.stop();
+    await Promise.all(models.map((m) => m.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('zero failed requests, and the final routing matches the last spec', async () => {
+    const [one, two, three] = models;
+    assert.ok(one && two && three);
+    const failures: string[] = [];
+    let sent = 0;
+    let inFlight = 0;
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    const at = (fraction: number) => started + fraction * seconds * 1000;
+
+    // Open loop: requests leave on schedule whether or not earlier ones returned.
+    const load = new Promise<void>((resolve) => {
+      const tick = setInterval(() => {
+        const now = performance.now();
+        if (now >= deadline) {
+          clearInterval(tick);
+          const drain = setInterval(() => {
+            if (inFlight === 0) {
+              clearInterval(drain);
+              resolve();
+            }
+          }, 10);
+          return;
+        }
+        const due = Math.floor(((now - started) / 1000) * rate) - sent;
+        for (let i = 0; i < due; i++) {
+          sent++;
+          inFlight++;
+          post(`${base}/v2/models/split/infer`)
+            .then((reply) => {
+              if (reply.status !== 200) failures.push(`${String(reply.status)} ${reply.text}`);
+            })
+            .catch((error: unknown) => failures.push(String(error)))
+            .finally(() => inFlight--);
+        }
+      }, 5);
+    });
+
+    const steps: [number, () => Promise<void> | void][] = [
+      [
+        0.15,
+        () =>
+          writeFileSync(
+            join(dir, 'extra.yaml'),
+            graph(
+              'extra',
+              `    m: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(one.port)}"] } }\n`,
+              'm',
+            ),
+          ),
+      ],
+      [0.3, () => unlinkSync(join(dir, 'extra.yaml'))],
+      [0.4, () => writeSplit({ a: 'first', b: 'v2', weights: [50, 50], v2Port: two.port })],
+      [0.5, () => writeSplit({ a: 'first', b: 'v2', weights: [50, 50], v2Port: three.port })],
+      [0.6, () => controlPlane.stop()],
+      [0.7, () => writeSplit({ a: 'first', b: 'v2', weights: [0, 100], v2Port: three.port })],
+      [
+        0.75,
+        async () => {
+          controlPlane = await startPlane();
+        },
+      ],
+    ];
+    let weight = 0;
+    let step = 0;
+    while (performance.now() < deadline) {
+      const next = steps[step];
+      if (next && performance.now() >= at(next[0])) {
+        await next[1]();
+        step++;
+      } else if (performance.now() < at(0.4)) {
+        // Weight changes every 100 ms while nothing else happens.
+        weight = (weight + 10) % 100;
+        writeSplit({ a: 'v1', b: 'v2', weights: [weight + 1, 100 - weight], v2Port: two.port });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await load;
+
+    assert.equal(step, steps.length, 'every change was made');
+    assert.ok(sent >= rate * seconds * 0.9, `sent ${String(sent)} requests`);
+    assert.deepEqual(
+      failures.slice(0, 5),
+      [],
+      `${String(failures.length)} of ${String(sent)} failed`,
+    );
+    const versions = await inParallel(200, 16, async () =>
+      modelVersion(await post(`${base}/v2/models/split/infer`)),
+    );
+    assert.ok(
+      versions.every((v) => v === 'three'),
+      'the last spec: everything to the replaced endpoint',
+    );
+    process.stdout.write(
+      `# hitless: ${String(sent)} requests, ${String(failures.length)} failed\n`,
+    );
+  });
+});
