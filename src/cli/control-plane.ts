@@ -7,6 +7,8 @@ import { GraphDirectory, type DirectorySnapshot } from '../sources/graph-directo
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { SnapshotCache, DEFAULT_GROUP } from '../xds/cache.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
+import type { StreamStatus } from '../xds/xds-stream.ts';
+import { ROUTE } from '../envoy/type-urls.ts';
 import { log } from './output.ts';
 
 export interface ControlPlaneOptions {
@@ -22,9 +24,32 @@ export interface ControlPlane {
   readonly xdsPort: number;
   readonly server: AdsServer;
   /** Problems of the current inputs, per source file. */
-  problems(): ReadonlyMap<string, readonly Diagnostic[]>;
-  stop(): Promise<void>;
+  readonly problems: () => ReadonlyMap<string, readonly Diagnostic[]>;
+  /** Every connected Envoy and every graph: what `switchyard status` shows. */
+  readonly status: () => ControlPlaneStatus;
+  readonly stop: () => Promise<void>;
 }
+
+export interface GraphStatus {
+  readonly id: string;
+  readonly source: string;
+  /** On how many of the connected Envoys the graph's current version is ACKed. */
+  readonly programmedOn: number;
+  readonly envoys: number;
+}
+
+export interface ControlPlaneStatus {
+  readonly envoys: readonly StreamStatus[];
+  readonly graphs: readonly GraphStatus[];
+  /** Rejected inputs, with what is wrong; their last good versions keep serving. */
+  readonly problems: readonly {
+    readonly source: string;
+    readonly diagnostics: readonly string[];
+  }[];
+}
+
+/** How many route-configuration versions to remember for telling what each Envoy runs. */
+const historyLength = 64;
 
 /**
  * The control plane of `switchyard serve`: graph files in, xDS out. A graph
@@ -41,6 +66,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const compiler = new GraphCompiler(root, options.listener);
   const lastGood = new Map<string, GraphModel>();
   let problems = new Map<string, readonly Diagnostic[]>();
+  let served: readonly GraphModel[] = [];
+  // Route-configuration version → the graphs it carries: an Envoy that ACKed that
+  // version runs exactly those graph versions.
+  const history = new Map<string, ReadonlyMap<string, GraphModel>>();
   const reported = new Map<string, string>();
 
   const report = (current: Map<string, readonly Diagnostic[]>) => {
@@ -85,7 +114,35 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     problems = current;
     report(current);
     const changed = cache.setSnapshot(DEFAULT_GROUP, compiled.resources);
+    served = substituted.filter((graph) => accepted.has(graphId(graph)));
+    const routeVersion = cache.snapshotFor(DEFAULT_GROUP)?.get(ROUTE)?.version;
+    if (routeVersion !== undefined) {
+      history.delete(routeVersion);
+      history.set(routeVersion, new Map(served.map((graph) => [graphId(graph), graph])));
+      for (const old of history.keys()) if (history.size > historyLength) history.delete(old);
+    }
     if (changed) log(`serving ${String(compiled.accepted.length)} graph(s)`);
+  };
+
+  const status = (): ControlPlaneStatus => {
+    const envoys = server.status();
+    const running = envoys.map((envoy) => history.get(envoy.types[ROUTE]?.ackedVersion ?? ''));
+    return {
+      envoys,
+      graphs: served.map((graph) => {
+        const id = graphId(graph);
+        return {
+          id,
+          source: graph.source,
+          programmedOn: running.filter((graphs) => graphs?.get(id) === graph).length,
+          envoys: envoys.length,
+        };
+      }),
+      problems: [...problems].map(([source, diagnostics]) => ({
+        source,
+        diagnostics: diagnostics.map(formatDiagnostic),
+      })),
+    };
   };
 
   const directory = new GraphDirectory(options.graphsDir, apply);
@@ -94,6 +151,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     xdsPort,
     server,
     problems: () => problems,
+    status,
     stop: async () => {
       directory.stop();
       await server.stop();

@@ -4,8 +4,9 @@ import { startSampleModel, type SampleModel } from '../samples/model-server.ts';
 import { startControlPlane } from './control-plane.ts';
 import { startEnvoyProcess } from './envoy-process.ts';
 import { log } from './output.ts';
+import { startStatusServer } from './status-server.ts';
 
-const ports = { listener: 10000, admin: 9901, xds: 18000 };
+const ports = { listener: 10000, admin: 9901, xds: 18000, status: 18001 };
 
 /** The sample models the graphs of examples/ point at. */
 const sampleModels = [
@@ -37,6 +38,8 @@ function tryThis(): string {
     `  curl -s ${base}/sentiment/infer -d ${payload}`,
     `  # edit a file in examples/ and Envoy follows within a second; Envoy's view:`,
     `  curl -s http://127.0.0.1:${String(ports.admin)}/config_dump?resource=dynamic_route_configs`,
+    `  # what the control plane knows: every Envoy's versions, every graph`,
+    `  npm run -s switchyard -- status`,
   ].join('\n');
 }
 
@@ -53,6 +56,10 @@ export async function devCommand(graphsDir: string): Promise<void> {
     xdsHost: '127.0.0.1',
     xdsPort: ports.xds,
     listener: { address: '127.0.0.1', port: ports.listener },
+  });
+  const status = await startStatusServer(controlPlane.status, {
+    host: '127.0.0.1',
+    port: ports.status,
   });
   const envoy = await startEnvoyProcess({
     bootstrap: bootstrapConfig({
@@ -80,6 +87,7 @@ export async function devCommand(graphsDir: string): Promise<void> {
   });
   clearInterval(shadowSeen);
   await envoy.stop();
+  await status.stop();
   await controlPlane.stop();
   await Promise.all(models.map((m) => m.stop()));
 }

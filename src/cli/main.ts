@@ -3,6 +3,7 @@ import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { serveCommand } from './serve.ts';
+import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
 function port(value: string): number {
@@ -54,6 +55,8 @@ program
     '127.0.0.1',
   )
   .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
+  .option('--status-address <address>', 'address of the status endpoint', '127.0.0.1')
+  .option('--status-port <port>', 'port of the status endpoint (GET /status)', port, 18001)
   .action(
     async (options: {
       graphs: string;
@@ -61,15 +64,29 @@ program
       xdsPort: number;
       listenAddress: string;
       listenPort: number;
+      statusAddress: string;
+      statusPort: number;
     }) => {
-      await serveCommand({
-        graphsDir: options.graphs,
-        xdsHost: options.xdsAddress,
-        xdsPort: options.xdsPort,
-        listener: { address: options.listenAddress, port: options.listenPort },
-      });
+      await serveCommand(
+        {
+          graphsDir: options.graphs,
+          xdsHost: options.xdsAddress,
+          xdsPort: options.xdsPort,
+          listener: { address: options.listenAddress, port: options.listenPort },
+        },
+        { host: options.statusAddress, port: options.statusPort },
+      );
     },
   );
+
+program
+  .command('status')
+  .description('show every connected Envoy (versions sent and ACKed, last NACK) and every graph')
+  .option('--url <url>', 'the control plane status endpoint', 'http://127.0.0.1:18001')
+  .option('--json', 'print the raw JSON', false)
+  .action(async (options: { url: string; json: boolean }) => {
+    process.exitCode = await statusCommand(options.url, options.json);
+  });
 
 program
   .command('bootstrap')

@@ -1,9 +1,15 @@
 import { startControlPlane, type ControlPlaneOptions } from './control-plane.ts';
 import { log } from './output.ts';
+import { startStatusServer } from './status-server.ts';
 
 /** Runs until SIGINT/SIGTERM, then stops the xDS server cleanly. */
-export async function serveCommand(options: ControlPlaneOptions): Promise<void> {
+export async function serveCommand(
+  options: ControlPlaneOptions,
+  statusAddress: { host: string; port: number },
+): Promise<void> {
   const controlPlane = await startControlPlane(options);
+  const status = await startStatusServer(controlPlane.status, statusAddress);
+  log(`status on http://${statusAddress.host}:${String(status.port)}/status`);
   log(
     `xDS (ADS) listening on ${options.xdsHost}:${String(controlPlane.xdsPort)}, watching ${options.graphsDir}`,
   );
@@ -11,5 +17,6 @@ export async function serveCommand(options: ControlPlaneOptions): Promise<void> 
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await status.stop();
   await controlPlane.stop();
 }

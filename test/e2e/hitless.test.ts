@@ -103,7 +103,7 @@ ${nodes}`;
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('zero failed requests, and the final routing matches the last spec', async () => {
+  test('zero failed requests, and the final routing matches the last spec', async (t) => {
     const [one, two, three] = models;
     assert.ok(one && two && three);
     const failures: string[] = [];
@@ -144,7 +144,7 @@ ${nodes}`;
     const steps: [number, () => Promise<void> | void][] = [
       [
         0.15,
-        () =>
+        () => {
           writeFileSync(
             join(dir, 'extra.yaml'),
             graph(
@@ -152,13 +152,34 @@ ${nodes}`;
               `    m: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(one.port)}"] } }\n`,
               'm',
             ),
-          ),
+          );
+        },
       ],
-      [0.3, () => unlinkSync(join(dir, 'extra.yaml'))],
-      [0.4, () => writeSplit({ a: 'first', b: 'v2', weights: [50, 50], v2Port: two.port })],
-      [0.5, () => writeSplit({ a: 'first', b: 'v2', weights: [50, 50], v2Port: three.port })],
+      [
+        0.3,
+        () => {
+          unlinkSync(join(dir, 'extra.yaml'));
+        },
+      ],
+      [
+        0.4,
+        () => {
+          writeSplit({ a: 'first', b: 'v2', weights: [50, 50], v2Port: two.port });
+        },
+      ],
+      [
+        0.5,
+        () => {
+          writeSplit({ a: 'first', b: 'v2', weights: [50, 50], v2Port: three.port });
+        },
+      ],
       [0.6, () => controlPlane.stop()],
-      [0.7, () => writeSplit({ a: 'first', b: 'v2', weights: [0, 100], v2Port: three.port })],
+      [
+        0.7,
+        () => {
+          writeSplit({ a: 'first', b: 'v2', weights: [0, 100], v2Port: three.port });
+        },
+      ],
       [
         0.75,
         async () => {
@@ -196,8 +217,6 @@ ${nodes}`;
       versions.every((v) => v === 'three'),
       'the last spec: everything to the replaced endpoint',
     );
-    process.stdout.write(
-      `# hitless: ${String(sent)} requests, ${String(failures.length)} failed\n`,
-    );
+    t.diagnostic(`hitless: ${String(sent)} requests, ${String(failures.length)} failed`);
   });
 });

@@ -10,6 +10,10 @@ import { startSampleModel, type SampleModel } from '../../src/samples/model-serv
 import { inParallel, modelVersion, post, waitFor } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
 import { routeNamed } from '../support/config-dump.ts';
+import { startStatusServer } from '../../src/cli/status-server.ts';
+import { renderStatus } from '../../src/cli/status.ts';
+import type { ControlPlaneStatus } from '../../src/cli/control-plane.ts';
+import { request } from 'undici';
 
 /**
  * The native graph shapes end to end: graph files → control plane → a real
@@ -342,6 +346,32 @@ ${nodes}`;
         versions.every((v) => v === 'v2'),
         'the last good version keeps serving',
       );
+    });
+
+    test('status: the Envoy, its ACKed versions, every graph programmed, and the rejected file', async () => {
+      const server = await startStatusServer(controlPlane.status, { host: '127.0.0.1', port: 0 });
+      try {
+        const response = await request(`http://127.0.0.1:${String(server.port)}/status`);
+        const status = (await response.body.json()) as ControlPlaneStatus;
+        const [envoyStatus, ...others] = status.envoys;
+        assert.ok(envoyStatus);
+        assert.equal(others.length, 0);
+        assert.equal(envoyStatus.nodeId, 'e2e-native');
+        assert.equal(envoyStatus.protocol, delta ? 'delta' : 'sotw');
+        assert.equal(status.graphs.length, 8);
+        await waitFor('every graph to be programmed', () =>
+          controlPlane.status().graphs.every((g) => g.programmedOn === 1),
+        );
+        assert.deepEqual(
+          status.problems.map((p) => p.source),
+          [join(dir, 'split.yaml')],
+        );
+        const text = renderStatus(controlPlane.status());
+        assert.match(text, /default\/split {2}programmed on 1\/1 Envoy\(s\)/);
+        assert.match(text, /unknown field "wieght"/);
+      } finally {
+        await server.stop();
+      }
     });
   });
 }
