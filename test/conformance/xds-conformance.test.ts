@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
+import { CLUSTER, ENDPOINT, type ResourceTypeUrl } from '../../src/envoy/type-urls.ts';
+import { envoyProtos } from '../../src/protos/envoy-protos.ts';
+import { AdsServer } from '../../src/xds/ads-server.ts';
+import { DEFAULT_GROUP, SnapshotCache } from '../../src/xds/cache.ts';
+import { deltaClient, sotwClient } from '../support/xds-client.ts';
+
+/**
+ * xDS protocol conformance, with a raw client that sends exactly what each
+ * case needs. `conformance(target)` runs against any ADS server given its
+ * address and a way to change its config; this file runs it against ours.
+ */
+export interface Target {
+  readonly address: string;
+  /** Sets the server's clusters (EDS) with their endpoint ports. */
+  readonly setClusters: (clusters: Record<string, number>) => void;
+}
+
+const root = envoyProtos();
+const node = { id: 'conformance', cluster: 'switchyard' };
+const eds = { ads: {}, resource_api_version: 'V3' };
+
+function resources(
+  clusters: Record<string, number>,
+): Map<ResourceTypeUrl, Map<string, EnvoyResource>> {
+  const entries = Object.entries(clusters);
+  return new Map<ResourceTypeUrl, Map<string, EnvoyResource>>([
+    [
+      CLUSTER,
+      new Map(
+        entries.map(([name]) => [
+          name,
+          {
+            '@type': CLUSTER,
+            name,
+            type: 'EDS',
+            eds_cluster_config: { eds_config: eds },
+            connect_timeout: '1s',
+          },
+        ]),
+      ),
+    ],
+    [
+      ENDPOINT,
+      new Map(
+        entries.map(([name, port]) => [
+          name,
+          {
+            '@type': ENDPOINT,
+            cluster_name: name,
+            endpoints: [
+              {
+                lb_endpoints: [
+                  {
+                    endpoint: {
+                      address: { socket_address: { address: '127.0.0.1', port_value: port } },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        ]),
+      ),
+    ],
+  ]);
+}
+
+/** Resource names in an Any list, decoded just enough to read `name`/`cluster_name`. */
+function names(anys: readonly { type_url: string; value: Uint8Array }[]): string[] {
+  return anys.map((any) => {
+    const type = root.lookupType(any.type_url.slice(any.type_url.lastIndexOf('/') + 1));
+    const decoded = type.toObject(type.decode(any.value)) as {
+      name?: string;
+      cluster_name?: string;
+    };
+    return decoded.name ?? decoded.cluster_name ?? '';
+  });
+}
+
+const request = (
+  type_url: string,
+  extra: Partial<{
+    resource_names: string[];
+    response_nonce: string;
+    version_info: string;
+    error_detail: { code: number; message: string };
+  }> = {},
+) => ({
+  node,
+  type_url,
+  resource_names: [],
+  response_nonce: '',
+  version_info: '',
+  ...extra,
+});
+
+const deltaRequest = (
+  type_url: string,
+  extra: Partial<{
+    resource_names_subscribe: string[];
+    resource_names_unsubscribe: string[];
+    initial_resource_versions: Record<string, string>;
+    response_nonce: string;
+    error_detail: { code: number; message: string };
+  }> = {},
+) => ({
+  node,
+  type_url,
+  resource_names_subscribe: [],
+  resource_names_unsubscribe: [],
+  initial_resource_versions: {},
+  response_nonce: '',
+  ...extra,
+});
+
+export function conformance(target: () => Target): void {
+  describe('state of the world', () => {
+    test('a wildcard request gets every resource, each once; an ACK gets nothing more', async () => {
+      target().setClusters({ c1: 1001, c2: 1002 });
+      const client = sotwClient(root, target().address);
+      try {
+        client.send(request(CLUSTER));
+        const response = await client.next();
+        assert.ok(response && response.nonce !== '' && response.version_info !== '');
+        assert.deepEqual(names(response.resources).sort(), ['c1', 'c2']);
+        client.send(
+          request(CLUSTER, { response_nonce: response.nonce, version_info: response.version_info }),
+        );
+        assert.equal(await client.next(400), undefined, 'an ACK is not answered');
+      } finally {
+        client.close();
+      }
+    });
+
+    test('a NACK is not answered by resending the rejected config', async () => {
+      target().setClusters({ c1: 1001 });
+      const client = sotwClient(root, target().address);
+      try {
+        client.send(request(CLUSTER));
+        const response = await client.next();
+        assert.ok(response);
+        client.send(
+          request(CLUSTER, {
+            response_nonce: response.nonce,
+            error_detail: { code: 3, message: 'rejected on purpose' },
+          }),
+        );
+        assert.equal(await client.next(600), undefined);
+        target().setClusters({ c1: 1009 });
+        const clusters = await client.next();
+        assert.equal(clusters, undefined, 'clusters did not change, only endpoints');
+      } finally {
+        client.close();
+      }
+    });
+
+    test('a request with a stale nonce still carries its subscription change', async () => {
+      target().setClusters({ c1: 1001, c2: 1002 });
+      const client = sotwClient(root, target().address);
+      try {
+        client.send(request(ENDPOINT, { resource_names: ['c1'] }));
+        const first = await client.next();
+        assert.ok(first);
+        assert.deepEqual(names(first.resources), ['c1']);
+        client.send(request(ENDPOINT, { resource_names: ['c1', 'c2'], response_nonce: 'stale' }));
+        const second = await client.next();
+        assert.ok(second);
+        assert.deepEqual(names(second.resources).sort(), ['c1', 'c2']);
+      } finally {
+        client.close();
+      }
+    });
+
+    test('names requested before they exist are pushed when they appear; removals too', async () => {
+      target().setClusters({ c1: 1001 });
+      const client = sotwClient(root, target().address);
+      try {
+        client.send(request(ENDPOINT, { resource_names: ['c1', 'later'] }));
+        const first = await client.next();
+        assert.ok(first);
+        assert.deepEqual(names(first.resources), ['c1']);
+        client.send(
+          request(ENDPOINT, { resource_names: ['c1', 'later'], response_nonce: first.nonce }),
+        );
+        target().setClusters({ c1: 1001, later: 1003 });
+        const second = await client.next();
+        assert.ok(second);
+        assert.deepEqual(names(second.resources).sort(), ['c1', 'later']);
+        client.send(
+          request(ENDPOINT, { resource_names: ['c1', 'later'], response_nonce: second.nonce }),
+        );
+        target().setClusters({ later: 1003 });
+        const third = await client.next();
+        assert.ok(third);
+        assert.deepEqual(names(third.resources), ['later']);
+      } finally {
+        client.close();
+      }
+    });
+
+    test('a client that never answers does not hold up another', async () => {
+      target().setClusters({ c1: 1001 });
+      const stuck = sotwClient(root, target().address);
+      const healthy = sotwClient(root, target().address);
+      try {
+        stuck.send(request(CLUSTER));
+        healthy.send(request(CLUSTER));
+        const first = await healthy.next();
+        assert.ok(first);
+        healthy.send(
+          request(CLUSTER, { response_nonce: first.nonce, version_info: first.version_info }),
+        );
+        target().setClusters({ c1: 1001, c2: 1002 });
+        const second = await healthy.next();
+        assert.ok(second, 'the healthy client got the change');
+        assert.deepEqual(names(second.resources).sort(), ['c1', 'c2']);
+      } finally {
+        stuck.close();
+        healthy.close();
+      }
+    });
+  });
+
+  describe('incremental (delta)', () => {
+    test('wildcard subscription, then only what changed, and removals by name', async () => {
+      target().setClusters({ c1: 1001, c2: 1002 });
+      const client = deltaClient(root, target().address);
+      try {
+        client.send(deltaRequest(CLUSTER));
+        const first = await client.next();
+        assert.ok(first);
+        assert.deepEqual(first.resources.map((r) => r.name).sort(), ['c1', 'c2']);
+        client.send(deltaRequest(CLUSTER, { response_nonce: first.nonce }));
+        assert.equal(await client.next(400), undefined, 'an ACK is not answered');
+        target().setClusters({ c1: 1001 });
+        const second = await client.next();
+        assert.ok(second);
+        assert.deepEqual(second.resources, []);
+        assert.deepEqual(second.removed_resources, ['c2']);
+      } finally {
+        client.close();
+      }
+    });
+
+    test('initial_resource_versions on reconnect: what Envoy has is not resent', async () => {
+      target().setClusters({ c1: 1001, c2: 1002 });
+      const first = deltaClient(root, target().address);
+      const had: Record<string, string> = {};
+      try {
+        first.send(deltaRequest(CLUSTER));
+        const response = await first.next();
+        assert.ok(response);
+        for (const r of response.resources) had[r.name] = r.version;
+      } finally {
+        first.close();
+      }
+      const again = deltaClient(root, target().address);
+      try {
+        again.send(deltaRequest(CLUSTER, { initial_resource_versions: had }));
+        assert.equal(await again.next(500), undefined);
+      } finally {
+        again.close();
+      }
+    });
+
+    test('phantom unsubscribes are ignored; a re-subscribe is answered', async () => {
+      target().setClusters({ c1: 1001 });
+      const client = deltaClient(root, target().address);
+      try {
+        client.send(deltaRequest(ENDPOINT, { resource_names_subscribe: ['c1'] }));
+        const first = await client.next();
+        assert.ok(first);
+        assert.deepEqual(
+          first.resources.map((r) => r.name),
+          ['c1'],
+        );
+        client.send(
+          deltaRequest(ENDPOINT, {
+            response_nonce: first.nonce,
+            resource_names_unsubscribe: ['never'],
+          }),
+        );
+        assert.equal(await client.next(400), undefined, 'a phantom unsubscribe changes nothing');
+        client.send(deltaRequest(ENDPOINT, { resource_names_unsubscribe: ['c1'] }));
+        assert.equal(await client.next(400), undefined);
+        client.send(deltaRequest(ENDPOINT, { resource_names_subscribe: ['c1'] }));
+        const again = await client.next();
+        assert.ok(again);
+        assert.deepEqual(
+          again.resources.map((r) => r.name),
+          ['c1'],
+        );
+      } finally {
+        client.close();
+      }
+    });
+  });
+}
+
+describe('xDS conformance: Switchyard’s ADS server', () => {
+  const cache = new SnapshotCache();
+  const server = new AdsServer(cache, root);
+  let address = '';
+  before(async () => {
+    address = `127.0.0.1:${String(await server.start({ host: '127.0.0.1', port: 0 }))}`;
+  });
+  after(async () => {
+    await server.stop();
+  });
+  conformance(() => ({
+    address,
+    setClusters: (clusters) => {
+      cache.setSnapshot(DEFAULT_GROUP, resources(clusters));
+    },
+  }));
+});
