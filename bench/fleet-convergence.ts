@@ -14,14 +14,18 @@ import { writeResults } from './results-file.ts';
  * of a fleet, 100 graphs loaded. `npx tsx bench/fleet-convergence.ts 1 10 50 [--delta]`
  */
 const delta = process.argv.includes('--delta');
-const fleets = process.argv.slice(2).filter((a) => a !== '--delta').map(Number);
+const fleets = process.argv
+  .slice(2)
+  .filter((a) => a !== '--delta')
+  .map(Number);
 const graphs = 100;
 const changes = 10;
 const rows: Record<string, string | number>[] = [];
 
 for (const size of fleets.length > 0 ? fleets : [1, 10]) {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-'));
-  for (let i = 0; i < graphs; i++) writeFileSync(join(dir, `g${String(i)}.yaml`), generatedGraph(i));
+  for (let i = 0; i < graphs; i++)
+    writeFileSync(join(dir, `g${String(i)}.yaml`), generatedGraph(i));
   const acked = new Map<string, string>();
   let check: (() => void) | undefined;
   const controlPlane = await startControlPlane({
@@ -68,7 +72,10 @@ for (const size of fleets.length > 0 ? fleets : [1, 10]) {
       };
     });
     const started = performance.now();
-    writeFileSync(join(dir, 'g1.yaml'), generatedGraph(1).replace('weight: 90', `weight: ${String(50 + change)}`));
+    writeFileSync(
+      join(dir, 'g1.yaml'),
+      generatedGraph(1).replace('weight: 90', `weight: ${String(50 + change)}`),
+    );
     await allAcked;
     times.push(performance.now() - started);
   }

@@ -8,7 +8,10 @@ import { resolveEnvoy } from './envoy-binary.ts';
 export interface RunningEnvoy {
   readonly version: string;
   readonly adminUrl: string;
-  /** Envoy's config_dump, optionally of one resource kind (e.g. "dynamic_route_configs"). */
+  /**
+   * Envoy's config_dump, optionally of one resource kind (e.g.
+   * "dynamic_route_configs"); "dynamic_endpoint_configs" includes EDS.
+   */
   configDump(resource?: string): Promise<unknown>;
   /** Counters and gauges whose name contains `filter`. */
   stats(filter?: string): Promise<Record<string, number>>;
@@ -100,7 +103,8 @@ export async function startEnvoyProcess(options: {
     version: binary.version,
     adminUrl,
     configDump: async (resource) => {
-      const query = resource === undefined ? '' : `?resource=${resource}`;
+      const eds = resource === 'dynamic_endpoint_configs' ? '&include_eds' : '';
+      const query = resource === undefined ? '' : `?resource=${resource}${eds}`;
       return JSON.parse((await adminGet(`${adminUrl}/config_dump${query}`)).text) as unknown;
     },
     stats: async (filter) => {

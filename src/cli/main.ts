@@ -14,6 +14,12 @@ function port(value: string): number {
   return parsed;
 }
 
+function collectGroup(value: string, groups: Map<string, string>): Map<string, string> {
+  const match = /^([^=]+)=(.+)$/.exec(value);
+  if (!match?.[1] || !match[2]) throw new InvalidArgumentError('must be group=directory');
+  return new Map([...groups, [match[1], match[2]]]);
+}
+
 const program = new Command('switchyard')
   .description('Run ML inference graphs on Envoy.')
   .showHelpAfterError();
@@ -46,7 +52,13 @@ program
 program
   .command('serve')
   .description('serve the graphs of a directory to Envoy over xDS, following every change')
-  .requiredOption('--graphs <dir>', 'directory of graph files')
+  .requiredOption('--graphs <dir>', 'directory of graph files every Envoy gets')
+  .option(
+    '--group <group=dir>',
+    'graphs for the Envoys of one node group (their node.cluster) instead; repeatable',
+    collectGroup,
+    new Map<string, string>(),
+  )
   .option('--xds-address <address>', 'address the xDS server listens on', '127.0.0.1')
   .option('--xds-port <port>', 'port the xDS server listens on', port, 18000)
   .option(
@@ -66,10 +78,12 @@ program
       listenPort: number;
       statusAddress: string;
       statusPort: number;
+      group: Map<string, string>;
     }) => {
       await serveCommand(
         {
           graphsDir: options.graphs,
+          groups: options.group,
           xdsHost: options.xdsAddress,
           xdsPort: options.xdsPort,
           listener: { address: options.listenAddress, port: options.listenPort },

@@ -63,7 +63,10 @@ function open<Request, Response>(
   };
 }
 
-export function sotwClient(root: protobuf.Root, address: string): RawStream<DiscoveryRequest, DiscoveryResponse> {
+export function sotwClient(
+  root: protobuf.Root,
+  address: string,
+): RawStream<DiscoveryRequest, DiscoveryResponse> {
   const codec = new DiscoveryCodec(root);
   return open(
     address,

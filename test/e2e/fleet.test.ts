@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startControlPlane, type ControlPlane } from '../../src/cli/control-plane.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
+import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
+import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
+import { waitFor } from '../support/http.ts';
+import { freePort } from '../support/ports.ts';
+
+/**
+ * Three Envoys of two node groups, one of them on delta xDS: each group gets
+ * its own graphs, and a change reaches exactly the Envoys of its group.
+ */
+describe('a fleet of Envoys in two node groups', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-fleet-'));
+  const mainDir = join(dir, 'main');
+  const canaryDir = join(dir, 'canary');
+  const models: SampleModel[] = [];
+  const envoys: { envoy: RunningEnvoy; group: string }[] = [];
+  let controlPlane: ControlPlane;
+
+  const writeGraph = (graphDir: string, model: SampleModel) => {
+    writeFileSync(
+      join(graphDir, 'g.yaml'),
+      `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata:
+  name: g
+spec:
+  entry: m
+  nodes:
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(model.port)}"] } }
+`,
+    );
+  };
+
+  before(async () => {
+    mkdirSync(mainDir);
+    mkdirSync(canaryDir);
+    for (const version of ['main', 'canary', 'main-2'])
+      models.push(await startSampleModel({ name: 'm', version }));
+    const [main, canary] = models;
+    assert.ok(main && canary);
+    writeGraph(mainDir, main);
+    writeGraph(canaryDir, canary);
+    const listenerPort = await freePort();
+    controlPlane = await startControlPlane({
+      graphsDir: mainDir,
+      groups: new Map([['canary', canaryDir]]),
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      listener: { address: '127.0.0.1', port: listenerPort },
+    });
+    // In a real fleet each Envoy has a host of its own; here they share one, and the
+    // listener (reuse_port) too, so what each Envoy runs is read from its config_dump.
+    for (const [index, group] of ['switchyard', 'switchyard', 'canary'].entries()) {
+      const envoy = await startEnvoyProcess({
+        bootstrap: bootstrapConfig({
+          nodeId: `fleet-${String(index)}`,
+          nodeCluster: group,
+          xdsAddress: '127.0.0.1',
+          xdsPort: controlPlane.xdsPort,
+          adminPort: await freePort(),
+          delta: index === 1,
+        }),
+        name: `fleet-${String(index)}`,
+      });
+      envoys.push({ envoy, group });
+    }
+  });
+
+  after(async () => {
+    await Promise.all(envoys.map(({ envoy }) => envoy.stop()));
+    await controlPlane.stop();
+    await Promise.all(models.map((m) => m.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each group gets its own view; a change reaches only its group', async () => {
+    const status = () => controlPlane.status();
+    await waitFor(
+      'all three Envoys to run their graphs',
+      () =>
+        status().graphs.every((g) => g.programmedOn === g.envoys) && status().envoys.length === 3,
+    );
+    assert.deepEqual(
+      status().graphs.map((g) => [g.group, g.programmedOn, g.envoys]),
+      [
+        ['switchyard', 2, 2],
+        ['canary', 1, 1],
+      ],
+    );
+    const [, canary, main2] = models;
+    assert.ok(canary && main2);
+    writeGraph(mainDir, main2);
+    const endpointsOf = async (index: number) =>
+      JSON.stringify(await envoys[index]?.envoy.configDump('dynamic_endpoint_configs'));
+    await waitFor('both main Envoys to run the new endpoint', async () => {
+      const [first, second] = await Promise.all([endpointsOf(0), endpointsOf(1)]);
+      return first.includes(String(main2.port)) && second.includes(String(main2.port));
+    });
+    const canaryEndpoints = await endpointsOf(2);
+    assert.ok(
+      canaryEndpoints.includes(String(canary.port)),
+      'the canary Envoy keeps its own graph',
+    );
+    assert.ok(!canaryEndpoints.includes(String(main2.port)));
+    await waitFor('status to say so', () =>
+      status().graphs.every((g) => g.programmedOn === g.envoys),
+    );
+  });
+});
