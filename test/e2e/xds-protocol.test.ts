@@ -37,13 +37,14 @@ for (const delta of [false, true]) {
     let model: SampleModel;
     let envoy: RunningEnvoy;
     let listenerPort = 0;
+    let connectTimeout = '1s';
 
     const cluster = (name: string): EnvoyResource => ({
       '@type': CLUSTER,
       name,
       type: 'EDS',
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
-      connect_timeout: '1s',
+      connect_timeout: connectTimeout,
     });
     const endpoints = (name: string): EnvoyResource => ({
       '@type': ENDPOINT,
@@ -202,6 +203,33 @@ for (const delta of [false, true]) {
         'the rejected routes were sent once',
       );
       assert.equal(nacks.length, 1);
+    });
+
+    test('a changed cluster gets its endpoints again and does not stay warming', async () => {
+      sent.length = 0;
+      connectTimeout = '2s';
+      cache.setSnapshot(
+        DEFAULT_GROUP,
+        snapshot(['c1', 'c2'], [toCluster('c2', '/two'), toCluster('c1')]),
+      );
+      await waitFor(
+        'the changed clusters to be active, none warming',
+        async () => {
+          const warming = (await envoy.configDump('dynamic_warming_clusters')) as {
+            configs?: unknown[];
+          };
+          const active = JSON.stringify(await envoy.configDump('dynamic_active_clusters'));
+          return (warming.configs ?? []).length === 0 && active.includes('"connect_timeout":"2s"');
+        },
+        5000,
+      );
+      const order = sent.map((s) => s.typeUrl);
+      assert.deepEqual(
+        order.slice(0, 2),
+        [CLUSTER, ENDPOINT],
+        'endpoints resent right after clusters',
+      );
+      assert.equal((await post(url('/two'))).status, 200);
     });
 
     test('removed resources disappear from Envoy, after the routes stop using them', async () => {
