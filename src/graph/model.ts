@@ -24,35 +24,3 @@ export interface GraphModel {
   /** Node names reachable from the entry, each after every node that leads to it. */
   readonly order: readonly string[];
 }
-
-/** The names a node refers to, in spec order (duplicates kept). */
-export function childrenOf(node: NodeSpec): string[] {
-  switch (node.kind) {
-    case 'model':
-    case 'combiner':
-    case 'graph':
-      return [];
-    case 'transformer':
-    case 'output-transformer':
-      return [node.to];
-    case 'router':
-      return [...node.children, ...(node.then === undefined ? [] : [node.then])];
-    case 'splitter':
-      return node.routes.map((route) => route.to);
-    case 'switch':
-      return [
-        ...node.cases.map((c) => c.to),
-        ...(node.default === undefined ? [] : [node.default]),
-      ];
-    case 'mirror':
-      return [node.to, node.shadow];
-    case 'sequence':
-      return node.steps.map((step) => step.node);
-    case 'ensemble':
-      return [
-        ...node.children,
-        ...(node.combiner === undefined ? [] : [node.combiner]),
-        ...(node.then === undefined ? [] : [node.then]),
-      ];
-  }
-}

@@ -120,8 +120,3 @@ export function encodeAny(
     value: Uint8Array;
   };
 }
-
-/** Converts proto3 JSON into the object shape protobufjs's fromObject expects. */
-export function protoJsonToObject(type: protobuf.Type, json: unknown): Record<string, unknown> {
-  return messageToObject(type, json, type.name);
-}

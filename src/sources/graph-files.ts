@@ -17,6 +17,16 @@ async function expand(path: string): Promise<string[]> {
     .map((name) => join(path, name));
 }
 
+function unreadable(source: string, error: unknown): Diagnostic {
+  return {
+    code: 'not-a-graph',
+    source,
+    path: '',
+    message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    hint: 'check the path and its permissions',
+  };
+}
+
 /**
  * Reads graph files (a directory stands for its graph files), checks each and
  * then all of them together. Graphs with any problem are left out, so the
@@ -32,13 +42,7 @@ export async function readGraphFiles(
     try {
       files = await expand(path);
     } catch (error) {
-      diagnostics.push({
-        code: 'not-a-graph',
-        source: path,
-        path: '',
-        message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-        hint: 'check the path',
-      });
+      diagnostics.push(unreadable(path, error));
       continue;
     }
     for (const file of files) {
@@ -46,13 +50,7 @@ export async function readGraphFiles(
       try {
         text = await readFile(file, 'utf8');
       } catch (error) {
-        diagnostics.push({
-          code: 'not-a-graph',
-          source: file,
-          path: '',
-          message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-          hint: 'check the path and its permissions',
-        });
+        diagnostics.push(unreadable(file, error));
         continue;
       }
       const loaded = loadGraphDocuments(file, text);
