@@ -6,6 +6,7 @@ import type {
   ValueCondition,
 } from '../plan/types.ts';
 import { seconds } from './durations.ts';
+import { METADATA_NAMESPACE } from './listener.ts';
 
 function stringMatch(match: ValueCondition['match']) {
   switch (match.kind) {
@@ -107,5 +108,6 @@ export function graphRoutes(plan: GraphPlan): Record<string, unknown>[] {
       ...(rule.drawBelow !== undefined && { runtime_fraction: perMillion(rule.drawBelow) }),
     },
     ...action(plan, rule),
+    metadata: { filter_metadata: { [METADATA_NAMESPACE]: { graph: plan.graph, node: rule.node } } },
   }));
 }

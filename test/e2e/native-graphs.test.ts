@@ -160,6 +160,12 @@ ${nodes}`;
             'slow',
             'slow',
             `    slow: { kind: model, timeout: 300ms, endpoint: { addresses: [${address('slow')}] } }\n`,
+          ) +
+          '---\n' +
+          graph(
+            'dead',
+            'gone',
+            `    gone: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(await freePort())}"] } }\n`,
           ),
       );
 
@@ -287,6 +293,25 @@ ${nodes}`;
       const elapsed = performance.now() - started;
       assert.equal(slow.status, 504);
       assert.ok(elapsed >= 280 && elapsed < 1200, `timed out after ${elapsed.toFixed(0)} ms`);
+      assert.deepEqual(slow.json, {
+        error: {
+          graph: 'slow',
+          node: 'slow',
+          status: 504,
+          reason: 'the node did not answer within its timeout',
+        },
+      });
+    });
+
+    test('(g) a node nobody answers for is a 502 of the documented shape', async () => {
+      const reply = await post(url('dead'));
+      assert.equal(reply.status, 502);
+      assert.equal(reply.headers['content-type'], 'application/json');
+      const error = (reply.json as { error: Record<string, unknown> }).error;
+      assert.equal(error.graph, 'dead');
+      assert.equal(error.node, 'gone');
+      assert.equal(error.status, 502);
+      assert.match(String(error.reason), /^the node could not be reached: /);
     });
 
     test('(e) editing a graph file changes routing within a second, without touching the listener', async () => {
@@ -358,7 +383,7 @@ ${nodes}`;
         assert.equal(others.length, 0);
         assert.equal(envoyStatus.nodeId, 'e2e-native');
         assert.equal(envoyStatus.protocol, delta ? 'delta' : 'sotw');
-        assert.equal(status.graphs.length, 8);
+        assert.equal(status.graphs.length, 9);
         await waitFor('every graph to be programmed', () =>
           controlPlane.status().graphs.every((g) => g.programmedOn === 1),
         );
