@@ -112,4 +112,26 @@ spec:
       status().graphs.every((g) => g.programmedOn === g.envoys),
     );
   });
+
+  test('a restarted Envoy converges to the current config', async () => {
+    const restarted = envoys[0];
+    assert.ok(restarted);
+    const bootstrap = bootstrapConfig({
+      nodeId: 'fleet-0',
+      nodeCluster: 'switchyard',
+      xdsAddress: '127.0.0.1',
+      xdsPort: controlPlane.xdsPort,
+      adminPort: await freePort(),
+    });
+    await restarted.envoy.stop();
+    restarted.envoy = await startEnvoyProcess({ bootstrap, name: 'fleet-0-again' });
+    const [, , main2] = models;
+    assert.ok(main2);
+    const endpoints = JSON.stringify(await restarted.envoy.configDump('dynamic_endpoint_configs'));
+    assert.ok(endpoints.includes(String(main2.port)), 'it runs the latest graph at once');
+    await waitFor('status to count it', () =>
+      controlPlane.status().graphs.every((g) => g.programmedOn === g.envoys),
+    );
+    assert.equal(controlPlane.status().envoys.length, 3);
+  });
 });
