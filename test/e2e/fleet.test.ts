@@ -9,6 +9,7 @@ import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
 import { waitFor } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 /**
  * Three Envoys of two node groups, one of them on delta xDS: each group gets
@@ -133,5 +134,36 @@ spec:
       controlPlane.status().graphs.every((g) => g.programmedOn === g.envoys),
     );
     assert.equal(controlPlane.status().envoys.length, 3);
+  });
+
+  test('after a network cut, an Envoy reconnects and picks up what changed meanwhile', async () => {
+    const proxy = await startTcpProxy(controlPlane.xdsPort);
+    const envoy = await startEnvoyProcess({
+      bootstrap: bootstrapConfig({
+        nodeId: 'behind-proxy',
+        nodeCluster: 'canary',
+        xdsAddress: '127.0.0.1',
+        xdsPort: proxy.port,
+        adminPort: await freePort(),
+      }),
+      name: 'behind-proxy',
+    });
+    try {
+      const [main, canary] = models;
+      assert.ok(main && canary);
+      proxy.cut();
+      writeGraph(canaryDir, main);
+      await waitFor(
+        'the Envoy to reconnect and run the new canary graph',
+        async () => {
+          const endpoints = JSON.stringify(await envoy.configDump('dynamic_endpoint_configs'));
+          return endpoints.includes(String(main.port)) && !endpoints.includes(String(canary.port));
+        },
+        10_000,
+      );
+    } finally {
+      await envoy.stop();
+      await proxy.stop();
+    }
   });
 });
