@@ -1,6 +1,7 @@
 import type { ListenerOptions } from '../envoy/listener.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
+import { ROUTE } from '../envoy/type-urls.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
@@ -24,6 +25,8 @@ export interface GraphStatus {
   readonly id: string;
   readonly group: string;
   readonly source: string;
+  /** The group's route-configuration version that carries the graph's current version. */
+  readonly version: string;
   /** On how many of the group's connected Envoys the graph's current version is ACKed. */
   readonly programmedOn: number;
   readonly envoys: number;
@@ -77,12 +80,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         const running = members.map((e) =>
           pipeline.running((typeUrl) => e.types[typeUrl]?.ackedVersion),
         );
+        const version = cache.snapshotFor(pipeline.group)?.get(ROUTE)?.version ?? '';
         return pipeline.served().map((graph) => {
           const id = graphId(graph);
           return {
             id,
             group: pipeline.group,
             source: graph.source,
+            version,
             programmedOn: running.filter((graphs) => graphs?.get(id) === graph).length,
             envoys: members.length,
           };

@@ -31,7 +31,7 @@ export function renderStatus(status: ControlPlaneStatus): string {
   lines.push(`Graphs (${String(status.graphs.length)})`);
   for (const graph of status.graphs) {
     lines.push(
-      `  ${graph.id}  group ${graph.group}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s)  (${graph.source})`,
+      `  ${graph.id}  group ${graph.group}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
     );
   }
   if (status.problems.length > 0) {

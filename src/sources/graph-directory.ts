@@ -130,6 +130,6 @@ export class GraphDirectory {
     const others = [...this.#files.entries()]
       .filter(([other]) => other !== name)
       .flatMap(([, state]) => state.accepted);
-    return checkGraphSet([...others, ...graphs]).diagnostics.filter((d) => d.source === source);
+    return checkGraphSet([...others, ...graphs]).filter((d) => d.source === source);
   }
 }

@@ -2,35 +2,37 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { checkGraphSet } from '../spec/graph-set.ts';
+import { partitionGraphSet } from '../spec/graph-set.ts';
 import { loadGraphDocuments } from '../spec/load.ts';
 
 export const graphFileExtensions = new Set(['.yaml', '.yml', '.json']);
 
+/** A directory stands for its graph files (not its subdirectories), in name order. */
 async function expand(path: string): Promise<string[]> {
-  const info = await stat(path);
-  if (!info.isDirectory()) return [path];
-  const entries = await readdir(path);
+  if (!(await stat(path)).isDirectory()) return [path];
+  const entries = await readdir(path, { withFileTypes: true });
   return entries
-    .filter((name) => graphFileExtensions.has(extname(name)))
+    .filter((entry) => !entry.isDirectory() && graphFileExtensions.has(extname(entry.name)))
+    .map((entry) => entry.name)
     .sort()
     .map((name) => join(path, name));
 }
 
 function unreadable(source: string, error: unknown): Diagnostic {
+  const code = (error as NodeJS.ErrnoException).code;
   return {
     code: 'not-a-graph',
     source,
     path: '',
-    message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    message: `cannot read it: ${code ?? (error instanceof Error ? error.message : String(error))}`,
     hint: 'check the path and its permissions',
   };
 }
 
 /**
- * Reads graph files (a directory stands for its graph files), checks each and
- * then all of them together. Graphs with any problem are left out, so the
- * rest can still be served; unreadable files are diagnostics too.
+ * Reads graph files, checks each and then all of them together. Graphs with
+ * any problem, or that lose a conflict to an earlier one, are left out so the
+ * rest can still be served; an unreadable file is a diagnostic too.
  */
 export async function readGraphFiles(
   paths: readonly string[],
@@ -58,6 +60,6 @@ export async function readGraphFiles(
       diagnostics.push(...loaded.diagnostics);
     }
   }
-  const checked = checkGraphSet(graphs);
+  const checked = partitionGraphSet(graphs);
   return { graphs: checked.accepted, diagnostics: [...diagnostics, ...checked.diagnostics] };
 }

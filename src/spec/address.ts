@@ -12,8 +12,21 @@ export function isIpAddress(host: string): boolean {
   return ipv4.test(host) || host.includes(':');
 }
 
+/** RFC 4291 text form: eight hex groups, "::" for a run of zeros, an IPv4 tail allowed. */
+function isIpv6(host: string): boolean {
+  const halves = host.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.flatMap((half) => (half === '' ? [] : half.split(':')));
+  const tail = groups.at(-1);
+  const tailIsIpv4 = tail !== undefined && ipv4.test(tail);
+  const hex = tailIsIpv4 ? groups.slice(0, -1) : groups;
+  if (!hex.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group))) return false;
+  const width = hex.length + (tailIsIpv4 ? 2 : 0);
+  return halves.length === 2 ? width <= 7 : width === 8;
+}
+
 function validHost(host: string): boolean {
-  if (host.includes(':')) return /^[0-9a-fA-F:.]+$/.test(host);
+  if (host.includes(':')) return isIpv6(host);
   return ipv4.test(host) || (dnsName.test(host) && !/^[\d.]+$/.test(host));
 }
 

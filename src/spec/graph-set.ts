@@ -1,37 +1,59 @@
+import { findCycles } from '../graph/cycles.ts';
 import type { GraphModel } from '../graph/model.ts';
 import { publicInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from './diagnostic.ts';
+import { formatPath } from './paths.ts';
+import { didYouMean } from './suggest.ts';
 
-function idOf(graph: GraphModel): string {
-  return `${graph.namespace ?? 'default'}/${graph.name}`;
+/** "ns/name", or just "name" for a graph without a namespace (files). */
+function idOf(namespace: string | undefined, name: string): string {
+  return namespace === undefined ? name : `${namespace}/${name}`;
+}
+
+interface SubgraphReference {
+  readonly node: string;
+  /** The id of the graph referred to, in the referring graph's namespace. */
+  readonly target: string;
+}
+
+function subgraphsOf(graph: GraphModel): SubgraphReference[] {
+  return [...graph.nodes].flatMap(([node, spec]) =>
+    spec.kind === 'graph' ? [{ node, target: idOf(graph.namespace, spec.graph) }] : [],
+  );
+}
+
+function referencePath(reference: SubgraphReference): string {
+  return formatPath(['spec', 'nodes', reference.node, 'graph']);
 }
 
 /**
- * Checks across every graph one control plane serves. The first graph, in
- * the given order, keeps a contested name or route; each later claimant gets
- * the diagnostic, so callers list what is already served first.
+ * Checks across every graph one control plane serves, and the graphs that
+ * survive them. The first graph, in the given order, keeps a contested name
+ * or route and each later claimant is left out, so callers list what is
+ * already served first. A graph that nests a graph that is left out, or that
+ * nests itself through others, is left out too.
  */
-export function checkGraphSet(graphs: readonly GraphModel[]): {
+export function partitionGraphSet(graphs: readonly GraphModel[]): {
   accepted: GraphModel[];
   diagnostics: Diagnostic[];
 } {
   const diagnostics: Diagnostic[] = [];
-  const names = new Map<string, GraphModel>();
+  const kept = new Map<string, GraphModel>();
+  const left = new Map<string, GraphModel>();
   const routes = new Map<string, GraphModel>();
   for (const graph of graphs) {
-    const id = idOf(graph);
-    const sameName = names.get(id);
-    if (sameName) {
+    const id = idOf(graph.namespace, graph.name);
+    const holder = kept.get(id);
+    if (holder) {
       diagnostics.push({
         code: 'duplicate-name',
         source: graph.source,
         path: 'metadata.name',
-        message: `graph "${id}" is already defined in ${sameName.source}`,
+        message: `graph "${id}" is already defined in ${holder.source}`,
         hint: 'give each graph its own metadata.name (or namespace)',
       });
       continue;
     }
-    names.set(id, graph);
     const path = publicInferencePath(graph.protocol, graph.name);
     const route = `${graph.host} ${path}`;
     const claimant = routes.get(route);
@@ -40,35 +62,71 @@ export function checkGraphSet(graphs: readonly GraphModel[]): {
         code: 'conflicting-route',
         source: graph.source,
         path: 'spec.host',
-        message: `host "${graph.host}" path ${path} is already served by graph "${idOf(claimant)}" (${claimant.source})`,
+        message: `host "${graph.host}" path ${path} is already served by graph "${idOf(claimant.namespace, claimant.name)}" (${claimant.source})`,
         hint:
           graph.protocol === 'seldon'
             ? 'the Seldon protocol has one path per host: give each Seldon graph its own spec.host'
             : 'give the graph another name or spec.host',
       });
-      names.delete(id);
+      left.set(id, graph);
       continue;
     }
+    kept.set(id, graph);
     routes.set(route, graph);
   }
-  const accepted: GraphModel[] = [];
-  for (const graph of names.values()) {
-    let dangling = false;
-    for (const [node, spec] of graph.nodes) {
-      if (spec.kind !== 'graph') continue;
-      const target = `${graph.namespace ?? 'default'}/${spec.graph}`;
-      if (!names.has(target)) {
+
+  const drop = (id: string, graph: GraphModel) => {
+    kept.delete(id);
+    left.set(id, graph);
+  };
+  const known = [...new Set(graphs.map((g) => idOf(g.namespace, g.name)))];
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [id, graph] of [...kept]) {
+      const dangling = subgraphsOf(graph).filter((r) => !kept.has(r.target));
+      for (const reference of dangling) {
+        const rejected = left.get(reference.target);
         diagnostics.push({
           code: 'dangling-reference',
           source: graph.source,
-          path: `spec.nodes.${node}.graph`,
-          message: `there is no graph "${target}"`,
-          hint: 'define that graph, or refer to one that exists in the same namespace',
+          path: referencePath(reference),
+          message: rejected
+            ? `graph "${reference.target}" (${rejected.source}) is not served, so this graph cannot nest it`
+            : `there is no graph "${reference.target}"`,
+          hint: rejected
+            ? `fix the problems reported for ${rejected.source}`
+            : (didYouMean(reference.target, known) ??
+              'define that graph, or refer to one in the same namespace'),
         });
-        dangling = true;
+      }
+      if (dangling.length > 0) {
+        drop(id, graph);
+        changed = true;
       }
     }
-    if (!dangling) accepted.push(graph);
+    if (changed) continue;
+    const edges = new Map([...kept].map(([id, g]) => [id, subgraphsOf(g).map((r) => r.target)]));
+    for (const cycle of findCycles([], edges)) {
+      for (const [index, id] of cycle.slice(0, -1).entries()) {
+        const graph = kept.get(id);
+        const reference = graph && subgraphsOf(graph).find((r) => r.target === cycle[index + 1]);
+        if (!graph || !reference) continue;
+        diagnostics.push({
+          code: 'cycle',
+          source: graph.source,
+          path: referencePath(reference),
+          message: `graphs nest each other in a cycle: ${cycle.join(' → ')}`,
+          hint: 'a graph cannot contain itself: remove one of these graph nodes',
+        });
+        drop(id, graph);
+        changed = true;
+      }
+    }
   }
-  return { accepted, diagnostics };
+  return { accepted: graphs.filter((g) => kept.get(idOf(g.namespace, g.name)) === g), diagnostics };
+}
+
+/** Every problem across the graphs one control plane serves. */
+export function checkGraphSet(graphs: readonly GraphModel[]): Diagnostic[] {
+  return partitionGraphSet(graphs).diagnostics;
 }

@@ -1,9 +1,50 @@
 import { buildGraph } from '../graph/build.ts';
 import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from './diagnostic.ts';
-import { parseDocuments } from './parse.ts';
+import { parseDocuments, type ParsedDocument } from './parse.ts';
+import { parentPath } from './paths.ts';
 import { semanticDiagnostics } from './semantics.ts';
 import { validateDocument } from './validate.ts';
+
+/** Where a path's problem belongs in the text: at its key, or at the nearest ancestor written. */
+function positionOf(parsed: ParsedDocument, path: string): number {
+  for (let at: string | undefined = path; at !== undefined; at = parentPath(at)) {
+    const position = parsed.positions.get(at);
+    if (position !== undefined) return position;
+  }
+  return 0;
+}
+
+/** Every problem of one document, each once, in the order a reader meets them in the text. */
+function checkDocument(
+  source: string,
+  parsed: ParsedDocument,
+): { graph?: GraphModel; diagnostics: Diagnostic[] } {
+  const found = [...parsed.diagnostics];
+  let graph: GraphModel | undefined;
+  if (parsed.value !== undefined) {
+    const validated = validateDocument(source, parsed.value);
+    found.push(...validated.diagnostics);
+    if (validated.document) {
+      found.push(...semanticDiagnostics(source, validated.document));
+      const built = buildGraph(source, validated.document);
+      found.push(...built.diagnostics);
+      graph = built.graph;
+    }
+  }
+  const seen = new Set<string>();
+  const diagnostics = found
+    .filter((d) => {
+      const key = `${d.path}\u0000${d.code}\u0000${d.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .map((d) => ({ d, position: positionOf(parsed, d.path) }))
+    .sort((a, b) => a.position - b.position)
+    .map(({ d }) => d);
+  return diagnostics.length === 0 && graph ? { graph, diagnostics } : { diagnostics };
+}
 
 /**
  * Text in, graph models and every problem out. Never throws on user input:
@@ -13,43 +54,36 @@ export function loadGraphDocuments(
   source: string,
   text: string,
 ): { graphs: GraphModel[]; diagnostics: Diagnostic[] } {
+  // "---" alone or a trailing separator makes an empty document: not a mistake worth reporting.
+  const documents = parseDocuments(source, text)
+    .map((parsed, index) => ({ parsed, number: index + 1 }))
+    .filter(({ parsed }) => parsed.value !== null || parsed.diagnostics.length > 0);
+  if (documents.length === 0) {
+    return {
+      graphs: [],
+      diagnostics: [
+        {
+          code: 'not-a-graph',
+          source,
+          path: '',
+          message: 'the file holds no document',
+          hint: 'write an InferenceGraph (apiVersion: switchyard.io/v1alpha1, kind: InferenceGraph)',
+        },
+      ],
+    };
+  }
   const graphs: GraphModel[] = [];
   const diagnostics: Diagnostic[] = [];
-  const documents = parseDocuments(source, text).filter(
-    (d) => d.value !== null || d.diagnostics.length > 0,
-  );
-  documents.forEach((parsed, index) => {
-    // Several documents in one file: say which one a problem is in.
-    const where = documents.length > 1 ? `document ${String(index + 1)}` : '';
-    const label = (d: Diagnostic): Diagnostic =>
-      where === '' ? d : { ...d, path: d.path === '' ? where : `${where}: ${d.path}` };
-    if (parsed.value === undefined) {
-      diagnostics.push(...parsed.diagnostics.map(label));
-      return;
+  for (const { parsed, number } of documents) {
+    const checked = checkDocument(source, parsed);
+    if (checked.graph) graphs.push(checked.graph);
+    // Several documents in one file: say which one a problem is in, counting as the file does.
+    const where = documents.length > 1 ? `document ${String(number)}` : '';
+    for (const d of checked.diagnostics) {
+      diagnostics.push(
+        where === '' ? d : { ...d, path: d.path === '' ? where : `${where}: ${d.path}` },
+      );
     }
-    const validated = validateDocument(source, parsed.value);
-    const semantic = validated.document ? semanticDiagnostics(source, validated.document) : [];
-    const built = validated.document ? buildGraph(source, validated.document) : undefined;
-    // Every check runs so that every problem shows at once, but one problem per place.
-    const problems: Diagnostic[] = [];
-    const found = [
-      ...parsed.diagnostics,
-      ...validated.diagnostics,
-      ...semantic,
-      ...(built?.diagnostics ?? []),
-    ];
-    for (const d of found) if (!problems.some((p) => p.path === d.path)) problems.push(d);
-    diagnostics.push(...problems.map(label));
-    if (built?.graph && problems.length === 0) graphs.push(built.graph);
-  });
-  if (documents.length === 0) {
-    diagnostics.push({
-      code: 'not-a-graph',
-      source,
-      path: '',
-      message: 'the file holds no document',
-      hint: 'write an InferenceGraph (apiVersion: switchyard.io/v1alpha1, kind: InferenceGraph)',
-    });
   }
   return { graphs, diagnostics };
 }

@@ -1,70 +1,111 @@
-import { isMap, isPair, isScalar, isSeq, parseAllDocuments } from 'yaml';
+import { isMap, isNode, isPair, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import type { Diagnostic } from './diagnostic.ts';
 import { formatPath, type PathSegment } from './paths.ts';
 
 export interface ParsedDocument {
-  /** The document as plain data, or undefined when it could not be read. */
+  /** The document as plain data; undefined when it could not be read, null when it is empty. */
   readonly value: unknown;
   readonly diagnostics: Diagnostic[];
+  /** Where each key and list item starts in the text, by path: problems are listed in this order. */
+  readonly positions: ReadonlyMap<string, number>;
+}
+
+/** A mapping key as the plain-data conversion writes it. */
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function syntaxDiagnostic(source: string, message: string): Diagnostic {
+  return {
+    code: 'yaml-syntax',
+    source,
+    path: '',
+    message,
+    hint: 'fix the YAML syntax (indentation, quotes, colons) at that position',
+  };
 }
 
 /**
- * Finds repeated keys in every mapping. YAML parsers let the last one win,
- * which would silently drop a node that shares its name with another.
+ * Records positions and finds repeated keys. YAML parsers let the last of two
+ * equal keys win, which would silently drop a node that shares its name with
+ * another.
  */
-function duplicateKeys(
+function walk(
   source: string,
   node: unknown,
-  path: PathSegment[],
-  out: Diagnostic[],
+  path: readonly PathSegment[],
+  positions: Map<string, number>,
+  diagnostics: Diagnostic[],
 ): void {
   if (isMap(node)) {
     const seen = new Set<string>();
     for (const item of node.items) {
       if (!isPair(item)) continue;
-      const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+      const key = keyText(item.key);
       const childPath = [...path, key];
+      const at = formatPath(childPath);
+      if (isNode(item.key) && item.key.range) positions.set(at, item.key.range[0]);
       if (seen.has(key)) {
-        const what =
-          path.length === 2 && path[0] === 'spec' && path[1] === 'nodes' ? 'node name' : 'key';
-        out.push({
+        const isNodeName = path.length === 2 && path[0] === 'spec' && path[1] === 'nodes';
+        diagnostics.push({
           code: 'duplicate-name',
           source,
-          path: formatPath(childPath),
-          message: `duplicate ${what} "${key}"`,
-          hint: 'every key of a mapping must be unique; rename or remove one of them',
+          path: at,
+          message: `duplicate ${isNodeName ? 'node name' : 'key'} "${key}"`,
+          hint: isNodeName
+            ? 'each node needs its own name: rename or remove one of them'
+            : 'each key of a mapping must be unique: remove one of them',
         });
       }
       seen.add(key);
-      duplicateKeys(source, item.value, childPath, out);
+      walk(source, item.value, childPath, positions, diagnostics);
     }
   } else if (isSeq(node)) {
     node.items.forEach((item, index) => {
-      duplicateKeys(source, item, [...path, index], out);
+      const childPath = [...path, index];
+      if (isNode(item) && item.range) positions.set(formatPath(childPath), item.range[0]);
+      walk(source, item, childPath, positions, diagnostics);
     });
+  }
+}
+
+function readDocument(source: string, document: Document.Parsed): ParsedDocument {
+  const positions = new Map<string, number>();
+  const diagnostics: Diagnostic[] = document.errors.map((error) => {
+    const position = error.linePos?.[0];
+    const where = position ? `line ${String(position.line)}, column ${String(position.col)}: ` : '';
+    const first = error.message.split('\n')[0] ?? '';
+    return syntaxDiagnostic(source, `${where}${first.replace(/ at line \d+, column \d+:?$/, '')}`);
+  });
+  if (diagnostics.length > 0) return { value: undefined, diagnostics, positions };
+  walk(source, document.contents, [], positions, diagnostics);
+  try {
+    // Aliases may be unresolvable or multiply into a huge value ("billion laughs").
+    const value = document.toJS({ maxAliasCount: 100 }) as unknown;
+    return { value, diagnostics, positions };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { value: undefined, diagnostics: [syntaxDiagnostic(source, message)], positions };
   }
 }
 
 /** Splits a YAML (or JSON) text into documents; syntax errors become diagnostics with line and column. */
 export function parseDocuments(source: string, text: string): ParsedDocument[] {
-  const documents = parseAllDocuments(text, { uniqueKeys: false, prettyErrors: true });
-  const list = Array.isArray(documents) ? documents : [];
-  return list.map((document) => {
-    const diagnostics: Diagnostic[] = document.errors.map((error) => {
-      const position = error.linePos?.[0];
-      const where = position
-        ? `line ${String(position.line)}, column ${String(position.col)}: `
-        : '';
-      return {
-        code: 'yaml-syntax',
-        source,
-        path: '',
-        message: `${where}${(error.message.split('\n')[0] ?? 'YAML syntax error').replace(/ at line \d+, column \d+:?$/, '')}`,
-        hint: 'fix the YAML syntax (indentation, quotes, colons) at that position',
-      };
-    });
-    if (diagnostics.length > 0) return { value: undefined, diagnostics };
-    duplicateKeys(source, document.contents, [], diagnostics);
-    return { value: document.toJS({ maxAliasCount: 100 }) as unknown, diagnostics };
-  });
+  let documents: Document.Parsed[];
+  try {
+    documents = [
+      ...parseAllDocuments(text, {
+        uniqueKeys: false,
+        prettyErrors: true,
+        // Warnings would go to the process's stderr; every problem is a diagnostic instead.
+        logLevel: 'silent',
+      }),
+    ];
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return [
+      { value: undefined, diagnostics: [syntaxDiagnostic(source, message)], positions: new Map() },
+    ];
+  }
+  return documents.map((document) => readDocument(source, document));
 }

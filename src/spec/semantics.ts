@@ -5,11 +5,6 @@ import { formatPath, type PathSegment } from './paths.ts';
 import type { Endpoint, NodeSpec, Retries, SwitchCondition } from './schema.ts';
 import type { ValidatedDocument } from './validate.ts';
 
-/**
- * Rules a JSON schema cannot say: one-of-these fields, values that must
- * parse, numbers that relate to each other. Runs on nodes that passed the
- * schema, so every field has its declared type here.
- */
 type Report = (
   path: readonly PathSegment[],
   code: Diagnostic['code'],
@@ -17,8 +12,9 @@ type Report = (
   hint?: string,
 ) => void;
 
+/** "*", a DNS name, or "*." and a DNS name: what an Envoy virtual host domain can match on. */
 const hostPattern =
-  /^(\*|(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)(:\d{1,5})?$/;
+  /^(\*|(\*\.)?(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*)$/;
 const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const sources = ['header', 'query', 'body'] as const;
 const operators = ['equals', 'in', 'prefix', 'regex', 'present', 'gt', 'gte', 'lt', 'lte'] as const;
@@ -79,16 +75,27 @@ function checkRetries(
   report: Report,
   at: readonly PathSegment[],
   retries: Retries | undefined,
-  timeoutMs: number | undefined,
+  timeout: { text: string; ms: number } | undefined,
 ): void {
   if (!retries) return;
   const perTry = checkDuration(report, [...at, 'retries', 'perTryTimeout'], retries.perTryTimeout);
-  if (perTry !== undefined && timeoutMs !== undefined && perTry > timeoutMs) {
+  if (perTry !== undefined && timeout !== undefined && perTry > timeout.ms) {
     report(
       [...at, 'retries', 'perTryTimeout'],
       'invalid-value',
-      `a try may not take longer (${String(retries.perTryTimeout)}) than the whole step (${String(timeoutMs)}ms)`,
-      'lower perTryTimeout or raise timeout',
+      `perTryTimeout (${String(retries.perTryTimeout)}) must not exceed the node's timeout (${timeout.text})`,
+      'a single try cannot outlast the whole step: lower perTryTimeout or raise timeout',
+    );
+  }
+}
+
+function checkHeaderName(report: Report, path: readonly PathSegment[], name: string): void {
+  if (!headerName.test(name)) {
+    report(
+      path,
+      'invalid-value',
+      `${JSON.stringify(name)} is not a valid header name`,
+      'header names are letters, digits and "-" (an HTTP token), e.g. x-user-id',
     );
   }
 }
@@ -99,15 +106,41 @@ function checkHeaderNames(
   names: readonly string[] | undefined,
 ): void {
   names?.forEach((name, index) => {
-    if (!headerName.test(name)) {
-      report(
-        [...at, index],
-        'invalid-value',
-        `${JSON.stringify(name)} is not a valid header name`,
-        'use letters, digits and "-"',
-      );
-    }
+    checkHeaderName(report, [...at, index], name);
   });
+}
+
+/**
+ * Checks a pattern with JavaScript's compiler, which differs from Envoy's RE2:
+ * RE2's named groups "(?P<x>" and flag groups "(?i)" are rewritten to what
+ * JavaScript reads, and lookaround and backreferences, which only JavaScript
+ * has, are looked for explicitly, as Envoy would reject them.
+ */
+function regexProblem(pattern: string): string | undefined {
+  const asJavaScript = pattern
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\(\?[imsU-]+\)/g, '')
+    .replace(/\(\?[imsU-]+:/g, '(?:');
+  try {
+    new RegExp(asJavaScript);
+  } catch (error) {
+    return (error as Error).message.replace(/^Invalid regular expression: /, '');
+  }
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (!inClass && (/[1-9]/.test(next) || next === 'k'))
+        return 'backreferences are not supported';
+      i++;
+    } else if (c === '[') inClass = true;
+    else if (c === ']') inClass = false;
+    else if (!inClass && c === '(' && /^\?<?[=!]/.test(pattern.slice(i + 1))) {
+      return 'lookahead and lookbehind are not supported';
+    }
+  }
+  return undefined;
 }
 
 function checkCondition(report: Report, at: readonly PathSegment[], when: SwitchCondition): void {
@@ -138,22 +171,15 @@ function checkCondition(report: Report, at: readonly PathSegment[], when: Switch
       'use equals, in, prefix, regex or present on headers and query parameters',
     );
   }
-  if (when.header !== undefined && !headerName.test(when.header)) {
-    report(
-      [...at, 'header'],
-      'invalid-value',
-      `${JSON.stringify(when.header)} is not a valid header name`,
-    );
-  }
+  if (when.header !== undefined) checkHeaderName(report, [...at, 'header'], when.header);
   if (when.regex !== undefined) {
-    try {
-      new RegExp(when.regex);
-    } catch (error) {
+    const problem = regexProblem(when.regex);
+    if (problem !== undefined) {
       report(
         [...at, 'regex'],
         'invalid-value',
-        `not a valid regular expression: ${(error as Error).message}`,
-        'Envoy uses RE2 syntax',
+        `not a valid regular expression: ${problem}`,
+        'Envoy uses RE2 syntax: no lookaround, no backreferences',
       );
     }
   }
@@ -162,7 +188,11 @@ function checkCondition(report: Report, at: readonly PathSegment[], when: Switch
 function checkNode(report: Report, name: string, node: NodeSpec): void {
   const at: PathSegment[] = ['spec', 'nodes', name];
   const timeoutMs = checkDuration(report, [...at, 'timeout'], node.timeout);
-  checkRetries(report, at, node.retries, timeoutMs);
+  const timeout =
+    node.timeout === undefined || timeoutMs === undefined
+      ? undefined
+      : { text: node.timeout, ms: timeoutMs };
+  checkRetries(report, at, node.retries, timeout);
   checkHeaderNames(report, [...at, 'propagateHeaders'], node.propagateHeaders);
   if ('endpoint' in node) {
     checkEndpoint(report, at, node.endpoint);
@@ -183,12 +213,8 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
           'give at least one route a weight > 0',
         );
       }
-      if (node.stickyHeader !== undefined && !headerName.test(node.stickyHeader)) {
-        report(
-          [...at, 'stickyHeader'],
-          'invalid-value',
-          `${JSON.stringify(node.stickyHeader)} is not a valid header name`,
-        );
+      if (node.stickyHeader !== undefined) {
+        checkHeaderName(report, [...at, 'stickyHeader'], node.stickyHeader);
       }
       return;
     case 'switch':
@@ -211,7 +237,9 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
             [...at, 'steps', index, 'input'],
             'dangling-reference',
             `${JSON.stringify(input)} is not an earlier step of this sequence`,
-            `use "request", "previous"${earlier.length > 0 ? ` or one of ${earlier.join(', ')}` : ''}`,
+            earlier.length === 0
+              ? 'use "request" or "previous"'
+              : `use "request", "previous" or one of ${earlier.join(', ')}`,
           );
         }
         earlier.push(step.node);
@@ -219,12 +247,19 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
       return;
     }
     case 'ensemble':
-      if ((node.combine === undefined) === (node.combiner === undefined)) {
+      if (node.combine === undefined && node.combiner === undefined) {
         report(
           at,
-          'invalid-value',
-          'an ensemble needs exactly one of combine (built-in) or combiner (a combiner node)',
+          'missing-field',
+          'an ensemble needs combine (a built-in) or combiner (a combiner node)',
           'for example combine: mean',
+        );
+      } else if (node.combine !== undefined && node.combiner !== undefined) {
+        report(
+          [...at, 'combiner'],
+          'invalid-value',
+          'give combine (a built-in) or combiner (a combiner node), not both',
+          'remove one of them',
         );
       }
       return;
@@ -251,6 +286,11 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
   }
 }
 
+/**
+ * Rules a JSON schema cannot say: one-of-these fields, values that must
+ * parse, numbers that relate to each other. Runs on nodes that passed the
+ * schema, so every field has its declared type here.
+ */
 export function semanticDiagnostics(source: string, document: ValidatedDocument): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const report: Report = (path, code, message, hint) => {
@@ -262,7 +302,7 @@ export function semanticDiagnostics(source: string, document: ValidatedDocument)
       ...(hint !== undefined && { hint }),
     });
   };
-  const spec = document.spec;
+  const spec = document.settings;
   if (spec.host !== undefined && !hostPattern.test(spec.host.toLowerCase())) {
     report(
       ['spec', 'host'],

@@ -31,7 +31,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestDistance = distance;
     }
   }
-  const allowed = Math.max(1, Math.floor(word.length / 3));
+  // A third of the word may be wrong, but never all of it: "c" is not a typo of "a".
+  const allowed = Math.min(word.length - 1, Math.max(1, Math.floor(word.length / 3)));
   return bestDistance <= allowed ? best : undefined;
 }
 

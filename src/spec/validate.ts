@@ -10,12 +10,13 @@ import {
   InferenceGraphDocument,
   KIND,
   Metadata,
+  Name,
   nodeSchemas,
   type GraphSpecBody as GraphSpecBodyType,
   type NodeKind,
   type NodeSpec,
 } from './schema.ts';
-import { didYouMean } from './suggest.ts';
+import { closest, didYouMean } from './suggest.ts';
 
 /**
  * The document schema with nodes left open: each node is then checked
@@ -40,38 +41,104 @@ const DocumentShell = Type.Object(
 
 const kinds = Object.keys(nodeSchemas) as NodeKind[];
 
+/** The graph-wide settings of spec, each present only if it passed its schema. */
+export type GraphSettings = Partial<Omit<GraphSpecBodyType, 'nodes'>>;
+
+export interface ValidatedDocument {
+  /** metadata.name and namespace, when valid. */
+  readonly name: string | undefined;
+  readonly namespace: string | undefined;
+  readonly settings: GraphSettings;
+  /** The nodes that passed their kind's schema, by name. */
+  readonly nodes: ReadonlyMap<string, NodeSpec>;
+  /** Every node name in the document, valid or not, to resolve references against. */
+  readonly nodeNames: readonly string[];
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') {
+    return `${typeof value} ${String(value)}`;
+  }
+  return value === undefined ? 'nothing' : typeof value;
 }
 
-function literalsOf(schema: TSchema): string[] | undefined {
-  const options = (schema as { anyOf?: TSchema[] }).anyOf;
-  if (!options?.every((o) => 'const' in o)) return undefined;
-  return options.map((o) => String((o as unknown as { const: unknown }).const));
+/** A header value as a message quotes it. */
+function shown(value: unknown): string {
+  if (value === undefined) return 'none';
+  return typeof value === 'string' ? JSON.stringify(value) : typeName(value);
 }
 
-function describe(
-  error: ValueError,
-  field: string,
-): Pick<Diagnostic, 'code' | 'message'> & { hint?: string } {
+/** "≥ 0", "from 0 to 10": the bounds a number schema declares, for messages. */
+function bounds(schema: Record<string, unknown>): string {
+  const { minimum, maximum, exclusiveMinimum } = schema;
+  const low =
+    typeof minimum === 'number'
+      ? `≥ ${String(minimum)}`
+      : typeof exclusiveMinimum === 'number'
+        ? `> ${String(exclusiveMinimum)}`
+        : undefined;
+  const high = typeof maximum === 'number' ? `≤ ${String(maximum)}` : undefined;
+  if (typeof minimum === 'number' && high !== undefined) {
+    return ` from ${String(minimum)} to ${String(maximum)}`;
+  }
+  return [low, high]
+    .filter((b) => b !== undefined)
+    .map((b) => ` ${b}`)
+    .join(' and');
+}
+
+const typeWords: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'an integer',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
+
+function alternatives(schema: TSchema): { literals?: string[]; types: string[] } {
+  const options = (schema as { anyOf?: Record<string, unknown>[] }).anyOf ?? [];
+  if (options.length > 0 && options.every((o) => 'const' in o)) {
+    return { literals: options.map((o) => String(o.const)), types: [] };
+  }
+  return { types: options.map((o) => typeWords[String(o.type)] ?? String(o.type)) };
+}
+
+function oneOf(words: readonly string[]): string {
+  return words.length <= 1
+    ? words.join('')
+    : `${words.slice(0, -1).join(', ')} or ${String(words.at(-1))}`;
+}
+
+type Described = Pick<Diagnostic, 'code' | 'message'> & { hint?: string };
+
+function describe(error: ValueError, field: string): Described {
   const schema = error.schema as Record<string, unknown>;
   const got = typeName(error.value);
+  const withDescription = (d: Described): Described =>
+    typeof schema.description === 'string' ? { ...d, hint: schema.description } : d;
   switch (error.type) {
     case ValueErrorType.ObjectAdditionalProperties: {
-      const known = Object.keys((schema.properties as Record<string, unknown> | undefined) ?? {});
-      const suggestion = didYouMean(field, known);
+      const known = knownFields(error.schema);
       return {
         code: 'unknown-field',
         message: `unknown field "${field}"`,
-        hint: suggestion ?? `known fields here: ${known.join(', ')}`,
+        hint: didYouMean(field, known) ?? `known fields here: ${known.join(', ')}`,
       };
     }
     case ValueErrorType.ObjectRequiredProperty:
-      return { code: 'missing-field', message: `missing required field "${field}"` };
+      return withDescription({
+        code: 'missing-field',
+        message: `missing required field "${field}"`,
+      });
     case ValueErrorType.StringPattern:
       if (schema.pattern === DurationString.pattern) {
         return {
@@ -80,11 +147,10 @@ function describe(
           hint: 'write a number and a unit: "250ms", "2s", "1.5s", "1m"',
         };
       }
-      return {
+      return withDescription({
         code: 'invalid-value',
-        message: `${got} is not valid here`,
-        ...(typeof schema.description === 'string' && { hint: schema.description }),
-      };
+        message: `${got} is not ${schema.pattern === Name.pattern ? 'a valid name' : 'valid here'}`,
+      });
     case ValueErrorType.StringMinLength:
       return { code: 'invalid-value', message: 'must not be empty' };
     case ValueErrorType.StringMaxLength:
@@ -130,7 +196,7 @@ function describe(
         message: `must be ${JSON.stringify(schema.const)}, got ${got}`,
       };
     case ValueErrorType.Union: {
-      const literals = literalsOf(error.schema);
+      const { literals, types } = alternatives(error.schema);
       if (literals) {
         const suggestion =
           typeof error.value === 'string' ? didYouMean(error.value, literals) : undefined;
@@ -140,14 +206,14 @@ function describe(
           ...(suggestion !== undefined && { hint: suggestion }),
         };
       }
-      return { code: 'wrong-type', message: `${got} does not fit here` };
+      return { code: 'wrong-type', message: `must be ${oneOf(types)}, got ${got}` };
     }
     case ValueErrorType.String:
       return { code: 'wrong-type', message: `must be a string, got ${got}` };
     case ValueErrorType.Integer:
-      return { code: 'wrong-type', message: `must be a whole number, got ${got}` };
+      return { code: 'wrong-type', message: `must be an integer${bounds(schema)}, got ${got}` };
     case ValueErrorType.Number:
-      return { code: 'wrong-type', message: `must be a number, got ${got}` };
+      return { code: 'wrong-type', message: `must be a number${bounds(schema)}, got ${got}` };
     case ValueErrorType.Boolean:
       return { code: 'wrong-type', message: `must be true or false, got ${got}` };
     case ValueErrorType.Array:
@@ -159,7 +225,11 @@ function describe(
   }
 }
 
-/** Every schema error of `value`, one per path, as diagnostics under `prefix`. */
+function knownFields(schema: TSchema): string[] {
+  return Object.keys((schema as { properties?: Record<string, unknown> }).properties ?? {});
+}
+
+/** Every schema error of `value`, one per path (the first, most specific one), under `prefix`. */
 export function schemaDiagnostics(
   source: string,
   schema: TSchema,
@@ -167,34 +237,94 @@ export function schemaDiagnostics(
   prefix: readonly PathSegment[],
 ): Diagnostic[] {
   const byPath = new Map<string, Diagnostic>();
+  // "wieght" is unknown and "weight" missing: the did-you-mean says both at once.
+  const misspelt = new Set<string>();
   for (const error of Value.Errors(schema, value)) {
-    const segments = [...prefix, ...pointerSegments(error.path)];
+    const segments = [...prefix, ...pointerSegments(error.path, value)];
     const field = String(segments.at(-1) ?? '');
     const path = formatPath(segments);
-    // One problem per place: a missing field also fails its type check, a bad union every branch.
+    if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+      const meant = closest(field, knownFields(error.schema));
+      if (meant !== undefined) misspelt.add(formatPath([...segments.slice(0, -1), meant]));
+    }
+    // A missing field also fails its type check, a bad union every branch: say it once.
     if (byPath.has(path)) continue;
-    const described = describe(error, field);
-    byPath.set(path, { source, path, ...described });
+    byPath.set(path, { source, path, ...describe(error, field) });
   }
-  return [...byPath.values()];
+  return [...byPath.values()].filter((d) => d.code !== 'missing-field' || !misspelt.has(d.path));
 }
 
-export type ValidatedDocument = {
-  readonly metadata: { readonly name: string; readonly namespace?: string };
-  readonly spec: Omit<GraphSpecBodyType, 'nodes'>;
-  /** The nodes that passed their kind's schema, by name. */
-  readonly nodes: ReadonlyMap<string, NodeSpec>;
-  /** Every node name in the document, valid or not, to resolve references against. */
-  readonly nodeNames: readonly string[];
-};
+/** Each graph-wide setting that passed its own schema; a bad one is left out, not guessed at. */
+function validSettings(spec: Record<string, unknown>): GraphSettings {
+  const settings: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(GraphSpecBody.properties)) {
+    if (key !== 'nodes' && Object.hasOwn(spec, key) && Value.Check(schema, spec[key])) {
+      settings[key] = spec[key];
+    }
+  }
+  return settings;
+}
 
-/** Checks a parsed document against the schema, a node at a time. */
+function validateNode(
+  source: string,
+  name: string,
+  node: unknown,
+): { node?: NodeSpec; diagnostics: Diagnostic[] } {
+  const at: PathSegment[] = ['spec', 'nodes', name];
+  const diagnostics: Diagnostic[] = [];
+  if (!Value.Check(Name, name)) {
+    diagnostics.push({
+      code: 'invalid-value',
+      source,
+      path: formatPath(at),
+      message: `node name ${JSON.stringify(name)} is not valid`,
+      hint: 'node names are lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit',
+    });
+  }
+  if (!isMapping(node)) {
+    diagnostics.push({
+      code: 'wrong-type',
+      source,
+      path: formatPath(at),
+      message: `must be a mapping with a kind, got ${typeName(node)}`,
+      hint: 'for example { kind: model, endpoint: { url: "http://iris:8080" } }',
+    });
+    return { diagnostics };
+  }
+  const kind = node.kind;
+  if (typeof kind !== 'string' || !Object.hasOwn(nodeSchemas, kind)) {
+    const suggestion = typeof kind === 'string' ? didYouMean(kind, kinds) : undefined;
+    diagnostics.push({
+      source,
+      path: formatPath([...at, 'kind']),
+      ...(kind === undefined
+        ? { code: 'missing-field', message: 'missing required field "kind"' }
+        : typeof kind === 'string'
+          ? { code: 'invalid-value', message: `unknown node kind ${JSON.stringify(kind)}` }
+          : {
+              code: 'wrong-type',
+              message: `must be the name of a node kind, got ${typeName(kind)}`,
+            }),
+      hint: suggestion ?? `one of: ${kinds.join(', ')}`,
+    });
+    return { diagnostics };
+  }
+  const problems = schemaDiagnostics(source, nodeSchemas[kind as NodeKind], node, at);
+  diagnostics.push(...problems);
+  return diagnostics.length === 0 ? { node: node as NodeSpec, diagnostics } : { diagnostics };
+}
+
+/**
+ * Checks a parsed document against the schema, a node at a time. The
+ * document comes back whenever it is an InferenceGraph at all, holding only
+ * the parts that passed, so later checks can still look at those parts and
+ * report every problem at once.
+ */
 export function validateDocument(
   source: string,
   value: unknown,
 ): { document?: ValidatedDocument; diagnostics: Diagnostic[] } {
-  const header = value as { apiVersion?: unknown; kind?: unknown } | null;
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+  if (!isMapping(value)) {
     return {
       diagnostics: [
         {
@@ -207,79 +337,38 @@ export function validateDocument(
       ],
     };
   }
-  if (header.apiVersion !== API_VERSION || header.kind !== KIND) {
+  if (value.apiVersion !== API_VERSION || value.kind !== KIND) {
     return {
       diagnostics: [
         {
           code: 'not-a-graph',
           source,
-          path: header.apiVersion === API_VERSION ? 'kind' : 'apiVersion',
-          message: `expected apiVersion "${API_VERSION}" and kind "${KIND}", got ${JSON.stringify(header.apiVersion)} and ${JSON.stringify(header.kind)}`,
+          path: value.apiVersion === API_VERSION ? 'kind' : 'apiVersion',
+          message: `expected apiVersion "${API_VERSION}" and kind "${KIND}", got ${shown(value.apiVersion)} and ${shown(value.kind)}`,
           hint: 'Switchyard reads InferenceGraph documents only',
         },
       ],
     };
   }
   const diagnostics = schemaDiagnostics(source, DocumentShell, value, []);
-  const spec = (value as { spec?: { nodes?: unknown } }).spec;
-  const rawNodes = spec?.nodes;
+  const metadata = isMapping(value.metadata) ? value.metadata : {};
+  const spec = isMapping(value.spec) ? value.spec : {};
   const nodes = new Map<string, NodeSpec>();
-  const nodeNames: string[] = [];
-  if (typeof rawNodes === 'object' && rawNodes !== null && !Array.isArray(rawNodes)) {
-    for (const [name, node] of Object.entries(rawNodes as Record<string, unknown>)) {
-      nodeNames.push(name);
-      const at: PathSegment[] = ['spec', 'nodes', name];
-      const nameProblems = schemaDiagnostics(source, Metadata.properties.name, name, at).map(
-        (d) => ({
-          ...d,
-          message: `node name ${JSON.stringify(name)}: ${d.message}`,
-          hint: 'node names are lowercase letters, digits and "-"',
-        }),
-      );
-      diagnostics.push(...nameProblems);
-      const kind = (node as { kind?: unknown } | null)?.kind;
-      if (typeof node !== 'object' || node === null || Array.isArray(node)) {
-        diagnostics.push({
-          code: 'wrong-type',
-          source,
-          path: formatPath(at),
-          message: `must be a mapping with a kind, got ${typeName(node)}`,
-        });
-        continue;
-      }
-      if (typeof kind !== 'string' || !(kind in nodeSchemas)) {
-        const suggestion = typeof kind === 'string' ? didYouMean(kind, kinds) : undefined;
-        diagnostics.push({
-          code: kind === undefined ? 'missing-field' : 'invalid-value',
-          source,
-          path: formatPath([...at, 'kind']),
-          message:
-            kind === undefined
-              ? 'missing required field "kind"'
-              : `unknown node kind ${JSON.stringify(kind)}`,
-          hint: suggestion ?? `one of: ${kinds.join(', ')}`,
-        });
-        continue;
-      }
-      const problems = schemaDiagnostics(source, nodeSchemas[kind as NodeKind], node, at);
-      diagnostics.push(...problems);
-      if (problems.length === 0 && nameProblems.length === 0) nodes.set(name, node as NodeSpec);
-    }
+  const rawNodes = isMapping(spec.nodes) ? spec.nodes : {};
+  for (const [name, raw] of Object.entries(rawNodes)) {
+    const checked = validateNode(source, name, raw);
+    diagnostics.push(...checked.diagnostics);
+    if (checked.node) nodes.set(name, checked.node);
   }
-  // Reference checks still run on a document with other problems, so every problem shows at once.
-  const body = spec as Partial<GraphSpecBodyType> | undefined;
-  if (typeof body?.entry !== 'string' || nodeNames.length === 0) return { diagnostics };
-  const { nodes: _nodes, ...rest } = body as GraphSpecBodyType;
-  const metadata = (value as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
+  const valid = (schema: TSchema, v: unknown) =>
+    Value.Check(schema, v) ? (v as string) : undefined;
   return {
     document: {
-      metadata: {
-        name: typeof metadata?.name === 'string' ? metadata.name : '',
-        ...(typeof metadata?.namespace === 'string' && { namespace: metadata.namespace }),
-      },
-      spec: rest,
+      name: valid(Metadata.properties.name, metadata.name),
+      namespace: valid(Name, metadata.namespace),
+      settings: validSettings(spec),
       nodes,
-      nodeNames,
+      nodeNames: Object.keys(rawNodes),
     },
     diagnostics,
   };

@@ -1,77 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDiagnostic, type Diagnostic } from '../../src/spec/diagnostic.ts';
-import { checkGraphSet } from '../../src/spec/graph-set.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { MODELS, graphDocument, problems, read } from './fixtures/documents.ts';
 
-const header = `apiVersion: switchyard.io/v1alpha1
-kind: InferenceGraph
-metadata:
-  name: fraud
-`;
-
-/** A graph document with the given spec body (indented under spec:). */
-function doc(spec: string): string {
-  return `${header}spec:\n${spec}`;
+/** A graph whose entry is `entry` and whose nodes are the given lines plus models a and b. */
+function withModels(entry: string, nodes: string, extraSpec = ''): string {
+  return graphDocument(`  entry: ${entry}\n${extraSpec}  nodes:\n${nodes}${MODELS}`);
 }
 
-const models = `    a: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] } }
-    b: { kind: model, endpoint: { addresses: ["127.0.0.1:9002"] } }
-`;
-
-function problems(text: string): Diagnostic[] {
-  return loadGraphDocuments('graphs/fraud.yaml', text).diagnostics;
-}
-
-/** [path, message, hint] of each problem: what a user reads. */
-function read(text: string): [string, string, string | undefined][] {
-  return problems(text).map((d) => [d.path, d.message, d.hint]);
-}
-
-test('a valid graph loads, with defaults applied and nodes in topological order', () => {
-  const { graphs, diagnostics } = loadGraphDocuments(
-    'graphs/fraud.yaml',
-    doc(`  entry: split
-  nodes:
-    split: { kind: splitter, routes: [{ to: b, weight: 1 }, { to: a, weight: 1 }] }
-${models}`),
+test('the issue’s example: a negative splitter weight, at its exact path', () => {
+  const text = withModels(
+    'split',
+    '    split: { kind: splitter, routes: [{ to: a, weight: 1 }, { to: b, weight: -1 }] }\n',
   );
-  assert.deepEqual(diagnostics, []);
-  const [graph] = graphs;
-  assert.ok(graph);
-  assert.equal(graph.host, '*');
-  assert.equal(graph.protocol, 'v2');
-  assert.equal(graph.timeoutMs, 30_000);
-  assert.deepEqual([...graph.nodes.keys()], ['a', 'b', 'split']);
-  assert.deepEqual(graph.order, ['split', 'a', 'b']);
-});
-
-test('every node kind of the design is accepted', () => {
-  const text = doc(`  entry: seq
-  nodes:
-    seq: { kind: sequence, steps: [{ node: t }, { node: e, input: request }, { node: r, input: t }] }
-    t: { kind: transformer, to: out, endpoint: { url: "http://t:8080" } }
-    out: { kind: output-transformer, to: m, endpoint: { url: "http://o:8080" } }
-    e: { kind: ensemble, children: [m, n], combiner: c }
-    c: { kind: combiner, endpoint: { url: "http://c:8080" } }
-    r: { kind: router, children: [sw, mi], endpoint: { url: "http://r:8080" } }
-    sw: { kind: switch, cases: [{ when: { body: "$.tier", gt: 3 }, to: m }], default: sub }
-    mi: { kind: mirror, to: sp, shadow: n, percent: 5 }
-    sp: { kind: splitter, stickyHeader: x-user, routes: [{ to: m, weight: 1 }, { to: n, weight: 1 }] }
-    sub: { kind: graph, graph: other }
-    m: { kind: model, protocol: seldon, endpoint: { addresses: ["[::1]:9000"] } }
-    n: { kind: model, protocol: v1, endpoint: { addresses: ["model.ns.svc:80"] }, dependency: soft }
-`);
-  assert.deepEqual(problems(text), []);
-});
-
-test('the issue’s example: a negative weight, at its exact path', () => {
-  const text = doc(`  entry: split
-  nodes:
-    split: { kind: splitter, routes: [{ to: a, weight: 1 }, { to: b, weight: -1 }] }
-${models}`);
   assert.deepEqual(read(text), [
-    ['spec.nodes.split.routes[1].weight', 'must be ≥ 0, got -1', undefined],
+    ['invalid-value', 'spec.nodes.split.routes[1].weight', 'must be ≥ 0, got -1', undefined],
   ]);
   assert.equal(
     formatDiagnostic(problems(text)[0] as Diagnostic),
@@ -79,87 +22,309 @@ ${models}`);
   );
 });
 
-test('unknown fields, with did-you-mean from the schema', () => {
-  const text = doc(`  entry: a
-  timeot: 2s
-  nodes:
-    a: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] }, retires: { attempts: 1 } }
-`);
+test('unknown fields, with did-you-mean from the schema’s own names', () => {
+  const text = withModels(
+    'split',
+    `    split: { kind: splitter, routes: [{ to: a, wieght: 1 }, { to: b, weight: 1 }] }
+    c: { kind: model, endpoint: { url: "http://c" }, retires: { attempts: 1 }, zzzzzzzz: 1 }
+`,
+    '  timeot: 2s\n',
+  );
   assert.deepEqual(read(text), [
-    ['spec.timeot', 'unknown field "timeot"', 'did you mean "timeout"?'],
-    ['spec.nodes.a.retires', 'unknown field "retires"', 'did you mean "retries"?'],
-  ]);
-  assert.ok(problems(text).every((d) => d.code === 'unknown-field'));
-});
-
-test('unknown kinds, with did-you-mean', () => {
-  assert.deepEqual(read(doc(`  entry: a\n  nodes:\n    a: { kind: modle }\n`)), [
-    ['spec.nodes.a.kind', 'unknown node kind "modle"', 'did you mean "model"?'],
-  ]);
-});
-
-test('wrong types', () => {
-  const text = doc(`  entry: a
-  nodes:
-    a: { kind: model, endpoint: { addresses: "127.0.0.1:9001" }, retries: { attempts: two } }
-`);
-  assert.deepEqual(read(text), [
-    ['spec.nodes.a.retries.attempts', 'must be a whole number, got the string "two"', undefined],
+    ['unknown-field', 'spec.timeot', 'unknown field "timeot"', 'did you mean "timeout"?'],
     [
-      'spec.nodes.a.endpoint.addresses',
+      'unknown-field',
+      'spec.nodes.split.routes[0].wieght',
+      'unknown field "wieght"',
+      'did you mean "weight"?',
+    ],
+    ['unknown-field', 'spec.nodes.c.retires', 'unknown field "retires"', 'did you mean "retries"?'],
+    [
+      'unknown-field',
+      'spec.nodes.c.zzzzzzzz',
+      'unknown field "zzzzzzzz"',
+      'known fields here: kind, timeout, retries, dependency, propagateHeaders, endpoint, protocol, model, circuitBreaker, outlierDetection',
+    ],
+  ]);
+});
+
+test('missing fields, with what the field is for', () => {
+  assert.deepEqual(read(graphDocument('  entry: a\n  nodes:\n    a: { kind: model }\n')), [
+    [
+      'missing-field',
+      'spec.nodes.a.endpoint',
+      'missing required field "endpoint"',
+      'Where the node is served: exactly one of addresses or url.',
+    ],
+  ]);
+  assert.deepEqual(
+    read('apiVersion: switchyard.io/v1alpha1\nkind: InferenceGraph\nmetadata: { name: x }\n'),
+    [['missing-field', 'spec', 'missing required field "spec"', undefined]],
+  );
+});
+
+test('wrong types say what was expected, bounds included, and what was found', () => {
+  const text = withModels(
+    's',
+    `    s: { kind: switch, cases: [{ when: { header: x-tier, equals: { gold: 1 } }, to: a }], default: b }
+    c: { kind: model, endpoint: { addresses: "127.0.0.1:9001" }, retries: { attempts: two } }
+`,
+  );
+  assert.deepEqual(read(text), [
+    [
+      'wrong-type',
+      'spec.nodes.s.cases[0].when.equals',
+      'must be a string, a number or true or false, got a mapping',
+      undefined,
+    ],
+    [
+      'wrong-type',
+      'spec.nodes.c.endpoint.addresses',
       'must be a list, got the string "127.0.0.1:9001"',
       undefined,
     ],
-  ]);
-  assert.ok(problems(text).every((d) => d.code === 'wrong-type'));
-});
-
-test('missing fields and a missing entry node', () => {
-  assert.deepEqual(read(doc(`  entry: splt\n  nodes:\n    split: { kind: splitter }\n${models}`)), [
-    ['spec.nodes.split.routes', 'missing required field "routes"', undefined],
-    ['spec.entry', 'the entry node "splt" is not among the nodes', 'did you mean "split"?'],
+    [
+      'wrong-type',
+      'spec.nodes.c.retries.attempts',
+      'must be an integer from 0 to 10, got the string "two"',
+      undefined,
+    ],
   ]);
 });
 
-test('dangling references, with did-you-mean among node names', () => {
-  const text = doc(`  entry: split
-  nodes:
-    split: { kind: splitter, routes: [{ to: a, weight: 1 }, { to: bb, weight: 1 }] }
-${models}`);
-  assert.deepEqual(read(text), [
-    ['spec.nodes.split.routes[1].to', 'there is no node "bb"', 'did you mean "b"?'],
-  ]);
-});
-
-test('cycles, naming the cycle', () => {
-  const text = doc(`  entry: t1
-  nodes:
-    t1: { kind: transformer, to: t2, endpoint: { url: "http://t:1" } }
-    t2: { kind: transformer, to: t3, endpoint: { url: "http://t:1" } }
-    t3: { kind: transformer, to: t1, endpoint: { url: "http://t:1" } }
-`);
-  const [cycle] = problems(text);
-  assert.equal(cycle?.code, 'cycle');
-  assert.equal(cycle.message, 'the nodes form a cycle: t1 → t2 → t3 → t1');
-});
-
-test('duplicate node names (YAML would otherwise keep the last one silently)', () => {
-  const text = doc(
-    `  entry: a\n  nodes:\n${models}    a: { kind: model, endpoint: { addresses: ["127.0.0.1:9003"] } }\n`,
+test('values outside a set or a range', () => {
+  const text = withModels(
+    'm',
+    `    m: { kind: mirror, to: a, shadow: b, percent: 0 }
+    c: { kind: model, endpoint: { url: "http://c" }, retries: { attempts: 11 } }
+`,
+    '  protocol: seldom\n',
   );
-  const [duplicate] = problems(text);
-  assert.equal(duplicate?.code, 'duplicate-name');
-  assert.equal(duplicate.path, 'spec.nodes.a');
-  assert.equal(duplicate.message, 'duplicate node name "a"');
-});
-
-test('weights that are all zero', () => {
-  const text = doc(`  entry: split
-  nodes:
-    split: { kind: splitter, routes: [{ to: a, weight: 0 }, { to: b, weight: 0 }] }
-${models}`);
   assert.deepEqual(read(text), [
     [
+      'invalid-value',
+      'spec.protocol',
+      'must be one of v1, v2, seldon; got the string "seldom"',
+      'did you mean "seldon"?',
+    ],
+    ['invalid-value', 'spec.nodes.m.percent', 'must be > 0, got 0', undefined],
+    ['invalid-value', 'spec.nodes.c.retries.attempts', 'must be ≤ 10, got 11', undefined],
+  ]);
+});
+
+test('node kinds are checked first: unknown, missing or not a string', () => {
+  const kinds =
+    'one of: model, transformer, output-transformer, router, combiner, splitter, switch, mirror, sequence, ensemble, graph';
+  const text = graphDocument(`  entry: a
+  nodes:
+    a: { kind: modle, endpoint: { url: "http://a" } }
+    b: { endpoint: { url: "http://b" } }
+    c: { kind: 3 }
+    d: { kind: splitter, endpoint: { url: "http://d" }, routes: [{ to: a, weight: 1 }] }
+`);
+  assert.deepEqual(read(text), [
+    ['invalid-value', 'spec.nodes.a.kind', 'unknown node kind "modle"', 'did you mean "model"?'],
+    ['missing-field', 'spec.nodes.b.kind', 'missing required field "kind"', kinds],
+    ['wrong-type', 'spec.nodes.c.kind', 'must be the name of a node kind, got number 3', kinds],
+    // Errors speak of the splitter's own fields, not of a union of every kind.
+    [
+      'unknown-field',
+      'spec.nodes.d.endpoint',
+      'unknown field "endpoint"',
+      'known fields here: kind, timeout, retries, dependency, propagateHeaders, routes, stickyHeader',
+    ],
+  ]);
+});
+
+test('nodes that are not mappings, and names that are not DNS labels', () => {
+  const text = graphDocument(`  entry: a
+  nodes:
+    a: null
+    Bad_Name: { kind: model, endpoint: { url: "http://b" } }
+`).replace('name: fraud', 'name: Fraud');
+  assert.deepEqual(read(text), [
+    [
+      'invalid-value',
+      'metadata.name',
+      'the string "Fraud" is not a valid name',
+      'Lowercase letters, digits and "-", starting and ending with a letter or digit.',
+    ],
+    [
+      'wrong-type',
+      'spec.nodes.a',
+      'must be a mapping with a kind, got null',
+      'for example { kind: model, endpoint: { url: "http://iris:8080" } }',
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.Bad_Name',
+      'node name "Bad_Name" is not valid',
+      'node names are lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit',
+    ],
+  ]);
+});
+
+test('durations must parse and be > 0', () => {
+  const text = graphDocument(`  entry: a
+  timeout: 2 seconds
+  nodes:
+    a: { kind: model, endpoint: { url: "http://a" }, timeout: 0ms, outlierDetection: { interval: 0.0001s } }
+`);
+  assert.deepEqual(read(text), [
+    [
+      'invalid-duration',
+      'spec.timeout',
+      'the string "2 seconds" is not a duration',
+      'write a number and a unit: "250ms", "2s", "1.5s", "1m"',
+    ],
+    [
+      'invalid-duration',
+      'spec.nodes.a.timeout',
+      '"0ms" is not a positive duration',
+      'for example "250ms", "2s", "1.5s"',
+    ],
+    [
+      'invalid-duration',
+      'spec.nodes.a.outlierDetection.interval',
+      '"0.0001s" is not a positive duration',
+      'for example "250ms", "2s", "1.5s"',
+    ],
+  ]);
+});
+
+test('a retry may not outlast its node’s timeout', () => {
+  const node = (perTry: string) =>
+    graphDocument(`  entry: a
+  nodes:
+    a: { kind: model, endpoint: { url: "http://a" }, timeout: 1s, retries: { attempts: 2, perTryTimeout: ${perTry} } }
+`);
+  assert.deepEqual(read(node('1500ms')), [
+    [
+      'invalid-value',
+      'spec.nodes.a.retries.perTryTimeout',
+      "perTryTimeout (1500ms) must not exceed the node's timeout (1s)",
+      'a single try cannot outlast the whole step: lower perTryTimeout or raise timeout',
+    ],
+  ]);
+  assert.deepEqual(read(node('1s')), []);
+});
+
+test('an endpoint has exactly one of addresses and url', () => {
+  const text = graphDocument(`  entry: e
+  nodes:
+    e: { kind: ensemble, children: [a, b], combine: first-success }
+    a: { kind: model, endpoint: { url: "http://a", addresses: ["a:1"] } }
+    b: { kind: model, endpoint: {} }
+`);
+  const hint = 'give either addresses: ["host:port", ...] or url: http://host:port';
+  assert.deepEqual(read(text), [
+    ['invalid-value', 'spec.nodes.a.endpoint', 'has both addresses and url', hint],
+    ['missing-field', 'spec.nodes.b.endpoint', 'needs addresses or url', hint],
+  ]);
+});
+
+test('addresses are host:port with a valid host and a port from 1 to 65535', () => {
+  const addresses = [
+    '10.0.0.7:8080',
+    '[::1]:9000',
+    '[::ffff:10.0.0.1]:80',
+    '[2001:db8:0:0:0:0:0:1]:1',
+    'model.ns.svc:65535',
+    '127.0.0.1:70000',
+    'no-port',
+    '-bad-.example:80',
+    '[1::2::3]:80',
+    '[12345::]:80',
+    'host:0',
+    '::1:80',
+  ];
+  const text = graphDocument(`  entry: a
+  nodes:
+    a: { kind: model, endpoint: { addresses: ${JSON.stringify(addresses)} } }
+`);
+  const found = problems(text);
+  assert.deepEqual(
+    found.map((d) => [d.code, d.path]),
+    [5, 6, 7, 8, 9, 10, 11].map((i) => [
+      'invalid-address',
+      `spec.nodes.a.endpoint.addresses[${i}]`,
+    ]),
+  );
+  assert.equal(found[0]?.message, '"127.0.0.1:70000" is not host:port with a port from 1 to 65535');
+  assert.equal(found[0].hint, 'for example "10.0.0.7:8080", "[::1]:9000" or "model.ns.svc:8080"');
+});
+
+test('a url is http(s), a host and an optional port, and no path', () => {
+  const urls = [
+    'http://iris',
+    'https://iris.models.svc',
+    'http://[::1]:8080/',
+    'ftp://x:1',
+    'http://a:99999',
+    'http://a:80/v2/models/a/infer',
+    'http://',
+  ];
+  const text = graphDocument(`  entry: e
+  nodes:
+    e: { kind: ensemble, combine: concat, children: [${urls.map((_, i) => `m${i}`).join(', ')}] }
+${urls.map((url, i) => `    m${i}: { kind: model, endpoint: { url: "${url}" } }\n`).join('')}`);
+  const found = problems(text);
+  assert.deepEqual(
+    found.map((d) => [d.code, d.path]),
+    [3, 4, 5, 6].map((i) => ['invalid-address', `spec.nodes.m${i}.endpoint.url`]),
+  );
+  assert.equal(
+    found[0]?.message,
+    '"ftp://x:1" is not an http(s) URL of a host and optional port, without a path',
+  );
+  assert.equal(found[0].hint, 'for example http://iris.models.svc:8080');
+});
+
+test('the graph’s host is "*" or a DNS name, optionally "*."-prefixed', () => {
+  const host = (value: string) =>
+    read(
+      graphDocument(`  entry: a\n  host: "${value}"\n  nodes:\n${MODELS.split('\n')[0] ?? ''}\n`),
+    );
+  for (const good of ['*', 'example.com', '*.example.com', 'Income.Example.com', 'localhost']) {
+    assert.deepEqual(host(good), [], good);
+  }
+  for (const bad of ['bad host!', 'example.com:8080', '*example.com', 'a.*.com', '-a.com']) {
+    assert.deepEqual(
+      host(bad),
+      [
+        [
+          'invalid-address',
+          'spec.host',
+          `${JSON.stringify(bad)} is not a host name`,
+          'use "*", a DNS name, or "*.example.com"',
+        ],
+      ],
+      bad,
+    );
+  }
+});
+
+test('header names are HTTP tokens', () => {
+  const text = withModels(
+    'split',
+    '    split: { kind: splitter, stickyHeader: "x user", routes: [{ to: a, weight: 1 }, { to: b, weight: 1 }] }\n',
+    '  propagateHeaders: [x-request-id, "bad header", X-Tenant]\n',
+  );
+  const hint = 'header names are letters, digits and "-" (an HTTP token), e.g. x-user-id';
+  assert.deepEqual(read(text), [
+    ['invalid-value', 'spec.propagateHeaders[1]', '"bad header" is not a valid header name', hint],
+    ['invalid-value', 'spec.nodes.split.stickyHeader', '"x user" is not a valid header name', hint],
+  ]);
+});
+
+test('a splitter needs at least one weight > 0', () => {
+  const text = withModels(
+    'split',
+    '    split: { kind: splitter, routes: [{ to: a, weight: 0 }, { to: b, weight: 0 }] }\n',
+  );
+  assert.deepEqual(read(text), [
+    [
+      'invalid-weights',
       'spec.nodes.split.routes',
       'all weights are 0, so no route could ever be taken',
       'give at least one route a weight > 0',
@@ -167,168 +332,156 @@ ${models}`);
   ]);
 });
 
-test('bad durations', () => {
-  const text = doc(`  entry: a
-  timeout: 2 seconds
-  nodes:
-    a: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] }, timeout: 0ms }
-`);
+test('switch conditions: one source, one operator, numbers only on the body, regexes RE2 can run', () => {
+  const text = withModels(
+    's',
+    `    s:
+      kind: switch
+      cases:
+        - { when: { header: x-tier, query: tier, equals: gold }, to: a }
+        - { when: { query: tier }, to: a }
+        - { when: { query: tier, equals: gold, prefix: g }, to: a }
+        - { when: { header: x-score, gt: 3 }, to: a }
+        - { when: { body: "$.score", lte: 3 }, to: a }
+        - { when: { header: "x tier", present: true }, to: a }
+        - { when: { header: x-tier, regex: "(" }, to: a }
+        - { when: { header: x-tier, regex: "(?!gold)" }, to: a }
+        - { when: { header: x-tier, regex: "(a)\\\\1" }, to: a }
+        - { when: { header: x-tier, regex: "(?i)^[(?=]gold\\\\.(?P<x>v)?$" }, to: a }
+      default: b
+`,
+  );
+  const example = 'for example { header: x-tier, equals: gold }';
+  const re2 = 'Envoy uses RE2 syntax: no lookaround, no backreferences';
   assert.deepEqual(read(text), [
     [
-      'spec.timeout',
-      'the string "2 seconds" is not a duration',
-      'write a number and a unit: "250ms", "2s", "1.5s", "1m"',
+      'invalid-value',
+      'spec.nodes.s.cases[0].when',
+      'needs exactly one of header, query or body; has header and query',
+      example,
     ],
     [
-      'spec.nodes.a.timeout',
-      '"0ms" is not a positive duration',
-      'for example "250ms", "2s", "1.5s"',
+      'invalid-value',
+      'spec.nodes.s.cases[1].when',
+      'needs exactly one of equals, in, prefix, regex, present, gt, gte, lt, lte; has none',
+      example,
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[2].when',
+      'needs exactly one of equals, in, prefix, regex, present, gt, gte, lt, lte; has equals and prefix',
+      example,
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[3].when.gt',
+      'gt compares numbers, which only the body has',
+      'use equals, in, prefix, regex or present on headers and query parameters',
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[5].when.header',
+      '"x tier" is not a valid header name',
+      'header names are letters, digits and "-" (an HTTP token), e.g. x-user-id',
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[6].when.regex',
+      'not a valid regular expression: /(/: Unterminated group',
+      re2,
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[7].when.regex',
+      'not a valid regular expression: lookahead and lookbehind are not supported',
+      re2,
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[8].when.regex',
+      'not a valid regular expression: backreferences are not supported',
+      re2,
     ],
   ]);
 });
 
-test('bad ports, hosts and URLs', () => {
-  const text = doc(`  entry: a
-  host: "bad host!"
+test('an ensemble has exactly one of combine and combiner', () => {
+  const text = graphDocument(`  entry: s
   nodes:
-    a: { kind: model, endpoint: { addresses: ["127.0.0.1:70000", "no-port", "-bad-.example:80"] } }
-    b: { kind: model, endpoint: { url: "ftp://x:1/path" } }
+    s: { kind: sequence, steps: [{ node: e }, { node: f }] }
+    e: { kind: ensemble, children: [a] }
+    f: { kind: ensemble, children: [a], combine: mean, combiner: c }
+    c: { kind: combiner, endpoint: { url: "http://c" } }
+    a: { kind: model, endpoint: { url: "http://a" } }
 `);
-  const found = problems(text);
-  assert.deepEqual(
-    found.map((d) => [d.code, d.path]),
+  assert.deepEqual(read(text), [
     [
-      ['invalid-address', 'spec.host'],
-      ['invalid-address', 'spec.nodes.a.endpoint.addresses[0]'],
-      ['invalid-address', 'spec.nodes.a.endpoint.addresses[1]'],
-      ['invalid-address', 'spec.nodes.a.endpoint.addresses[2]'],
-      ['invalid-address', 'spec.nodes.b.endpoint.url'],
-      ['invalid-value', 'spec.nodes.b'],
+      'missing-field',
+      'spec.nodes.e',
+      'an ensemble needs combine (a built-in) or combiner (a combiner node)',
+      'for example combine: mean',
     ],
-  );
-  assert.equal(found[1]?.message, '"127.0.0.1:70000" is not host:port with a port from 1 to 65535');
-});
-
-test('switch conditions need one source and one operator; numbers only on the body', () => {
-  const text = doc(`  entry: s
-  nodes:
-    s:
-      kind: switch
-      cases:
-        - { when: { header: x-tier, query: tier, equals: gold }, to: a }
-        - { when: { header: x-score, gt: 3 }, to: a }
-      default: b
-${models}`);
-  assert.deepEqual(
-    problems(text).map((d) => [d.path, d.message]),
     [
-      [
-        'spec.nodes.s.cases[0].when',
-        'needs exactly one of header, query or body; has header and query',
-      ],
-      ['spec.nodes.s.cases[1].when.gt', 'gt compares numbers, which only the body has'],
+      'invalid-value',
+      'spec.nodes.f.combiner',
+      'give combine (a built-in) or combiner (a combiner node), not both',
+      'remove one of them',
     ],
-  );
+  ]);
 });
 
-test('every problem of a document at once, and none is a stack trace', () => {
-  const text = doc(`  entry: nowhere
-  timeout: soon
-  nodes:
-    split: { kind: splitter, routes: [{ to: a, wieght: 1 }] }
-    a: { kind: model, endpoint: { url: "http://a:99999" } }
-`);
-  const found = problems(text);
-  assert.deepEqual(
-    found.map((d) => d.path),
+test('a sequence step’s input is "request", "previous" or an earlier step', () => {
+  const text = withModels(
+    's',
+    `    s:
+      kind: sequence
+      steps:
+        - { node: a, input: b }
+        - { node: b, input: a }
+        - { node: a, input: request }
+        - { node: b, input: previous }
+        - { node: a, input: c }
+`,
+  );
+  assert.deepEqual(read(text), [
     [
-      'spec.timeout',
-      'spec.nodes.split.routes[0].weight',
-      'spec.nodes.split.routes[0].wieght',
-      'spec.nodes.a.endpoint.url',
-      'spec.entry',
+      'dangling-reference',
+      'spec.nodes.s.steps[0].input',
+      '"b" is not an earlier step of this sequence',
+      'use "request" or "previous"',
     ],
-  );
-  for (const d of found) assert.doesNotMatch(formatDiagnostic(d), /\n\s+at /);
+    [
+      'dangling-reference',
+      'spec.nodes.s.steps[4].input',
+      '"c" is not an earlier step of this sequence',
+      'use "request", "previous" or one of a, b, a, b',
+    ],
+  ]);
 });
 
-test('YAML syntax errors carry line and column', () => {
-  const [syntax] = problems('apiVersion: [\n');
-  assert.equal(syntax?.code, 'yaml-syntax');
-  assert.match(syntax.message, /^line \d+, column \d+: /);
-});
-
-test('garbage never throws', () => {
-  for (const text of [
-    '',
-    '42',
-    '- a\n- b',
-    'null',
-    '{}',
-    'spec: 3',
-    `${header}spec: []`,
-    `${header}spec:\n  nodes: { a: null, b: 3, c: [] }\n  entry: 7`,
-  ]) {
-    const result = loadGraphDocuments('x.yaml', text);
-    assert.equal(result.graphs.length, 0);
-    assert.ok(result.diagnostics.length > 0, text);
-  }
-});
-
-test('not an InferenceGraph', () => {
+test('not an InferenceGraph: the expected apiVersion and kind are named', () => {
   assert.deepEqual(read('apiVersion: v1\nkind: Pod\n'), [
     [
+      'not-a-graph',
       'apiVersion',
       'expected apiVersion "switchyard.io/v1alpha1" and kind "InferenceGraph", got "v1" and "Pod"',
       'Switchyard reads InferenceGraph documents only',
     ],
   ]);
-});
-
-test('several documents in one file: each problem says which', () => {
-  const good = doc(`  entry: a\n  nodes:\n${models.split('\n')[0] ?? ''}\n`);
-  const result = loadGraphDocuments(
-    'two.yaml',
-    `${good}---\n${good.replace('name: fraud', 'name: fraud2').replace('entry: a', 'entry: x')}`,
-  );
-  assert.equal(result.graphs.length, 1);
-  assert.deepEqual(
-    result.diagnostics.map((d) => d.path),
-    ['document 2: spec.entry'],
-  );
-});
-
-test('two graphs claiming the same host and path, and duplicate graph names', () => {
-  const one = loadGraphDocuments(
-    'a.yaml',
-    doc(`  entry: a\n  nodes:\n${models.split('\n')[0] ?? ''}\n`),
-  ).graphs;
-  const seldon = (name: string) =>
-    loadGraphDocuments(
-      `${name}.yaml`,
-      doc(
-        `  entry: a\n  protocol: seldon\n  host: income.example.com\n  nodes:\n${models.split('\n')[0] ?? ''}\n`,
-      ).replace('name: fraud', `name: ${name}`),
-    ).graphs;
-  const result = checkGraphSet([
-    ...one,
-    ...one.map((g) => ({ ...g, source: 'b.yaml' })),
-    ...seldon('s1'),
-    ...seldon('s2'),
-  ]);
-  assert.deepEqual(
-    result.diagnostics.map((d) => [d.source, d.code, d.message]),
+  assert.deepEqual(read('apiVersion: switchyard.io/v1alpha1\nkind: [x]\n'), [
     [
-      ['b.yaml', 'duplicate-name', 'graph "default/fraud" is already defined in a.yaml'],
-      [
-        's2.yaml',
-        'conflicting-route',
-        'host "income.example.com" path /api/v1.0/predictions is already served by graph "default/s1" (s1.yaml)',
-      ],
+      'not-a-graph',
+      'kind',
+      'expected apiVersion "switchyard.io/v1alpha1" and kind "InferenceGraph", got "switchyard.io/v1alpha1" and a list',
+      'Switchyard reads InferenceGraph documents only',
     ],
-  );
-  assert.deepEqual(
-    result.accepted.map((g) => g.source),
-    ['a.yaml', 's1.yaml'],
-  );
+  ]);
+  assert.deepEqual(read('- a\n- b\n'), [
+    [
+      'not-a-graph',
+      '',
+      'the document is a list, not an InferenceGraph',
+      'start it with "apiVersion: switchyard.io/v1alpha1" and "kind: InferenceGraph"',
+    ],
+  ]);
 });
