@@ -23,7 +23,12 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
     { length: size },
     (_, i) => loadGraphDocuments(`g${String(i)}`, generatedGraph(i)).graphs,
   );
-  const compiler = new GraphCompiler(root, { address: '127.0.0.1', port: 10000 });
+  const compiler = new GraphCompiler(root, {
+    address: '127.0.0.1',
+    port: 10000,
+    hopPort: 10001,
+    executor: { address: '127.0.0.1', port: 18081 },
+  });
   const cache = new SnapshotCache();
   cache.setSnapshot(DEFAULT_GROUP, compiler.compile(graphs.flat()).resources);
   const before = cache.snapshotFor(DEFAULT_GROUP);

@@ -30,7 +30,12 @@ for (const size of sizes.length > 0 ? sizes : [1, 1000]) {
     graphsDir: dir,
     xdsHost: '127.0.0.1',
     xdsPort: 0,
-    listener: { address: '127.0.0.1', port: await freePort() },
+    listener: {
+      address: '127.0.0.1',
+      port: await freePort(),
+      hopPort: await freePort(),
+      executor: { address: '127.0.0.1', port: await freePort() },
+    },
     xdsEvents: {
       ack: (_stream, typeUrl, version) => {
         if (typeUrl === ROUTE) onRouteAck?.(version);

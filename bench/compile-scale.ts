@@ -11,7 +11,12 @@ import { writeResults } from './results-file.ts';
  *   npx tsx bench/compile-scale.ts 1000 10000 50000
  */
 const sizes = process.argv.slice(2).map(Number);
-const listener = { address: '127.0.0.1', port: 10000 };
+const listener = {
+  address: '127.0.0.1',
+  port: 10000,
+  hopPort: 10001,
+  executor: { address: '127.0.0.1', port: 18081 },
+};
 const root = envoyProtos();
 const rows: Record<string, string | number>[] = [];
 

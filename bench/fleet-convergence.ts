@@ -32,7 +32,12 @@ for (const size of fleets.length > 0 ? fleets : [1, 10]) {
     graphsDir: dir,
     xdsHost: '127.0.0.1',
     xdsPort: 0,
-    listener: { address: '127.0.0.1', port: 0 },
+    listener: {
+      address: '127.0.0.1',
+      port: 0,
+      hopPort: 0,
+      executor: { address: '127.0.0.1', port: 1 },
+    },
     xdsEvents: {
       ack: (stream, typeUrl, version) => {
         if (typeUrl !== ROUTE) return;

@@ -1,12 +1,21 @@
 import { resolve } from 'node:path';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
+import { startExecutor } from '../extproc/server.ts';
+import { envoyProtos } from '../protos/envoy-protos.ts';
 import { startSampleModel, type SampleModel } from '../samples/model-server.ts';
 import { startControlPlane } from './control-plane.ts';
 import { startEnvoyProcess } from './envoy-process.ts';
 import { log } from './output.ts';
 import { startStatusServer } from './status-server.ts';
 
-const ports = { listener: 10000, admin: 9901, xds: 18000, status: 18001 };
+const ports = {
+  listener: 10000,
+  hops: 10001,
+  admin: 9901,
+  xds: 18000,
+  status: 18001,
+  executor: 18081,
+};
 
 /** The sample models the graphs of examples/ point at. */
 const sampleModels = [
@@ -17,7 +26,8 @@ const sampleModels = [
   { name: 'standard', port: 9105, version: 'standard' },
   { name: 'sentiment', port: 9106, version: 'live' },
   { name: 'sentiment', port: 9107, version: 'shadow' },
-];
+  { name: 'prepare', port: 9108, role: 'transformer', offset: 1 },
+] as const;
 
 const payload = `'{"inputs":[{"name":"x","shape":[4],"datatype":"FP32","data":[1,2,3,4]}]}'`;
 
@@ -36,6 +46,8 @@ function tryThis(): string {
     `  curl -s ${base}/tiered/infer -d ${payload}`,
     `  # mirror: the live model answers; half the calls are copied to the shadow (see the log here)`,
     `  curl -s ${base}/sentiment/infer -d ${payload}`,
+    `  # executor: a transformer adds 1, then both fraud models answer at once; the mean comes back`,
+    `  curl -s ${base}/scored/infer -d ${payload}`,
     `  # edit a file in examples/ and Envoy follows within a second; Envoy's view:`,
     `  curl -s http://127.0.0.1:${String(ports.admin)}/config_dump?resource=dynamic_route_configs`,
     `  # what the control plane knows: every Envoy's versions, every graph`,
@@ -55,7 +67,18 @@ export async function devCommand(graphsDir: string): Promise<void> {
     graphsDir: resolve(graphsDir),
     xdsHost: '127.0.0.1',
     xdsPort: ports.xds,
-    listener: { address: '127.0.0.1', port: ports.listener },
+    listener: {
+      address: '127.0.0.1',
+      port: ports.listener,
+      hopPort: ports.hops,
+      executor: { address: '127.0.0.1', port: ports.executor },
+    },
+  });
+  const executor = await startExecutor(envoyProtos(), {
+    host: '127.0.0.1',
+    port: ports.executor,
+    hopUrl: `http://127.0.0.1:${String(ports.hops)}`,
+    log,
   });
   const status = await startStatusServer(controlPlane.status, {
     host: '127.0.0.1',
@@ -87,6 +110,7 @@ export async function devCommand(graphsDir: string): Promise<void> {
   });
   clearInterval(shadowSeen);
   await envoy.stop();
+  await executor.stop();
   await status.stop();
   await controlPlane.stop();
   await Promise.all(models.map((m) => m.stop()));

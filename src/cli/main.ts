@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
+import type { ListenerOptions } from '../envoy/listener.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
+import { executorCommand } from './executor.ts';
 import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
@@ -20,6 +22,42 @@ function collectGroup(value: string, groups: Map<string, string>): Map<string, s
   return new Map([...groups, [match[1], match[2]]]);
 }
 
+interface DataPlaneFlags {
+  listenAddress: string;
+  listenPort: number;
+  hopPort: number;
+  executorAddress: string;
+  executorPort: number;
+}
+
+/** The flags that say where Envoy serves graphs and where it finds the executor. */
+function withDataPlaneFlags(command: Command): Command {
+  return command
+    .option(
+      '--listen-address <address>',
+      'address of the Envoy listener serving the graphs',
+      '127.0.0.1',
+    )
+    .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
+    .option(
+      '--hop-port <port>',
+      "port of Envoy's loopback hop listener, through which the executor calls nodes",
+      port,
+      10001,
+    )
+    .option('--executor-address <address>', 'address of the executor (ext_proc)', '127.0.0.1')
+    .option('--executor-port <port>', 'port of the executor (ext_proc)', port, 18081);
+}
+
+function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
+  return {
+    address: flags.listenAddress,
+    port: flags.listenPort,
+    hopPort: flags.hopPort,
+    executor: { address: flags.executorAddress, port: flags.executorPort },
+  };
+}
+
 const program = new Command('switchyard')
   .description('Run ML inference graphs on Envoy.')
   .showHelpAfterError();
@@ -32,66 +70,63 @@ program
     process.exitCode = await validateCommand(files);
   });
 
-program
-  .command('compile')
-  .description('print the Envoy resources compiled from graph files, as JSON')
-  .argument('<files...>', 'graph files or directories')
-  .option(
-    '--listen-address <address>',
-    'address of the Envoy listener serving the graphs',
-    '127.0.0.1',
-  )
-  .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
-  .action(async (files: string[], options: { listenAddress: string; listenPort: number }) => {
-    process.exitCode = await compileCommand(files, {
-      address: options.listenAddress,
-      port: options.listenPort,
-    });
-  });
+withDataPlaneFlags(
+  program
+    .command('compile')
+    .description('print the Envoy resources compiled from graph files, as JSON')
+    .argument('<files...>', 'graph files or directories'),
+).action(async (files: string[], options: DataPlaneFlags) => {
+  process.exitCode = await compileCommand(files, listenerOptions(options));
+});
 
-program
-  .command('serve')
-  .description('serve the graphs of a directory to Envoy over xDS, following every change')
-  .requiredOption('--graphs <dir>', 'directory of graph files every Envoy gets')
-  .option(
-    '--group <group=dir>',
-    'graphs for the Envoys of one node group (their node.cluster) instead; repeatable',
-    collectGroup,
-    new Map<string, string>(),
-  )
-  .option('--xds-address <address>', 'address the xDS server listens on', '127.0.0.1')
-  .option('--xds-port <port>', 'port the xDS server listens on', port, 18000)
-  .option(
-    '--listen-address <address>',
-    'address of the Envoy listener serving the graphs',
-    '127.0.0.1',
-  )
-  .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
-  .option('--status-address <address>', 'address of the status endpoint', '127.0.0.1')
-  .option('--status-port <port>', 'port of the status endpoint (GET /status)', port, 18001)
-  .action(
-    async (options: {
+withDataPlaneFlags(
+  program
+    .command('serve')
+    .description('serve the graphs of a directory to Envoy over xDS, following every change')
+    .requiredOption('--graphs <dir>', 'directory of graph files every Envoy gets')
+    .option(
+      '--group <group=dir>',
+      'graphs for the Envoys of one node group (their node.cluster) instead; repeatable',
+      collectGroup,
+      new Map<string, string>(),
+    )
+    .option('--xds-address <address>', 'address the xDS server listens on', '127.0.0.1')
+    .option('--xds-port <port>', 'port the xDS server listens on', port, 18000)
+    .option('--status-address <address>', 'address of the status endpoint', '127.0.0.1')
+    .option('--status-port <port>', 'port of the status endpoint (GET /status)', port, 18001),
+).action(
+  async (
+    options: DataPlaneFlags & {
       graphs: string;
       xdsAddress: string;
       xdsPort: number;
-      listenAddress: string;
-      listenPort: number;
       statusAddress: string;
       statusPort: number;
       group: Map<string, string>;
-    }) => {
-      await serveCommand(
-        {
-          graphsDir: options.graphs,
-          groups: options.group,
-          xdsHost: options.xdsAddress,
-          xdsPort: options.xdsPort,
-          listener: { address: options.listenAddress, port: options.listenPort },
-        },
-        { host: options.statusAddress, port: options.statusPort },
-      );
     },
-  );
+  ) => {
+    await serveCommand(
+      {
+        graphsDir: options.graphs,
+        groups: options.group,
+        xdsHost: options.xdsAddress,
+        xdsPort: options.xdsPort,
+        listener: listenerOptions(options),
+      },
+      { host: options.statusAddress, port: options.statusPort },
+    );
+  },
+);
+
+program
+  .command('executor')
+  .description('run the executor: the ext_proc service that runs graph steps Envoy cannot')
+  .option('--address <address>', 'address the executor listens on', '127.0.0.1')
+  .option('--port <port>', 'port the executor listens on', port, 18081)
+  .option('--hop-url <url>', "Envoy's hop listener", 'http://127.0.0.1:10001')
+  .action(async (options: { address: string; port: number; hopUrl: string }) => {
+    await executorCommand(options);
+  });
 
 program
   .command('status')

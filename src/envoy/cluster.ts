@@ -1,4 +1,6 @@
 import type { HostPort, UpstreamPlan } from '../plan/types.ts';
+import { EXECUTOR_CLUSTER } from './ext-proc.ts';
+import type { ListenerOptions } from './listener.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
 import type { EnvoyResource } from './resource-set.ts';
@@ -73,4 +75,35 @@ export function cluster(upstream: UpstreamPlan): EnvoyResource {
       },
     }),
   };
+}
+
+function staticCluster(name: string, address: string, port: number, http2: boolean) {
+  return {
+    '@type': CLUSTER,
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: lbEndpoints([{ host: address, port }]) },
+    ...(http2 && {
+      typed_extension_protocol_options: {
+        'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+          '@type': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
+          explicit_http_config: { http2_protocol_options: {} },
+        },
+      },
+    }),
+  };
+}
+
+/** The ext_proc service: gRPC, so HTTP/2. */
+export function executorCluster(options: ListenerOptions): EnvoyResource {
+  return staticCluster(EXECUTOR_CLUSTER, options.executor.address, options.executor.port, true);
+}
+
+export const SELF_CLUSTER = 'switchyard-self';
+
+/** Envoy's own graph listener, for nested graphs the executor calls on their public path. */
+export function selfCluster(options: ListenerOptions): EnvoyResource {
+  const address = options.address === '0.0.0.0' ? '127.0.0.1' : options.address;
+  return staticCluster(SELF_CLUSTER, address, options.port, false);
 }

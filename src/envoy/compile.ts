@@ -6,6 +6,7 @@ import { cluster, loadAssignment } from './cluster.ts';
 import type { ListenerOptions } from './listener.ts';
 import { validateResource } from './pgv/validate.ts';
 import type { ResourceSet } from './resource-set.ts';
+import { hopRouteConfiguration } from './hop-routes.ts';
 import { graphRoutes } from './route.ts';
 import { translate } from './translate.ts';
 import { ROUTE } from './type-urls.ts';
@@ -35,6 +36,7 @@ function envoyRuleViolations(
   };
   const resources = [
     routes,
+    hopRouteConfiguration([planned.graph]),
     ...planned.upstreams.map(cluster),
     ...planned.upstreams.filter((u) => u.endpoints.kind === 'static').map(loadAssignment),
   ];

@@ -1,3 +1,4 @@
+import { extProcFilter } from './ext-proc.ts';
 import { LISTENER, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
@@ -5,6 +6,10 @@ export interface ListenerOptions {
   /** Address the graphs are served on; loopback by default, like every Switchyard listener. */
   readonly address: string;
   readonly port: number;
+  /** Loopback port of the hop listener, through which the executor calls nodes. */
+  readonly hopPort: number;
+  /** Where the executor (the ext_proc service) listens. */
+  readonly executor: { readonly address: string; readonly port: number };
 }
 
 export const LISTENER_NAME = 'switchyard-http';
@@ -38,28 +43,53 @@ function whenFlags(flags: string[], status: number, reason: string) {
  * 502, deadlines 504, an open circuit breaker 503. Replies Switchyard writes
  * itself (direct responses) carry no such flag and pass unchanged.
  */
-const localReplyConfig = {
-  mappers: [
-    whenFlags(['UT'], 504, 'the node did not answer within its timeout'),
-    whenFlags(['UO'], 503, "the node's circuit breaker is open: too many requests in flight"),
-    whenFlags(
-      ['UF', 'UH', 'URX', 'UC', 'UR', 'NC'],
-      502,
-      'the node could not be reached: %RESPONSE_CODE_DETAILS%',
-    ),
-  ],
-};
-export const ROUTE_CONFIG_NAME = 'switchyard-graphs';
+const nodeFailureMappers = [
+  whenFlags(['UT'], 504, 'the node did not answer within its timeout'),
+  whenFlags(['UO'], 503, "the node's circuit breaker is open: too many requests in flight"),
+  whenFlags(
+    ['UF', 'UH', 'URX', 'UC', 'UR', 'NC'],
+    502,
+    'the node could not be reached: %RESPONSE_CODE_DETAILS%',
+  ),
+];
 
 /**
- * One listener for all graphs. It names its route table instead of embedding
- * it, so traffic-split changes travel by RDS and never drain connections.
+ * Envoy answers 500 when the ext_proc stream fails (executor down, or too
+ * slow); nothing else on the graph listener replies 500. Fail closed, and
+ * say so: 503 in the graph error shape.
  */
-export function listener(options: ListenerOptions): EnvoyResource {
+const executorFailureMapper = {
+  filter: {
+    status_code_filter: {
+      comparison: {
+        op: 'EQ',
+        value: { default_value: 500, runtime_key: 'switchyard.executor_failure_status' },
+      },
+    },
+  },
+  status_code: 503,
+  body_format_override: errorBody(
+    503,
+    'the Switchyard executor is unavailable (%RESPONSE_CODE_DETAILS%)',
+  ),
+};
+
+export const ROUTE_CONFIG_NAME = 'switchyard-graphs';
+export const HOP_LISTENER_NAME = 'switchyard-hops';
+export const HOP_ROUTE_CONFIG_NAME = 'switchyard-hops';
+
+function httpListener(
+  name: string,
+  address: string,
+  port: number,
+  routeConfigName: string,
+  filters: readonly Record<string, unknown>[],
+  mappers: readonly Record<string, unknown>[],
+): EnvoyResource {
   return {
     '@type': LISTENER,
-    name: LISTENER_NAME,
-    address: { socket_address: { address: options.address, port_value: options.port } },
+    name,
+    address: { socket_address: { address, port_value: port } },
     filter_chains: [
       {
         filters: [
@@ -69,13 +99,16 @@ export function listener(options: ListenerOptions): EnvoyResource {
               '@type': typed(
                 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
               ),
-              stat_prefix: 'switchyard',
-              local_reply_config: localReplyConfig,
+              stat_prefix: name,
+              // "host:" in a graph names a host, whatever port the client dialled.
+              strip_any_host_port: true,
+              local_reply_config: { mappers },
               rds: {
-                route_config_name: ROUTE_CONFIG_NAME,
+                route_config_name: routeConfigName,
                 config_source: { ads: {}, resource_api_version: 'V3' },
               },
               http_filters: [
+                ...filters,
                 {
                   name: 'envoy.filters.http.router',
                   typed_config: {
@@ -89,4 +122,35 @@ export function listener(options: ListenerOptions): EnvoyResource {
       },
     ],
   };
+}
+
+/**
+ * One listener for all graphs. It names its route table instead of embedding
+ * it, so traffic-split changes travel by RDS and never drain connections.
+ */
+export function listener(options: ListenerOptions): EnvoyResource {
+  return httpListener(
+    LISTENER_NAME,
+    options.address,
+    options.port,
+    ROUTE_CONFIG_NAME,
+    [extProcFilter()],
+    [...nodeFailureMappers, executorFailureMapper],
+  );
+}
+
+/**
+ * The listener the executor calls nodes through, on loopback: one route per
+ * node, so every hop keeps the node's timeout, retries, circuit breaker,
+ * outlier detection and stats.
+ */
+export function hopListener(options: ListenerOptions): EnvoyResource {
+  return httpListener(
+    HOP_LISTENER_NAME,
+    '127.0.0.1',
+    options.hopPort,
+    HOP_ROUTE_CONFIG_NAME,
+    [],
+    nodeFailureMappers,
+  );
 }

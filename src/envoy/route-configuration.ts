@@ -1,29 +1,8 @@
 import type { GraphPlan } from '../plan/types.ts';
 import { ROUTE_CONFIG_NAME } from './listener.ts';
-import { graphRoutes } from './route.ts';
+import { graphRoutes, notFoundRoute, serverHealthRoutes } from './route.ts';
 import { ROUTE } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
-
-function notFoundRoute() {
-  return {
-    name: 'not-found',
-    match: { prefix: '/' },
-    direct_response: {
-      status: 404,
-      body: {
-        inline_string: JSON.stringify({
-          error: { status: 404, reason: 'no inference graph is served on this host and path' },
-        }),
-      },
-    },
-    response_headers_to_add: [
-      {
-        header: { key: 'content-type', value: 'application/json' },
-        append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
-      },
-    ],
-  };
-}
 
 /** Graphs grouped into one virtual host per host name, in host order; graph routes in graph order. */
 export function routeConfiguration(graphs: readonly GraphPlan[]): EnvoyResource {
@@ -37,7 +16,13 @@ export function routeConfiguration(graphs: readonly GraphPlan[]): EnvoyResource 
     virtual_hosts: hosts.map((host) => ({
       name: host === '*' ? 'any-host' : host,
       domains: [host],
-      routes: [...(byHost.get(host) ?? []).flatMap(graphRoutes), notFoundRoute()],
+      routes: [
+        ...(byHost.get(host) ?? []).flatMap(graphRoutes),
+        ...((byHost.get(host) ?? []).some((g) => g.protocol === 'v2')
+          ? serverHealthRoutes(host)
+          : []),
+        notFoundRoute(),
+      ],
     })),
   };
 }

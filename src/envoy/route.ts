@@ -1,4 +1,5 @@
 import type {
+  ForwardAction,
   GraphPlan,
   MirrorPlan,
   RouteRule,
@@ -6,6 +7,7 @@ import type {
   ValueCondition,
 } from '../plan/types.ts';
 import { seconds } from './durations.ts';
+import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './listener.ts';
 
 function stringMatch(match: ValueCondition['match']) {
@@ -36,7 +38,7 @@ function mirrorPolicy(mirror: MirrorPlan) {
   };
 }
 
-function routeSettings(settings: RouteSettings) {
+export function routeSettings(settings: RouteSettings) {
   const retries = settings.retries;
   return {
     // Set explicitly: Envoy's default route timeout of 15 s is wrong for most graphs.
@@ -56,15 +58,47 @@ function routeSettings(settings: RouteSettings) {
   };
 }
 
-function errorBody(plan: GraphPlan, node: string, status: number, reason: string): string {
-  return JSON.stringify({ error: { graph: plan.graph, node, status, reason } });
+function errorBody(graph: string, node: string, status: number, reason: string): string {
+  return JSON.stringify({ error: { graph, node, status, reason } });
+}
+
+const jsonContentType = [
+  {
+    header: { key: 'content-type', value: 'application/json' },
+    append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+  },
+];
+
+function directResponse(body: string, status: number) {
+  return {
+    direct_response: { status, body: { inline_string: body } },
+    response_headers_to_add: jsonContentType,
+  };
+}
+
+/** The catch-all of a route table: no graph is served here. */
+export function notFoundRoute() {
+  return {
+    name: 'not-found',
+    match: { prefix: '/' },
+    ...directResponse(
+      JSON.stringify({
+        error: { status: 404, reason: 'no inference graph is served on this host and path' },
+      }),
+      404,
+    ),
+  };
+}
+
+function forward(act: ForwardAction) {
+  return { route: { cluster: act.upstream, prefix_rewrite: act.path, ...routeSettings(act) } };
 }
 
 function action(plan: GraphPlan, rule: RouteRule) {
   const act = rule.action;
   switch (act.kind) {
     case 'forward':
-      return { route: { cluster: act.upstream, prefix_rewrite: act.path, ...routeSettings(act) } };
+      return forward(act);
     case 'sticky-split':
       return {
         route: {
@@ -78,36 +112,125 @@ function action(plan: GraphPlan, rule: RouteRule) {
         },
       };
     case 'reject':
+      return directResponse(errorBody(plan.graph, rule.node, act.status, act.reason), act.status);
+    case 'execute': {
+      const executor = plan.executors.find((e) => e.entry === act.entry);
+      // The executor answers every request itself or hands it off; reaching
+      // this answer means it gave a request back without doing either.
       return {
-        direct_response: {
-          status: act.status,
-          body: { inline_string: errorBody(plan, rule.node, act.status, act.reason) },
-        },
-        response_headers_to_add: [
-          {
-            header: { key: 'content-type', value: 'application/json' },
-            append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
-          },
-        ],
+        ...directResponse(
+          errorBody(plan.graph, rule.node, 502, 'the executor returned the request unanswered'),
+          502,
+        ),
+        ...(executor && { typed_per_filter_config: extProcRouteConfig(executor.plan) }),
       };
+    }
   }
+}
+
+function metadata(graph: string, node: string) {
+  return { filter_metadata: { [METADATA_NAMESPACE]: { graph, node } } };
+}
+
+function fromExecutor(header: string, key: string) {
+  return {
+    header: { key: header, value: `%DYNAMIC_METADATA(${EXECUTOR_NAMESPACE}:${key})%` },
+    append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+  };
+}
+
+/**
+ * Routes that match only once the executor has chosen a model by dynamic
+ * metadata and cleared the route cache: Envoy then forwards the prepared
+ * request itself and streams the answer.
+ */
+function handoffRoutes(plan: GraphPlan) {
+  return plan.handoffs.map((handoff) => ({
+    name: `${plan.id}/handoff/${handoff.node}`,
+    match: {
+      path: plan.publicPath,
+      dynamic_metadata: [
+        {
+          filter: EXECUTOR_NAMESPACE,
+          path: [{ key: 'handoff' }],
+          value: { string_match: { exact: handoff.key } },
+        },
+      ],
+    },
+    ...forward(handoff.forward),
+    // What the executor decided on the way, as it would have said in its own answer.
+    response_headers_to_add: [
+      fromExecutor('x-switchyard-routing', 'routing'),
+      fromExecutor('x-switchyard-soft-failures', 'soft_failures'),
+    ],
+    metadata: metadata(plan.graph, handoff.node),
+  }));
+}
+
+function jsonGet(name: string, path: string, body: unknown) {
+  return {
+    name,
+    match: { path, headers: [{ name: ':method', string_match: { exact: 'GET' } }] },
+    ...directResponse(JSON.stringify(body), 200),
+  };
+}
+
+/**
+ * What V1 and V2 clients ask of a model besides inference, answered for the
+ * graph as a whole by Envoy itself: served means live and ready.
+ */
+function modelInfoRoutes(plan: GraphPlan) {
+  switch (plan.protocol) {
+    case 'v1':
+      return [
+        jsonGet(`${plan.id}/info`, `/v1/models/${plan.graph}`, { name: plan.graph, ready: true }),
+      ];
+    case 'v2':
+      return [
+        jsonGet(`${plan.id}/metadata`, `/v2/models/${plan.graph}`, {
+          name: plan.graph,
+          versions: [],
+          platform: 'switchyard',
+          inputs: [],
+          outputs: [],
+        }),
+        jsonGet(`${plan.id}/ready`, `/v2/models/${plan.graph}/ready`, {
+          name: plan.graph,
+          ready: true,
+        }),
+      ];
+    case 'seldon':
+      return [];
+  }
+}
+
+/** Server health of the V2 protocol, once per virtual host that serves a V2 graph. */
+export function serverHealthRoutes(host: string) {
+  return [
+    jsonGet(`${host}/live`, '/v2/health/live', { live: true }),
+    jsonGet(`${host}/ready`, '/v2/health/ready', { ready: true }),
+  ];
 }
 
 /** The routes of one graph, in evaluation order. */
 export function graphRoutes(plan: GraphPlan): Record<string, unknown>[] {
-  return plan.rules.map((rule, index) => ({
-    name: `${plan.id}/${String(index)}`,
-    match: {
-      path: plan.publicPath,
-      ...(rule.headers.length > 0 && {
-        headers: rule.headers.map((h) => ({ name: h.name, ...stringMatch(h.match) })),
-      }),
-      ...(rule.queries.length > 0 && {
-        query_parameters: rule.queries.map((q) => ({ name: q.name, ...stringMatch(q.match) })),
-      }),
-      ...(rule.drawBelow !== undefined && { runtime_fraction: perMillion(rule.drawBelow) }),
-    },
-    ...action(plan, rule),
-    metadata: { filter_metadata: { [METADATA_NAMESPACE]: { graph: plan.graph, node: rule.node } } },
-  }));
+  return [
+    ...modelInfoRoutes(plan),
+    ...handoffRoutes(plan),
+    ...plan.rules.map((rule, index) => ({
+      name: `${plan.id}/${String(index)}`,
+      match: {
+        path: plan.publicPath,
+        ...(rule.headers.length > 0 && {
+          headers: rule.headers.map((h) => ({ name: h.name, ...stringMatch(h.match) })),
+        }),
+        ...(rule.queries.length > 0 && {
+          query_parameters: rule.queries.map((q) => ({ name: q.name, ...stringMatch(q.match) })),
+        }),
+        ...(rule.drawBelow !== undefined && { runtime_fraction: perMillion(rule.drawBelow) }),
+      },
+      ...action(plan, rule),
+      metadata: metadata(plan.graph, rule.node),
+    })),
+  ];
 }

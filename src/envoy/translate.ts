@@ -1,6 +1,7 @@
 import type { Plan } from '../plan/types.ts';
-import { cluster, loadAssignment } from './cluster.ts';
-import { listener, type ListenerOptions } from './listener.ts';
+import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster.ts';
+import { hopRouteConfiguration } from './hop-routes.ts';
+import { hopListener, listener, type ListenerOptions } from './listener.ts';
 import type { EnvoyResource, ResourceSet } from './resource-set.ts';
 import { routeConfiguration } from './route-configuration.ts';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type ResourceTypeUrl } from './type-urls.ts';
@@ -14,9 +15,12 @@ function byName(resources: readonly EnvoyResource[], key: 'name' | 'cluster_name
 export function translate(plan: Plan, options: ListenerOptions): ResourceSet {
   const staticUpstreams = plan.upstreams.filter((u) => u.endpoints.kind === 'static');
   return new Map<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>([
-    [CLUSTER, byName(plan.upstreams.map(cluster))],
+    [
+      CLUSTER,
+      byName([...plan.upstreams.map(cluster), executorCluster(options), selfCluster(options)]),
+    ],
     [ENDPOINT, byName(staticUpstreams.map(loadAssignment), 'cluster_name')],
-    [LISTENER, byName([listener(options)])],
-    [ROUTE, byName([routeConfiguration(plan.graphs)])],
+    [LISTENER, byName([listener(options), hopListener(options)])],
+    [ROUTE, byName([routeConfiguration(plan.graphs), hopRouteConfiguration(plan.graphs)])],
   ]);
 }

@@ -9,6 +9,7 @@ import { reachableFrom, topologicalOrder } from './order.ts';
 import { referencesOf, type Reference } from './references.ts';
 
 const defaultTimeoutMs = 30_000;
+const defaultMaxRequestBytes = 10 * 1024 * 1024;
 
 function listOf(names: ReadonlySet<string>): string {
   return [...names].sort().join(', ');
@@ -80,6 +81,17 @@ export function buildGraph(
     }
   }
 
+  for (const [index, name] of (settings.returnOutputs ?? []).entries()) {
+    if (names.has(name)) continue;
+    diagnostics.push({
+      code: 'dangling-reference',
+      source,
+      path: formatPath(['spec', 'returnOutputs', index]),
+      message: `there is no node "${name}"`,
+      hint: didYouMean(name, names) ?? `name one of: ${listOf(names)}`,
+    });
+  }
+
   for (const cycle of findCycles(entry === undefined ? [] : [entry], edges)) {
     const from = cycle.at(-2) ?? '';
     const to = cycle.at(-1) ?? '';
@@ -126,6 +138,8 @@ export function buildGraph(
         defaultTimeoutMs,
       entry,
       propagateHeaders: settings.propagateHeaders ?? [],
+      returnOutputs: settings.returnOutputs ?? [],
+      maxRequestBytes: settings.maxRequestBytes ?? defaultMaxRequestBytes,
       nodes: new Map(sorted),
       order: topologicalOrder(entry, edges),
     },

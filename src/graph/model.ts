@@ -19,6 +19,9 @@ export interface GraphModel {
   readonly timeoutMs: number;
   readonly entry: string;
   readonly propagateHeaders: readonly string[];
+  readonly returnOutputs: readonly string[];
+  /** Request body limit for graphs the executor runs. */
+  readonly maxRequestBytes: number;
   /** Nodes by name, in name order. */
   readonly nodes: ReadonlyMap<string, NodeSpec>;
   /** Node names reachable from the entry, each after every node that leads to it. */

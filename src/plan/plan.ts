@@ -1,8 +1,15 @@
 import type { GraphModel } from '../graph/model.ts';
 import { publicInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { graphRules } from './route-rules.ts';
-import type { GraphPlan, Plan, UpstreamPlan } from './types.ts';
+import {
+  canHandOff,
+  executedNodes,
+  executionPlan,
+  handoffKey,
+  hopRoutes,
+} from './execution-plan.ts';
+import { graphRules, handoffForward } from './route-rules.ts';
+import type { GraphPlan, HandoffRule, Plan, UpstreamPlan } from './types.ts';
 import { graphId, hasEndpoint, planUpstream } from './upstreams.ts';
 
 function byId<T extends { id: string }>(a: T, b: T): number {
@@ -25,6 +32,19 @@ export function planGraph(graph: GraphModel): {
   const diagnostics: Diagnostic[] = [];
   const rules = graphRules(graph, diagnostics);
   if (diagnostics.length > 0) return { diagnostics };
+  const entries = [
+    ...new Set(rules.flatMap((r) => (r.action.kind === 'execute' ? [r.action.entry] : []))),
+  ];
+  const executed = [...new Set(entries.flatMap((entry) => executedNodes(graph, entry)))].sort();
+  const handoffs = executed.flatMap((name): HandoffRule[] => {
+    const node = graph.nodes.get(name);
+    return node?.kind === 'model' && canHandOff(graph, node)
+      ? [{ key: handoffKey(graph, name), node: name, forward: handoffForward(graph, name, node) }]
+      : [];
+  });
+  const hops = new Map(
+    entries.flatMap((entry) => hopRoutes(graph, entry)).map((hop) => [hop.path, hop]),
+  );
   const upstreams = graph.order.flatMap((name) => {
     const node = graph.nodes.get(name);
     return node && hasEndpoint(node) ? [planUpstream(graph, name, node)] : [];
@@ -35,8 +55,12 @@ export function planGraph(graph: GraphModel): {
         id: graphId(graph),
         graph: graph.name,
         host: graph.host,
+        protocol: graph.protocol,
         publicPath: publicInferencePath(graph.protocol, graph.name),
         rules,
+        executors: entries.map((entry) => ({ entry, plan: executionPlan(graph, entry) })),
+        handoffs,
+        hops: [...hops.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
       },
       upstreams: upstreams.sort(byId),
     },

@@ -11,7 +11,7 @@ import type {
   SwitchCondition,
   SwitchNode,
 } from '../spec/schema.ts';
-import type { RetryPlan, RouteRule, ValueCondition } from './types.ts';
+import type { ForwardAction, RetryPlan, RouteRule, ValueCondition } from './types.ts';
 import { upstreamId } from './upstreams.ts';
 
 /** Millionths: the resolution of weighted choice and mirror fractions. */
@@ -47,7 +47,7 @@ function ms(text: string): number {
   return parseDuration(text) ?? 0;
 }
 
-function retryPlan(retries: Retries | undefined): RetryPlan | undefined {
+export function retryPlan(retries: Retries | undefined): RetryPlan | undefined {
   if (retries === undefined || retries.attempts === 0) return undefined;
   return {
     attempts: retries.attempts,
@@ -75,12 +75,9 @@ function rule(node: string, action: RouteRule['action']): RouteRule {
   return { node, headers: [], queries: [], action };
 }
 
-function executorRule(name: string, why: string): RouteRule {
-  return rule(name, {
-    kind: 'reject',
-    status: 501,
-    reason: `${why} runs in the Switchyard executor (ext_proc), which this build does not include yet`,
-  });
+/** Hands the request to the executor, which runs the graph from `name` down. */
+function executorRule(name: string): RouteRule {
+  return rule(name, { kind: 'execute', entry: name });
 }
 
 function modelPath(ctx: Context, name: string, node: ModelNode): string {
@@ -95,7 +92,7 @@ function modelRules(
 ): RouteRule[] {
   const protocol = node.protocol ?? ctx.graph.protocol;
   if (protocol !== ctx.graph.protocol) {
-    return [executorRule(name, `adapting ${ctx.graph.protocol} to ${protocol} for node "${name}"`)];
+    return [executorRule(name)];
   }
   return [
     rule(name, {
@@ -215,7 +212,7 @@ function switchRules(
   inherited: Inherited,
 ): RouteRule[] {
   if (node.cases.some((c) => c.when.body !== undefined)) {
-    return [executorRule(name, `switching on the body in node "${name}"`)];
+    return [executorRule(name)];
   }
   const own = inherit(node, inherited);
   const rules: RouteRule[] = [];
@@ -276,9 +273,12 @@ function mirrorRules(
     upstream: upstreamId(ctx.graph, node.shadow),
     perTenThousand: Math.round((node.percent ?? 100) * 100),
   };
-  return compileNode(ctx, node.to, inherit(node, inherited)).map((child) => {
+  const children = compileNode(ctx, node.to, inherit(node, inherited));
+  // Envoy mirrors at the route; below an executor route, the executor mirrors.
+  if (children.some((child) => child.action.kind === 'execute')) return [executorRule(name)];
+  return children.map((child) => {
     const action = child.action;
-    if (action.kind === 'reject') return child;
+    if (action.kind === 'reject' || action.kind === 'execute') return child;
     if (action.path !== shadowPath) {
       report(
         ctx,
@@ -310,8 +310,19 @@ export function compileNode(ctx: Context, name: string, inherited: Inherited): R
     case 'sequence':
     case 'ensemble':
     case 'graph':
-      return [executorRule(name, `the ${node.kind} node "${name}"`)];
+      return [executorRule(name)];
   }
+}
+
+/** How Envoy forwards a request the executor handed off to model `name`. */
+export function handoffForward(graph: GraphModel, name: string, node: ModelNode): ForwardAction {
+  const ctx = { graph, diagnostics: [] };
+  return {
+    kind: 'forward',
+    upstream: upstreamId(graph, name),
+    path: modelPath(ctx, name, node),
+    ...settingsOf(ctx, inherit(node, {})),
+  };
 }
 
 export function graphRules(graph: GraphModel, diagnostics: Diagnostic[]): RouteRule[] {

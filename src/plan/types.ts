@@ -1,4 +1,5 @@
 import type { Protocol, RetryOn } from '../spec/schema.ts';
+import type { ExecutionPlan } from './execution.ts';
 
 /**
  * The execution plan: what each graph needs from the data plane, before any
@@ -17,10 +18,17 @@ export interface GraphPlan {
   readonly id: string;
   readonly graph: string;
   readonly host: string;
+  readonly protocol: Protocol;
   /** The path clients call; requests are matched on it exactly. */
   readonly publicPath: string;
   /** Evaluated in order, first match wins; the list is total (the last rule always matches). */
   readonly rules: readonly RouteRule[];
+  /** Plans of the executor routes among the rules, by entry node. */
+  readonly executors: readonly ExecutorRoutePlan[];
+  /** Evaluated before the rules; they match only requests the executor handed off. */
+  readonly handoffs: readonly HandoffRule[];
+  /** The hop routes of the nodes the executor calls. */
+  readonly hops: readonly HopRoutePlan[];
 }
 
 export interface RouteRule {
@@ -34,7 +42,7 @@ export interface RouteRule {
    * bound, which turns first-match order into weighted choice.
    */
   readonly drawBelow?: number;
-  readonly action: ForwardAction | StickySplitAction | RejectAction;
+  readonly action: ForwardAction | StickySplitAction | RejectAction | ExecuteAction;
 }
 
 export interface ValueCondition {
@@ -84,6 +92,41 @@ export interface StickySplitAction extends RouteSettings {
   readonly header: string;
   readonly path: string;
   readonly targets: readonly { readonly upstream: string; readonly weight: number }[];
+}
+
+/** The executor (ext_proc) runs the graph from `entry` down. */
+export interface ExecuteAction {
+  readonly kind: 'execute';
+  readonly entry: string;
+}
+
+/** What an execute rule's route carries, once per entry node. */
+export interface ExecutorRoutePlan {
+  readonly entry: string;
+  readonly plan: ExecutionPlan;
+}
+
+/**
+ * A route that forwards a request the executor prepared to a model, chosen
+ * by the executor through dynamic metadata (which clients cannot set), so
+ * the model's answer streams to the client.
+ */
+export interface HandoffRule {
+  readonly key: string;
+  readonly node: string;
+  readonly forward: ForwardAction;
+}
+
+/** A route of the hop listener: the executor's way to call one node through Envoy. */
+export interface HopRoutePlan {
+  readonly graph: string;
+  readonly node: string;
+  readonly path: string;
+  readonly target:
+    | { readonly kind: 'upstream'; readonly upstream: string; readonly path: string }
+    | { readonly kind: 'graph'; readonly path: string };
+  readonly timeoutMs: number;
+  readonly retries?: RetryPlan;
 }
 
 export interface RejectAction {

@@ -1,4 +1,4 @@
-import type { Protocol } from '../spec/schema.ts';
+import type { NodeKind, Protocol } from '../spec/schema.ts';
 
 /**
  * The inference path a client calls for a graph, per protocol. V1 and V2
@@ -19,4 +19,25 @@ export function publicInferencePath(protocol: Protocol, graph: string): string {
 /** The path a model server answers inference on, per protocol. */
 export function modelInferencePath(protocol: Protocol, model: string): string {
   return publicInferencePath(protocol, model);
+}
+
+/**
+ * The path a node of `kind` answers on. V1 and V2 nodes of every kind speak
+ * the inference API of their `model` name; Seldon components each have the
+ * endpoint of their role in the Seldon microservice API.
+ */
+export function nodePath(protocol: Protocol, kind: NodeKind, model: string): string {
+  if (protocol !== 'seldon') return modelInferencePath(protocol, model);
+  switch (kind) {
+    case 'transformer':
+      return '/transform-input';
+    case 'output-transformer':
+      return '/transform-output';
+    case 'router':
+      return '/route';
+    case 'combiner':
+      return '/aggregate';
+    default:
+      return modelInferencePath(protocol, model);
+  }
 }

@@ -15,6 +15,13 @@ export interface SampleModelOptions {
   readonly scale?: number;
   /** Reported as model_version, so a demo can show which server answered. */
   readonly version?: string;
+  /** Added to every number after scaling. */
+  readonly offset?: number;
+  /**
+   * "transformer": answer with the transformed request (V2 inputs) instead
+   * of a prediction, as a pre-processing step does.
+   */
+  readonly role?: 'model' | 'transformer';
   /** Delay before answering, to exercise timeouts. */
   readonly delayMs?: number;
   /** Answer the first N inference requests with 500, to exercise retries. */
@@ -54,22 +61,29 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function infer(options: SampleModelOptions, path: string, payload: unknown): unknown {
   const scale = options.scale ?? 1;
+  const offset = options.offset ?? 0;
   const body = (payload ?? {}) as Record<string, unknown>;
   if (path.startsWith('/v1/')) {
     return {
-      predictions: numbersOf(body.instances).map((n) => n * scale),
+      predictions: numbersOf(body.instances).map((n) => n * scale + offset),
       model_name: options.name,
     };
   }
   if (path.startsWith('/api/v1.0/')) {
     const data = (body.data ?? {}) as Record<string, unknown>;
     return {
-      data: { names: ['output'], ndarray: numbersOf(data.ndarray).map((n) => n * scale) },
+      data: {
+        names: ['output'],
+        ndarray: numbersOf(data.ndarray).map((n) => n * scale + offset),
+      },
       meta: { tags: { model: options.name } },
     };
   }
   const inputs = Array.isArray(body.inputs) ? (body.inputs as Record<string, unknown>[]) : [];
-  const data = inputs.flatMap((input) => numbersOf(input.data)).map((n) => n * scale);
+  const data = inputs.flatMap((input) => numbersOf(input.data)).map((n) => n * scale + offset);
+  if (options.role === 'transformer') {
+    return { inputs: [{ name: 'input', shape: [data.length], datatype: 'FP64', data }] };
+  }
   return {
     model_name: options.name,
     ...(options.version !== undefined && { model_version: options.version }),

@@ -17,6 +17,15 @@ interface FileState {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** A file read in a batch, before the checks across files. */
+interface Candidate {
+  readonly name: string;
+  readonly source: string;
+  readonly text: string;
+  readonly graphs: readonly GraphModel[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
 export interface DirectorySnapshot {
   /** Accepted graphs of every file, in file order. */
   readonly graphs: readonly GraphModel[];
@@ -94,42 +103,68 @@ export class GraphDirectory {
     await this.#queue;
   }
 
-  /** Changes are applied one batch at a time, in order, so no read overtakes another. */
+  /**
+   * Changes are applied one batch at a time, in order, so no read overtakes
+   * another. Files with problems are checked again with every batch: the
+   * graph a file nests may have just arrived in another file.
+   */
   #enqueue(names: readonly string[]): void {
     this.#queue = this.#queue.then(async () => {
+      const failing = [...this.#files].filter(([, state]) => state.diagnostics.length > 0);
+      const batch = [...new Set([...names, ...failing.map(([name]) => name)])];
       let changed = false;
-      for (const name of names) changed = (await this.#reload(name)) || changed;
+      const candidates: Candidate[] = [];
+      for (const name of batch) {
+        const candidate = await this.#read(name);
+        if (candidate === 'deleted') changed = this.#files.delete(name) || changed;
+        else if (candidate !== 'unchanged') candidates.push(candidate);
+      }
+      if (candidates.length > 0) changed = this.#check(candidates) || changed;
       if (changed) this.#onChange(this.snapshot());
     });
   }
 
-  async #reload(name: string): Promise<boolean> {
+  async #read(name: string): Promise<Candidate | 'deleted' | 'unchanged'> {
     let text: string;
     try {
       text = await readFile(this.#path(name), 'utf8');
     } catch {
-      return this.#files.delete(name);
+      return 'deleted';
     }
     const previous = this.#files.get(name);
-    if (previous?.text === text) return false;
+    if (previous?.text === text && previous.diagnostics.length === 0) return 'unchanged';
     const source = this.#path(name);
-    const loaded = loadGraphDocuments(source, text);
-    const conflicts =
-      loaded.diagnostics.length > 0 ? [] : this.#conflictsOf(name, source, loaded.graphs);
-    const diagnostics = [...loaded.diagnostics, ...conflicts];
-    this.#files.set(name, {
-      text,
-      accepted: diagnostics.length === 0 ? loaded.graphs : (previous?.accepted ?? []),
-      diagnostics,
-    });
-    return true;
+    return { name, source, text, ...loadGraphDocuments(source, text) };
   }
 
-  /** Graphs already served win: a new claim on their host and path is the one rejected. */
-  #conflictsOf(name: string, source: string, graphs: readonly GraphModel[]): Diagnostic[] {
-    const others = [...this.#files.entries()]
-      .filter(([other]) => other !== name)
+  /**
+   * Checks a batch's files against every graph served and each other. Graphs
+   * already served win: a new claim on their host and path is the one
+   * rejected.
+   */
+  #check(candidates: readonly Candidate[]): boolean {
+    const inBatch = new Set(candidates.map((c) => c.name));
+    const served = [...this.#files]
+      .filter(([name]) => !inBatch.has(name))
       .flatMap(([, state]) => state.accepted);
-    return checkGraphSet([...others, ...graphs]).filter((d) => d.source === source);
+    const fresh = candidates.flatMap((c) =>
+      c.diagnostics.length === 0 ? c.graphs : (this.#files.get(c.name)?.accepted ?? []),
+    );
+    const setProblems = checkGraphSet([...served, ...fresh]);
+    let changed = false;
+    for (const candidate of candidates) {
+      const previous = this.#files.get(candidate.name);
+      const diagnostics =
+        candidate.diagnostics.length > 0
+          ? candidate.diagnostics
+          : setProblems.filter((d) => d.source === candidate.source);
+      const accepted = diagnostics.length === 0 ? candidate.graphs : (previous?.accepted ?? []);
+      changed ||=
+        previous?.text !== candidate.text ||
+        previous.accepted !== accepted ||
+        JSON.stringify(previous.diagnostics) !== JSON.stringify(diagnostics);
+      this.#files.set(candidate.name, { text: candidate.text, accepted, diagnostics });
+    }
+    return changed;
   }
 }

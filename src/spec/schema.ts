@@ -284,6 +284,11 @@ export const SubgraphNode = Type.Object(
     kind: Type.Literal('graph'),
     ...stepSettings,
     graph: Name,
+    protocol: Type.Optional(
+      Type.Union([Type.Literal('v1'), Type.Literal('v2'), Type.Literal('seldon')], {
+        description: "The protocol the other graph is called with; default this graph's.",
+      }),
+    ),
   },
   strict,
 );
@@ -321,6 +326,20 @@ export const GraphSpecBody = Type.Object(
     timeout: Type.Optional(DurationString),
     propagateHeaders: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), { uniqueItems: true }),
+    ),
+    returnOutputs: Type.Optional(
+      Type.Array(NodeRef, {
+        uniqueItems: true,
+        description: "Nodes whose outputs are returned beside the graph's answer.",
+      }),
+    ),
+    maxRequestBytes: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1073741824,
+        description:
+          'Largest request body a graph run by the executor accepts; larger ones get 413. Default 10 MiB.',
+      }),
     ),
     nodes: Type.Record(Type.String(), NodeSpec, { minProperties: 1 }),
   },

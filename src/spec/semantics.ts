@@ -1,3 +1,4 @@
+import { parseJsonPath } from './json-path.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { parseEndpointUrl, parseHostPort } from './address.ts';
 import { parseDuration } from './duration.ts';
@@ -172,6 +173,14 @@ function checkCondition(report: Report, at: readonly PathSegment[], when: Switch
     );
   }
   if (when.header !== undefined) checkHeaderName(report, [...at, 'header'], when.header);
+  if (when.body !== undefined && parseJsonPath(when.body) === undefined) {
+    report(
+      [...at, 'body'],
+      'invalid-value',
+      `${JSON.stringify(when.body)} is not a JSON path Switchyard understands`,
+      `write "$" then .name, ['name'] or [index] steps, e.g. "$.inputs[0].data[0]"`,
+    );
+  }
   if (when.regex !== undefined) {
     const problem = regexProblem(when.regex);
     if (problem !== undefined) {

@@ -53,7 +53,12 @@ spec:
       groups: new Map([['canary', canaryDir]]),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
-      listener: { address: '127.0.0.1', port: listenerPort },
+      listener: {
+        address: '127.0.0.1',
+        port: listenerPort,
+        hopPort: await freePort(),
+        executor: { address: '127.0.0.1', port: await freePort() },
+      },
     });
     // In a real fleet each Envoy has a host of its own; here they share one, and the
     // listener (reuse_port) too, so what each Envoy runs is read from its config_dump.

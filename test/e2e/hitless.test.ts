@@ -63,7 +63,12 @@ ${nodes}`;
       graphsDir: dir,
       xdsHost: '127.0.0.1',
       xdsPort,
-      listener: { address: '127.0.0.1', port: listenerPort },
+      listener: {
+        address: '127.0.0.1',
+        port: listenerPort,
+        hopPort: await freePort(),
+        executor: { address: '127.0.0.1', port: await freePort() },
+      },
     });
 
   before(async () => {

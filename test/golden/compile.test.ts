@@ -15,7 +15,12 @@ import { loadGraphDocuments } from '../../src/spec/load.ts';
  */
 const casesDir = join(import.meta.dirname, 'cases');
 const update = process.env.UPDATE_GOLDEN === '1';
-const listener = { address: '127.0.0.1', port: 10000 };
+const listener = {
+  address: '127.0.0.1',
+  port: 10000,
+  hopPort: 10001,
+  executor: { address: '127.0.0.1', port: 18081 },
+};
 
 const specs = readdirSync(casesDir)
   .filter((f) => f.endsWith('.yaml'))

@@ -19,6 +19,8 @@ function graph(name: string, header: string): GraphModel {
     timeoutMs: 1000,
     entry: 'w',
     propagateHeaders: [],
+    returnOutputs: [],
+    maxRequestBytes: 10485760,
     nodes: new Map(nodes),
     order: ['w', 'm'],
   };
@@ -29,7 +31,12 @@ test('a graph whose resources break Envoy’s PGV rules is left out, reported ag
   // prove the last line of defence: nothing Envoy would NACK is pushed.
   const compiled = compileGraphs(
     [graph('good', 'x-tier'), graph('bad', 'x\ntier')],
-    { address: '127.0.0.1', port: 10000 },
+    {
+      address: '127.0.0.1',
+      port: 10000,
+      hopPort: 10001,
+      executor: { address: '127.0.0.1', port: 18081 },
+    },
     envoyProtos(),
   );
   assert.deepEqual(compiled.accepted, ['default/good']);

@@ -16,6 +16,8 @@ function graphOf(entry: string, nodes: Record<string, NodeSpec>): GraphModel {
     timeoutMs: 2000,
     entry,
     propagateHeaders: [],
+    returnOutputs: [],
+    maxRequestBytes: 10485760,
     nodes: new Map(names.map((n) => [n, nodes[n] as NodeSpec])),
     order: names,
   };
@@ -235,22 +237,37 @@ test('a sticky split needs models on one path and one policy', () => {
   );
 });
 
-test('kinds that need the executor compile to an explicit 501', () => {
+test('kinds that need the executor compile to an execute rule for the executor', () => {
   const rules = rulesOf(
     graphOf('e', {
       e: { kind: 'ensemble', children: ['a'], combine: 'mean' },
       a: model(1),
     }),
   );
-  assert.deepEqual(rules[0]?.action, {
-    kind: 'reject',
-    status: 501,
-    reason:
-      'the ensemble node "e" runs in the Switchyard executor (ext_proc), which this build does not include yet',
-  });
+  assert.deepEqual(rules[0]?.action, { kind: 'execute', entry: 'e' });
+});
+
+test('a split branch that needs the executor is the only branch that meets it', () => {
+  const rules = rulesOf(
+    graphOf('s', {
+      s: {
+        kind: 'splitter',
+        routes: [
+          { to: 'a', weight: 1 },
+          { to: 't', weight: 1 },
+        ],
+      },
+      t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
+      a: model(1),
+    }),
+  );
+  assert.deepEqual(
+    rules.map((r) => r.action.kind),
+    ['forward', 'execute'],
+  );
 });
 
 test('a model of another protocol than the graph needs an adapter, hence the executor', () => {
   const rules = rulesOf(graphOf('a', { a: model(1, { protocol: 'v1' }) }));
-  assert.equal(rules[0]?.action.kind, 'reject');
+  assert.deepEqual(rules[0]?.action, { kind: 'execute', entry: 'a' });
 });

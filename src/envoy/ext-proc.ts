@@ -1,0 +1,60 @@
+import { PLAN_METADATA_KEY, type ExecutionPlan } from '../plan/execution.ts';
+import { typed } from './type-urls.ts';
+
+export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
+export const EXECUTOR_CLUSTER = 'switchyard-executor';
+
+/** Dynamic-metadata namespace the executor writes to; the only one Envoy accepts from it. */
+export const EXECUTOR_NAMESPACE = 'switchyard';
+
+/**
+ * Upper bound of a graph's deadline as the executor may extend Envoy's wait
+ * for it. Envoy's own default, 200 ms per message, would cut every graph
+ * short; the executor raises the wait to the graph's deadline per request.
+ */
+export const MAX_GRAPH_WAIT_MS = 3_600_000;
+
+/**
+ * The ext_proc filter of the graph listener, off unless a route turns it on:
+ * graphs Envoy runs natively never meet the executor. Request headers and
+ * the buffered body go to the executor; responses bypass it, so answers that
+ * Envoy forwards (hand-offs) stream to the client.
+ */
+export function extProcFilter() {
+  return {
+    name: EXT_PROC_FILTER,
+    disabled: true,
+    typed_config: {
+      '@type': typed('envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor'),
+      grpc_service: { envoy_grpc: { cluster_name: EXECUTOR_CLUSTER }, timeout: '5s' },
+      failure_mode_allow: false,
+      processing_mode: {
+        request_header_mode: 'SEND',
+        response_header_mode: 'SKIP',
+        request_body_mode: 'BUFFERED',
+        response_body_mode: 'NONE',
+        request_trailer_mode: 'SKIP',
+        response_trailer_mode: 'SKIP',
+      },
+      message_timeout: '1s',
+      max_message_timeout: `${String(MAX_GRAPH_WAIT_MS / 1000)}s`,
+      metadata_options: { receiving_namespaces: { untyped: [EXECUTOR_NAMESPACE] } },
+      stat_prefix: 'switchyard_executor',
+    },
+  };
+}
+
+/** Turns the executor on for one route and hands it the plan to run. */
+export function extProcRouteConfig(plan: ExecutionPlan) {
+  return {
+    [EXT_PROC_FILTER]: {
+      '@type': typed('envoy.config.route.v3.FilterConfig'),
+      config: {
+        '@type': typed('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute'),
+        overrides: {
+          grpc_initial_metadata: [{ key: PLAN_METADATA_KEY, value: JSON.stringify(plan) }],
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type { GraphPlan, HopRoutePlan } from '../plan/types.ts';
+import { SELF_CLUSTER } from './cluster.ts';
+import { HOP_ROUTE_CONFIG_NAME, METADATA_NAMESPACE } from './listener.ts';
+import type { EnvoyResource } from './resource-set.ts';
+import { notFoundRoute, routeSettings } from './route.ts';
+import { ROUTE } from './type-urls.ts';
+
+function hopRoute(hop: HopRoutePlan) {
+  const target = hop.target;
+  const settings = routeSettings({
+    timeoutMs: hop.timeoutMs,
+    ...(hop.retries && { retries: hop.retries }),
+    mirrors: [],
+  });
+  return {
+    name: hop.path,
+    match: { path: hop.path },
+    route:
+      target.kind === 'upstream'
+        ? { cluster: target.upstream, prefix_rewrite: target.path, ...settings }
+        : { cluster: SELF_CLUSTER, prefix_rewrite: target.path, ...settings },
+    metadata: { filter_metadata: { [METADATA_NAMESPACE]: { graph: hop.graph, node: hop.node } } },
+  };
+}
+
+/** Every node the executor calls, one exact-path route each, in graph order. */
+export function hopRouteConfiguration(graphs: readonly GraphPlan[]): EnvoyResource {
+  return {
+    '@type': ROUTE,
+    name: HOP_ROUTE_CONFIG_NAME,
+    virtual_hosts: [
+      {
+        name: 'hops',
+        domains: ['*'],
+        routes: [...graphs.flatMap((graph) => graph.hops.map(hopRoute)), notFoundRoute()],
+      },
+    ],
+  };
+}

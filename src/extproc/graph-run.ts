@@ -1,0 +1,586 @@
+import type {
+  EnsembleStep,
+  ExecutionPlan,
+  HopCall,
+  RouterStep,
+  SequenceStep,
+  StepPlan,
+} from '../plan/execution.ts';
+import { adaptRequest, adaptResponse } from '../protocols/adapt.ts';
+import { responseAsRequest } from '../protocols/chain.ts';
+import type { Json } from '../protocols/json.ts';
+import { parseRouterAnswer } from '../protocols/router-answer.ts';
+import {
+  mergeMeta,
+  readMeta,
+  recordNode,
+  recordRouting,
+  withMeta,
+  type SeldonMeta,
+} from '../protocols/seldon-meta.ts';
+import type { Protocol } from '../spec/schema.ts';
+import { combine, combinerRequest, type ChildResult } from './combiners.ts';
+import { conditionHolds } from './conditions.ts';
+import type { HopAnswer } from './hop-client.ts';
+import { Payload } from './payload.ts';
+import { excerpt, StepError } from './step-error.ts';
+
+/** Trace context every hop gets, whatever the graph declares. */
+const TRACE_HEADERS = [
+  'traceparent',
+  'tracestate',
+  'x-request-id',
+  'b3',
+  'x-b3-traceid',
+  'x-b3-spanid',
+  'x-b3-parentspanid',
+  'x-b3-sampled',
+  'x-b3-flags',
+];
+
+/** Headers of a node's answer that describe its connection, not the answer. */
+const CONNECTION_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'date',
+  'server',
+  'x-envoy-upstream-service-time',
+]);
+
+export interface GraphRequest {
+  /** Lowercased names. */
+  readonly headers: ReadonlyMap<string, string>;
+  readonly query: URLSearchParams;
+  readonly body: Buffer;
+  readonly contentType: string;
+}
+
+export interface Hops {
+  call(
+    path: string,
+    body: Buffer,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<HopAnswer>;
+}
+
+export interface RunServices {
+  readonly hops: Hops;
+  /** Uniform in [0, 1): splits and mirror fractions. */
+  readonly random: () => number;
+  /** A fresh Seldon puid. */
+  readonly newId: () => string;
+}
+
+export type GraphResult =
+  | {
+      readonly kind: 'answer';
+      readonly status: number;
+      readonly headers: readonly (readonly [string, string])[];
+      readonly body: Buffer;
+    }
+  | {
+      readonly kind: 'handoff';
+      /** The value of the handoff route's dynamic-metadata match. */
+      readonly key: string;
+      readonly body: Buffer;
+      readonly contentType: string;
+      /** Decisions taken on the way, for the x-switchyard-routing response header. */
+      readonly routing: string;
+      /** Soft failures on the way, for the x-switchyard-soft-failures response header. */
+      readonly softFailures: string;
+    };
+
+type Role = 'request' | 'response';
+
+/** A payload and whether it is a request or an answer: chaining turns answers into requests. */
+interface Flow {
+  readonly payload: Payload;
+  readonly role: Role;
+}
+
+type StepResult =
+  | { readonly kind: 'answer'; readonly flow: Flow }
+  | { readonly kind: 'handoff'; readonly key: string; readonly payload: Payload };
+
+function answer(flow: Flow): StepResult {
+  return { kind: 'answer', flow };
+}
+
+function stableHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash / 0x1_0000_0000;
+}
+
+/** One request's run through a plan. */
+class GraphRun {
+  readonly #plan: ExecutionPlan;
+  readonly #request: GraphRequest;
+  readonly #services: RunServices;
+  readonly #deadline: AbortSignal;
+  readonly #routing = new Map<string, string>();
+  readonly #softFailures = new Map<string, string>();
+  readonly #outputs = new Map<string, Flow>();
+  #meta: SeldonMeta | undefined;
+
+  constructor(plan: ExecutionPlan, request: GraphRequest, services: RunServices) {
+    this.#plan = plan;
+    this.#request = request;
+    this.#services = services;
+    this.#deadline = AbortSignal.timeout(plan.timeoutMs);
+  }
+
+  async run(): Promise<GraphResult> {
+    const input: Flow = {
+      payload: new Payload(this.#plan.protocol, this.#request.body, this.#request.contentType),
+      role: 'request',
+    };
+    if (this.#plan.protocol === 'seldon') this.#meta = this.#initialMeta(input.payload);
+    const result = await this.#step(this.#plan.entry, input, true);
+    if (result.kind === 'handoff') {
+      return {
+        kind: 'handoff',
+        key: result.key,
+        body: result.payload.bytes,
+        contentType: result.payload.contentType,
+        routing: this.#routingHeader(),
+        softFailures: this.#softFailuresHeader(),
+      };
+    }
+    return this.#finalAnswer(result.flow);
+  }
+
+  #initialMeta(request: Payload): SeldonMeta {
+    const parsed = request.json();
+    const meta = readMeta(parsed.ok ? parsed.value : null);
+    return meta.puid === '' ? { ...meta, puid: this.#services.newId() } : meta;
+  }
+
+  #node(name: string): StepPlan {
+    const step = this.#plan.nodes[name];
+    if (!step) throw new StepError(502, name, `the plan has no node "${name}"`);
+    return step;
+  }
+
+  async #step(name: string, input: Flow, tail: boolean): Promise<StepResult> {
+    if (this.#deadline.aborted) {
+      throw new StepError(
+        504,
+        name,
+        `the graph's deadline of ${String(this.#plan.timeoutMs)} ms passed`,
+      );
+    }
+    const step = this.#node(name);
+    const result = await this.#run(name, step, input, tail);
+    if (result.kind === 'answer') this.#outputs.set(name, result.flow);
+    return result;
+  }
+
+  async #run(name: string, step: StepPlan, input: Flow, tail: boolean): Promise<StepResult> {
+    switch (step.kind) {
+      case 'model':
+        if (tail && step.handoff !== undefined) {
+          const payload = this.#prepare(name, input, step.protocol);
+          return { kind: 'handoff', key: step.handoff, payload };
+        }
+        return answer(await this.#call(name, step, step, input, 'response'));
+      case 'graph':
+        return answer(await this.#call(name, step, step, input, 'response'));
+      case 'transformer': {
+        const transformed = await this.#soft(name, step, input, () =>
+          this.#call(name, step, step, input, 'request'),
+        );
+        return this.#step(step.to, transformed, tail);
+      }
+      case 'output-transformer': {
+        const inner = await this.#answerOf(step.to, input);
+        return answer(
+          await this.#soft(name, step, inner, () =>
+            this.#call(name, step, step, inner, 'response', 'response'),
+          ),
+        );
+      }
+      case 'router':
+        return this.#router(name, step, input, tail);
+      case 'splitter': {
+        const to = this.#split(step.routes, step.stickyHeader);
+        this.#routing.set(name, to);
+        return this.#step(to, input, tail);
+      }
+      case 'switch': {
+        const matched = step.cases.find((c) => conditionHolds(c.when, this.#conditionInput(input)));
+        const to = matched?.to ?? step.default;
+        if (to === undefined) {
+          throw new StepError(
+            404,
+            name,
+            `no case of switch "${name}" matched the request, and it has no default`,
+          );
+        }
+        this.#routing.set(name, to);
+        return this.#step(to, input, tail);
+      }
+      case 'mirror':
+        if (this.#services.random() * 100 < step.percent) this.#shadow(step.shadow, input);
+        return this.#step(step.to, input, tail);
+      case 'sequence':
+        return this.#sequence(name, step, input, tail);
+      case 'ensemble':
+        return this.#ensemble(name, step, input, tail);
+    }
+  }
+
+  /** Runs `name` for its answer: no hand-off, since something still follows. */
+  async #answerOf(name: string, input: Flow): Promise<Flow> {
+    const result = await this.#step(name, input, false);
+    if (result.kind === 'handoff') throw new Error(`node ${name} handed off outside tail position`);
+    return result.flow;
+  }
+
+  /** A soft step that fails passes its input on; the failure is recorded, not fatal. */
+  async #soft(
+    name: string,
+    step: StepPlan,
+    input: Flow,
+    attempt: () => Promise<Flow>,
+  ): Promise<Flow> {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!step.soft || !(error instanceof StepError) || error.status === 504) throw error;
+      this.#softFailures.set(name, `${String(error.status)} ${error.message}`);
+      return input;
+    }
+  }
+
+  #conditionInput(input: Flow) {
+    return {
+      headers: this.#request.headers,
+      query: this.#request.query,
+      body: () => {
+        const json = input.payload.json();
+        return json.ok ? json.value : undefined;
+      },
+    };
+  }
+
+  #split(
+    routes: readonly { readonly to: string; readonly weight: number }[],
+    stickyHeader: string | undefined,
+  ): string {
+    const total = routes.reduce((sum, route) => sum + route.weight, 0);
+    const sticky = stickyHeader === undefined ? undefined : this.#request.headers.get(stickyHeader);
+    let draw = (sticky === undefined ? this.#services.random() : stableHash(sticky)) * total;
+    for (const route of routes) {
+      if (draw < route.weight) return route.to;
+      draw -= route.weight;
+    }
+    // Weights of zero everywhere are refused by the spec; rounding may leave the draw at the end.
+    return routes.findLast((route) => route.weight > 0)?.to ?? routes[0]?.to ?? '';
+  }
+
+  #shadow(name: string, input: Flow): void {
+    // Never awaited, and a shadow's failure is nobody's business but the shadow's stats.
+    this.#answerOf(name, input).catch(() => undefined);
+  }
+
+  async #router(name: string, step: RouterStep, input: Flow, tail: boolean): Promise<StepResult> {
+    const decision = await this.#call(name, step, step, input, 'response');
+    const json = decision.payload.json();
+    if (!json.ok) throw new StepError(502, name, `the router's answer: ${json.reason}`);
+    const choice = parseRouterAnswer(json.value, step.protocol, step.children.length);
+    if (!choice.ok) throw new StepError(502, name, `the router's answer: ${choice.reason}`);
+    const then = step.then;
+    const last = tail && then === undefined;
+    let result: StepResult;
+    switch (choice.value.kind) {
+      case 'child': {
+        const child = step.children[choice.value.index] ?? '';
+        this.#record(name, child, choice.value.index);
+        result = await this.#step(child, input, last);
+        break;
+      }
+      case 'all': {
+        this.#record(name, 'all', -1);
+        result = answer(await this.#combineBuiltin(name, 'merge', step.children, input));
+        break;
+      }
+      case 'self':
+        this.#record(name, 'self', -2);
+        result = answer(input);
+        break;
+    }
+    if (then === undefined) return result;
+    if (result.kind === 'handoff') throw new Error(`node ${name} handed off before "then"`);
+    return this.#step(then, result.flow, tail);
+  }
+
+  #record(name: string, choice: string, index: number): void {
+    this.#routing.set(name, choice);
+    if (this.#meta) this.#meta = recordRouting(this.#meta, name, index);
+  }
+
+  async #sequence(
+    name: string,
+    step: SequenceStep,
+    request: Flow,
+    tail: boolean,
+  ): Promise<StepResult> {
+    const done = new Map<string, Flow>();
+    let previous = request;
+    for (const [index, item] of step.steps.entries()) {
+      const input =
+        item.input === 'request'
+          ? request
+          : item.input === 'previous'
+            ? previous
+            : done.get(item.input);
+      if (!input) {
+        throw new StepError(
+          502,
+          name,
+          `step ${item.node} reads "${item.input}", which has not run`,
+        );
+      }
+      const last = index === step.steps.length - 1;
+      const itemStep = this.#node(item.node);
+      let result: StepResult;
+      try {
+        result = await this.#step(item.node, input, tail && last);
+      } catch (error) {
+        if (!itemStep.soft || !(error instanceof StepError) || error.status === 504) throw error;
+        this.#softFailures.set(item.node, `${String(error.status)} ${error.message}`);
+        result = answer(input);
+      }
+      if (result.kind === 'handoff') return result;
+      done.set(item.node, result.flow);
+      previous = result.flow;
+      if (!last && step.stopWhen && conditionHolds(step.stopWhen, this.#conditionInput(previous))) {
+        this.#routing.set(name, `stopped after ${item.node}`);
+        return answer(previous);
+      }
+    }
+    return answer(previous);
+  }
+
+  async #children(children: readonly string[], input: Flow, tolerateAll: boolean) {
+    return Promise.all(
+      children.map(async (child): Promise<{ name: string; flow?: Flow; error?: StepError }> => {
+        try {
+          return { name: child, flow: await this.#answerOf(child, input) };
+        } catch (error) {
+          if (!(error instanceof StepError)) throw error;
+          if (!tolerateAll && !this.#node(child).soft) throw error;
+          this.#softFailures.set(child, `${String(error.status)} ${error.message}`);
+          return { name: child, error };
+        }
+      }),
+    );
+  }
+
+  /** Children's answers in the graph's protocol, for built-in combiners and the final answer. */
+  #childResults(
+    results: readonly { name: string; flow?: Flow; error?: StepError }[],
+    protocol: Protocol,
+  ): ChildResult[] {
+    return results.map((result) => {
+      if (!result.flow) return { name: result.name, ok: false, error: result.error?.message ?? '' };
+      const json = this.#jsonIn(result.name, result.flow, protocol, 'response');
+      return { name: result.name, ok: true, body: json };
+    });
+  }
+
+  async #combineBuiltin(
+    name: string,
+    kind: Parameters<typeof combine>[0],
+    children: readonly string[],
+    input: Flow,
+  ): Promise<Flow> {
+    const protocol = this.#plan.protocol;
+    const results = await this.#children(children, input, kind === 'first-success');
+    const combined = combine(kind, protocol, this.#childResults(results, protocol));
+    if (!combined.ok) throw new StepError(502, name, `combining the answers: ${combined.reason}`);
+    return { payload: Payload.ofJson(protocol, combined.value), role: 'response' };
+  }
+
+  async #ensemble(
+    name: string,
+    step: EnsembleStep,
+    input: Flow,
+    tail: boolean,
+  ): Promise<StepResult> {
+    let combined: Flow;
+    if ('builtin' in step.combine) {
+      combined = await this.#combineBuiltin(name, step.combine.builtin, step.children, input);
+    } else {
+      const { node, call } = step.combine;
+      const results = await this.#children(step.children, input, false);
+      const body = combinerRequest(call.protocol, this.#childResults(results, call.protocol));
+      const request: Flow = { payload: Payload.ofJson(call.protocol, body), role: 'request' };
+      combined = await this.#call(node, this.#node(node), call, request, 'response');
+      this.#outputs.set(node, combined);
+    }
+    if (step.then === undefined) return answer(combined);
+    return this.#step(step.then, combined, tail);
+  }
+
+  /** The JSON of `flow` in `protocol`, as a request or as an answer. */
+  #jsonIn(node: string, flow: Flow, protocol: Protocol, role: Role): Json {
+    const parsed = flow.payload.json();
+    if (!parsed.ok) throw new StepError(502, node, parsed.reason);
+    const adapted =
+      flow.role === 'response'
+        ? adaptResponse(parsed.value, flow.payload.protocol, protocol)
+        : adaptRequest(parsed.value, flow.payload.protocol, protocol);
+    if (!adapted.ok) throw new StepError(502, node, `adapting the payload: ${adapted.reason}`);
+    if (role === 'request' && flow.role === 'response') {
+      const chained = responseAsRequest(adapted.value, protocol);
+      if (!chained.ok) throw new StepError(502, node, `chaining the answer: ${chained.reason}`);
+      return chained.value;
+    }
+    return adapted.value;
+  }
+
+  /**
+   * `input` for a node of `protocol`, as a request (an answer is chained into
+   * one) or as an answer (what an output transformer takes); the bytes go
+   * untouched when nothing needs to change.
+   */
+  #prepare(node: string, input: Flow, protocol: Protocol, as: Role = 'request'): Payload {
+    const chain = as === 'request' && input.role === 'response';
+    if (!chain && input.payload.protocol === protocol) return input.payload;
+    return Payload.ofJson(protocol, this.#jsonIn(node, input, protocol, as));
+  }
+
+  #headersFor(step: StepPlan, payload: Payload): Record<string, string> {
+    const headers: Record<string, string> = { 'content-type': payload.contentType };
+    for (const name of [
+      ...TRACE_HEADERS,
+      ...this.#plan.propagateHeaders,
+      ...step.propagateHeaders,
+    ]) {
+      const value = this.#request.headers.get(name);
+      if (value !== undefined) headers[name] = value;
+    }
+    return headers;
+  }
+
+  /** Calls a node with `input` sent as `sent`; its answer flows on as `role`. */
+  async #call(
+    name: string,
+    step: StepPlan,
+    call: HopCall,
+    input: Flow,
+    role: Role,
+    sent: Role = 'request',
+  ): Promise<Flow> {
+    const payload = this.#prepare(name, input, call.protocol, sent);
+    const signal = AbortSignal.any([this.#deadline, AbortSignal.timeout(step.timeoutMs)]);
+    let reply: HopAnswer;
+    try {
+      reply = await this.#services.hops.call(
+        call.hop,
+        payload.bytes,
+        this.#headersFor(step, payload),
+        signal,
+      );
+    } catch (error) {
+      if (signal.aborted) {
+        throw new StepError(
+          504,
+          name,
+          `no answer within ${String(Math.min(step.timeoutMs, this.#plan.timeoutMs))} ms`,
+        );
+      }
+      throw new StepError(
+        502,
+        name,
+        `could not call the node: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    if (reply.status === 504)
+      throw new StepError(504, name, `no answer in time: ${excerpt(reply.body)}`);
+    if (reply.status < 200 || reply.status >= 300) {
+      throw new StepError(
+        502,
+        name,
+        `the node answered ${String(reply.status)}: ${excerpt(reply.body)}`,
+      );
+    }
+    const answered = new Payload(
+      call.protocol,
+      reply.body,
+      reply.headers.get('content-type') ?? 'application/json',
+      reply.headers,
+    );
+    if (this.#meta) {
+      this.#meta = recordNode(this.#meta, name, call.hop);
+      if (call.protocol === 'seldon') {
+        const json = answered.json();
+        if (json.ok) this.#meta = mergeMeta(this.#meta, readMeta(json.value));
+      }
+    }
+    return { payload: answered, role };
+  }
+
+  #softFailuresHeader(): string {
+    const failures = [...this.#softFailures].map(([node, why]) => `${node}=${why}`);
+    return failures.join('; ').replace(/[\r\n]/g, ' ');
+  }
+
+  #routingHeader(): string {
+    return [...this.#routing].map(([node, choice]) => `${node}=${choice}`).join(', ');
+  }
+
+  #finalAnswer(flow: Flow): GraphResult {
+    const protocol = this.#plan.protocol;
+    const reshaped = this.#meta !== undefined || this.#plan.returnOutputs.length > 0;
+    let body = flow.payload.bytes;
+    let contentType = flow.payload.contentType;
+    if (flow.payload.protocol !== protocol || reshaped) {
+      let json = this.#jsonIn(this.#plan.entry, flow, protocol, flow.role);
+      if (this.#meta) json = withMeta(json, mergeMeta(this.#meta, readMeta(json)));
+      if (this.#plan.returnOutputs.length > 0) json = this.#withOutputs(json);
+      body = Buffer.from(JSON.stringify(json));
+      contentType = 'application/json';
+    }
+    const headers: [string, string][] = [];
+    for (const [name, value] of flow.payload.headers) {
+      if (!CONNECTION_HEADERS.has(name) && name !== 'content-type') headers.push([name, value]);
+    }
+    headers.push(['content-type', contentType]);
+    const routing = this.#routingHeader();
+    if (routing !== '') headers.push(['x-switchyard-routing', routing]);
+    const softFailures = this.#softFailuresHeader();
+    if (softFailures !== '') headers.push(['x-switchyard-soft-failures', softFailures]);
+    return { kind: 'answer', status: 200, headers, body };
+  }
+
+  /** Named steps' outputs beside the answer, under "intermediate_outputs". */
+  #withOutputs(json: Json): Json {
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+    const outputs: Record<string, Json> = {};
+    for (const name of this.#plan.returnOutputs) {
+      const flow = this.#outputs.get(name);
+      if (!flow) continue;
+      const parsed = flow.payload.json();
+      outputs[name] = parsed.ok ? parsed.value : flow.payload.bytes.toString('base64');
+    }
+    return { ...json, intermediate_outputs: outputs };
+  }
+}
+
+/** Runs a request through a plan: to an answer, or to a model Envoy forwards it to. */
+export async function runGraph(
+  plan: ExecutionPlan,
+  request: GraphRequest,
+  services: RunServices,
+): Promise<GraphResult> {
+  return new GraphRun(plan, request, services).run();
+}

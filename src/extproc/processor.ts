@@ -1,0 +1,201 @@
+import type protobuf from 'protobufjs';
+import { MAX_GRAPH_WAIT_MS } from '../envoy/ext-proc.ts';
+import type { ExecutionPlan } from '../plan/execution.ts';
+import { encodeMessage } from '../protos/proto-json.ts';
+import { runGraph, type GraphResult, type RunServices } from './graph-run.ts';
+import { errorBody, StepError } from './step-error.ts';
+
+const RESPONSE_TYPE = 'envoy.service.ext_proc.v3.ProcessingResponse';
+
+/** Envoy waits this long beyond a graph's deadline, so the executor's 504 wins the race. */
+const ANSWER_MARGIN_MS = 1_000;
+
+interface HeaderValue {
+  key: string;
+  value?: string;
+  raw_value?: Uint8Array;
+}
+
+/** The parts of a decoded ProcessingRequest the executor reads. */
+export interface ProcessingRequest {
+  request_headers?: { headers?: { headers?: HeaderValue[] }; end_of_stream?: boolean };
+  request_body?: { body?: Uint8Array; end_of_stream?: boolean };
+}
+
+function headerMap(values: readonly HeaderValue[]): Map<string, string> {
+  const headers = new Map<string, string>();
+  for (const header of values) {
+    // Envoy sends values as raw bytes; older Envoys as strings.
+    const value =
+      header.raw_value && header.raw_value.length > 0
+        ? Buffer.from(header.raw_value).toString('latin1')
+        : (header.value ?? '');
+    const name = header.key.toLowerCase();
+    const earlier = headers.get(name);
+    headers.set(name, earlier === undefined ? value : `${earlier}, ${value}`);
+  }
+  return headers;
+}
+
+function headerValue(key: string, value: string) {
+  return { header: { key, raw_value: Buffer.from(value, 'latin1') } };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(3)}s`;
+}
+
+/**
+ * One ext_proc stream, i.e. one HTTP request: headers first, then the
+ * buffered body, then the executor's answer (or a hand-off to Envoy).
+ */
+export class RequestProcessor {
+  readonly #root: protobuf.Root;
+  readonly #plan: ExecutionPlan;
+  readonly #services: RunServices;
+  readonly #send: (message: Uint8Array) => void;
+  readonly #log: (message: string) => void;
+  #headers = new Map<string, string>();
+  #body: Buffer[] = [];
+  #started = false;
+  /** Which of Envoy's messages the answer responds to. */
+  #phase: 'request_headers' | 'request_body' = 'request_headers';
+
+  constructor(
+    root: protobuf.Root,
+    plan: ExecutionPlan,
+    services: RunServices,
+    send: (message: Uint8Array) => void,
+    log: (message: string) => void,
+  ) {
+    this.#root = root;
+    this.#plan = plan;
+    this.#services = services;
+    this.#send = send;
+    this.#log = log;
+  }
+
+  /** Resolves once the stream needs nothing more from Envoy. */
+  async handle(request: ProcessingRequest): Promise<void> {
+    const headers = request.request_headers;
+    if (headers) {
+      this.#headers = headerMap(headers.headers?.headers ?? []);
+      const declared = Number(this.#headers.get('content-length') ?? '0');
+      if (declared > this.#plan.maxBodyBytes) {
+        this.#reply(this.#error(this.#tooLarge(declared)));
+        return;
+      }
+      if (headers.end_of_stream === true) {
+        await this.#execute();
+        return;
+      }
+      this.#write({ request_headers: { response: {} } });
+      return;
+    }
+    const body = request.request_body;
+    if (body) {
+      this.#phase = 'request_body';
+      if (body.body && body.body.length > 0) this.#body.push(Buffer.from(body.body));
+      if (body.end_of_stream === true) await this.#execute();
+    }
+  }
+
+  #tooLarge(bytes: number): StepError {
+    return new StepError(
+      413,
+      this.#plan.entry,
+      `the request body of ${String(bytes)} bytes is larger than the graph's maxRequestBytes of ${String(this.#plan.maxBodyBytes)}`,
+    );
+  }
+
+  async #execute(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const body =
+      this.#body.length === 1 ? (this.#body[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#body);
+    if (body.length > this.#plan.maxBodyBytes) {
+      this.#reply(this.#error(this.#tooLarge(body.length)));
+      return;
+    }
+    // Envoy's default wait for an answer is far shorter than a graph may take.
+    const wait = Math.min(this.#plan.timeoutMs + ANSWER_MARGIN_MS, MAX_GRAPH_WAIT_MS);
+    this.#write({ override_message_timeout: seconds(wait) });
+    let result: GraphResult;
+    try {
+      result = await runGraph(
+        this.#plan,
+        {
+          headers: this.#headers,
+          query: new URLSearchParams(this.#headers.get(':path')?.split('?')[1] ?? ''),
+          body,
+          contentType: this.#headers.get('content-type') ?? 'application/json',
+        },
+        this.#services,
+      );
+    } catch (error) {
+      if (!(error instanceof StepError)) {
+        this.#log(
+          `graph ${this.#plan.graph}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+      }
+      result = this.#error(
+        error instanceof StepError
+          ? error
+          : new StepError(502, 'executor', `the executor failed: ${String(error)}`),
+      );
+    }
+    this.#reply(result);
+  }
+
+  #error(error: StepError): GraphResult {
+    return {
+      kind: 'answer',
+      status: error.status,
+      headers: [['content-type', 'application/json']],
+      body: Buffer.from(errorBody(this.#plan.graph, error)),
+    };
+  }
+
+  #reply(result: GraphResult): void {
+    if (result.kind === 'answer') {
+      this.#write({
+        immediate_response: {
+          status: { code: result.status },
+          headers: { set_headers: result.headers.map(([key, value]) => headerValue(key, value)) },
+          body: result.body,
+          details: 'switchyard_executor',
+        },
+      });
+      return;
+    }
+    const original = this.#body.length === 1 ? this.#body[0] : undefined;
+    const changed = result.body !== original;
+    this.#write({
+      [this.#phase]: {
+        response: {
+          header_mutation: {
+            set_headers: [
+              headerValue('content-type', result.contentType),
+              headerValue('content-length', String(result.body.length)),
+            ],
+          },
+          ...(changed && { body_mutation: { body: result.body } }),
+          clear_route_cache: true,
+        },
+      },
+      dynamic_metadata: {
+        // Both always present: Envoy stops adding a route's response headers at
+        // the first one whose metadata key is missing. Empty values add nothing.
+        switchyard: {
+          handoff: result.key,
+          routing: result.routing,
+          soft_failures: result.softFailures,
+        },
+      },
+    });
+  }
+
+  #write(message: object): void {
+    this.#send(encodeMessage(this.#root, RESPONSE_TYPE, message));
+  }
+}

@@ -1,0 +1,204 @@
+import type { GraphModel } from '../graph/model.ts';
+import { reachableFrom } from '../graph/order.ts';
+import { referencesOf } from '../graph/references.ts';
+import { nodePath, publicInferencePath } from '../protocols/paths.ts';
+import { parseDuration } from '../spec/duration.ts';
+import type { NodeSpec, Protocol } from '../spec/schema.ts';
+import {
+  EXECUTION_PLAN_VERSION,
+  type ExecutionPlan,
+  type HopCall,
+  type StepPlan,
+} from './execution.ts';
+import { retryPlan } from './route-rules.ts';
+import type { HopRoutePlan } from './types.ts';
+import { graphId, hasEndpoint, upstreamId } from './upstreams.ts';
+
+/** Where the executor calls a node: one hop route per node, named after graph and node. */
+export function hopPath(graph: GraphModel, node: string): string {
+  return `/${graphId(graph)}/${node}`;
+}
+
+/** The dynamic-metadata value that sends a prepared request on to a model (see ModelStep.handoff). */
+export function handoffKey(graph: GraphModel, node: string): string {
+  return `${graphId(graph)}/${node}`;
+}
+
+function protocolOf(graph: GraphModel, node: NodeSpec): Protocol {
+  return ('protocol' in node ? node.protocol : undefined) ?? graph.protocol;
+}
+
+/**
+ * Whether the executor may let Envoy forward the request to this model and
+ * stream its answer straight to the client. Not when the answer must be
+ * rewritten on its way back: a protocol adapter, Seldon's meta, or
+ * intermediate outputs beside it.
+ */
+export function canHandOff(graph: GraphModel, node: NodeSpec): boolean {
+  return (
+    node.kind === 'model' &&
+    protocolOf(graph, node) === graph.protocol &&
+    graph.protocol !== 'seldon' &&
+    graph.returnOutputs.length === 0
+  );
+}
+
+function stepTimeoutMs(graph: GraphModel, node: NodeSpec): number {
+  const declared = node.timeout === undefined ? undefined : parseDuration(node.timeout);
+  return Math.min(declared ?? graph.timeoutMs, graph.timeoutMs);
+}
+
+function lower(names: readonly string[] | undefined): string[] {
+  return (names ?? []).map((name) => name.toLowerCase());
+}
+
+function hopCall(graph: GraphModel, name: string, node: NodeSpec): HopCall {
+  return { hop: hopPath(graph, name), protocol: protocolOf(graph, node) };
+}
+
+function stepOf(graph: GraphModel, name: string, node: NodeSpec): StepPlan {
+  const common = {
+    timeoutMs: stepTimeoutMs(graph, node),
+    soft: node.dependency === 'soft',
+    propagateHeaders: lower(node.propagateHeaders),
+  };
+  switch (node.kind) {
+    case 'model':
+    case 'combiner':
+      return {
+        kind: 'model',
+        ...common,
+        ...hopCall(graph, name, node),
+        ...(canHandOff(graph, node) && { handoff: handoffKey(graph, name) }),
+      };
+    case 'transformer':
+    case 'output-transformer':
+      return { kind: node.kind, ...common, ...hopCall(graph, name, node), to: node.to };
+    case 'router':
+      return {
+        kind: 'router',
+        ...common,
+        ...hopCall(graph, name, node),
+        children: node.children,
+        ...(node.then !== undefined && { then: node.then }),
+      };
+    case 'splitter':
+      return {
+        kind: 'splitter',
+        ...common,
+        routes: node.routes,
+        ...(node.stickyHeader !== undefined && { stickyHeader: node.stickyHeader.toLowerCase() }),
+      };
+    case 'switch':
+      return {
+        kind: 'switch',
+        ...common,
+        cases: node.cases,
+        ...(node.default !== undefined && { default: node.default }),
+      };
+    case 'mirror':
+      return {
+        kind: 'mirror',
+        ...common,
+        to: node.to,
+        shadow: node.shadow,
+        percent: node.percent ?? 100,
+      };
+    case 'sequence':
+      return {
+        kind: 'sequence',
+        ...common,
+        steps: node.steps.map((step) => ({ node: step.node, input: step.input ?? 'previous' })),
+        ...(node.stopWhen !== undefined && { stopWhen: node.stopWhen }),
+      };
+    case 'ensemble': {
+      const combiner = node.combiner === undefined ? undefined : graph.nodes.get(node.combiner);
+      return {
+        kind: 'ensemble',
+        ...common,
+        children: node.children,
+        combine:
+          node.combiner !== undefined && combiner !== undefined
+            ? { node: node.combiner, call: hopCall(graph, node.combiner, combiner) }
+            : { builtin: node.combine ?? 'merge' },
+        ...(node.then !== undefined && { then: node.then }),
+      };
+    }
+    case 'graph':
+      return { kind: 'graph', ...common, ...hopCall(graph, name, node) };
+  }
+}
+
+function edgesOf(graph: GraphModel): Map<string, string[]> {
+  return new Map(
+    [...graph.nodes].map(([name, node]) => [
+      name,
+      referencesOf(name, node).map((reference) => reference.target),
+    ]),
+  );
+}
+
+/** The nodes the executor runs when a request reaches `entry`: it and everything below it. */
+export function executedNodes(graph: GraphModel, entry: string): string[] {
+  return [...reachableFrom(entry, edgesOf(graph))].sort();
+}
+
+/** The executor's plan for the part of `graph` below `entry`. */
+export function executionPlan(graph: GraphModel, entry: string): ExecutionPlan {
+  const nodes: Record<string, StepPlan> = {};
+  for (const name of executedNodes(graph, entry)) {
+    const node = graph.nodes.get(name);
+    if (node) nodes[name] = stepOf(graph, name, node);
+  }
+  return {
+    version: EXECUTION_PLAN_VERSION,
+    graph: graphId(graph),
+    protocol: graph.protocol,
+    timeoutMs: graph.timeoutMs,
+    entry,
+    propagateHeaders: lower(graph.propagateHeaders),
+    returnOutputs: graph.returnOutputs,
+    maxBodyBytes: graph.maxRequestBytes,
+    nodes,
+  };
+}
+
+/**
+ * The hop routes of the nodes under `entry` that the executor calls: every
+ * node with an endpoint, and nested graphs, which are called on their own
+ * public path through Envoy's main listener.
+ */
+export function hopRoutes(graph: GraphModel, entry: string): HopRoutePlan[] {
+  return executedNodes(graph, entry).flatMap((name): HopRoutePlan[] => {
+    const node = graph.nodes.get(name);
+    if (!node) return [];
+    const timeoutMs = stepTimeoutMs(graph, node);
+    if (node.kind === 'graph') {
+      return [
+        {
+          graph: graph.name,
+          node: name,
+          path: hopPath(graph, name),
+          target: { kind: 'graph', path: publicInferencePath(protocolOf(graph, node), node.graph) },
+          timeoutMs,
+        },
+      ];
+    }
+    if (!hasEndpoint(node)) return [];
+    const retries = retryPlan(node.retries);
+    return [
+      {
+        graph: graph.name,
+        node: name,
+        path: hopPath(graph, name),
+        target: {
+          kind: 'upstream',
+          upstream: upstreamId(graph, name),
+          path: nodePath(protocolOf(graph, node), node.kind, node.model ?? name),
+        },
+        timeoutMs,
+        ...(retries && { retries }),
+      },
+    ];
+  });
+}

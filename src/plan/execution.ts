@@ -1,0 +1,126 @@
+import type { BuiltinCombiner, Protocol, SwitchCondition } from '../spec/schema.ts';
+
+/**
+ * The executor's contract: everything the ext_proc service needs to run one
+ * graph, and nothing of Kubernetes or of Envoy's protos. Envoy hands it to
+ * the executor with each request (the route's per-route ext_proc config
+ * carries it as gRPC initial metadata), so a request always runs against
+ * exactly the plan of the route Envoy matched, never a mix of old and new.
+ *
+ * Bump EXECUTION_PLAN_VERSION on any change an older executor would misread;
+ * an executor refuses plans of a version it does not know.
+ */
+export const EXECUTION_PLAN_VERSION = 1;
+
+/** gRPC metadata key that carries the JSON-encoded plan to the executor. */
+export const PLAN_METADATA_KEY = 'x-switchyard-plan';
+
+export interface ExecutionPlan {
+  readonly version: typeof EXECUTION_PLAN_VERSION;
+  /** "<namespace>/<name>". */
+  readonly graph: string;
+  /** The protocol clients call the graph with. */
+  readonly protocol: Protocol;
+  /** Whole-graph deadline. */
+  readonly timeoutMs: number;
+  readonly entry: string;
+  /** Request headers every hop gets, lowercased (trace context is always added). */
+  readonly propagateHeaders: readonly string[];
+  /** Named steps whose outputs are returned beside the answer. */
+  readonly returnOutputs: readonly string[];
+  /** Request body limit in bytes; larger requests are refused with 413. */
+  readonly maxBodyBytes: number;
+  readonly nodes: Readonly<Record<string, StepPlan>>;
+}
+
+interface StepCommon {
+  /** Deadline of this step, including everything below it; never above the graph's. */
+  readonly timeoutMs: number;
+  /** A soft step's failure is recorded in the response metadata and does not fail the graph. */
+  readonly soft: boolean;
+  /** Extra request headers this step's calls get, lowercased. */
+  readonly propagateHeaders: readonly string[];
+}
+
+/** A call to a node's endpoint, through Envoy's hop listener. */
+export interface HopCall {
+  /** Path on the hop listener; Envoy rewrites it to the node's own path and applies its policies. */
+  readonly hop: string;
+  readonly protocol: Protocol;
+}
+
+export type StepPlan =
+  | ModelStep
+  | TransformerStep
+  | OutputTransformerStep
+  | RouterStep
+  | SplitterStep
+  | SwitchStep
+  | MirrorStep
+  | SequenceStep
+  | EnsembleStep
+  | SubgraphStep;
+
+export interface ModelStep extends StepCommon, HopCall {
+  readonly kind: 'model';
+  /**
+   * Set when Envoy has a route that sends the request on to this model
+   * itself once the executor has prepared it: the answer then streams from
+   * the model to the client without passing through the executor.
+   */
+  readonly handoff?: string;
+}
+
+export interface TransformerStep extends StepCommon, HopCall {
+  readonly kind: 'transformer';
+  readonly to: string;
+}
+
+export interface OutputTransformerStep extends StepCommon, HopCall {
+  readonly kind: 'output-transformer';
+  readonly to: string;
+}
+
+export interface RouterStep extends StepCommon, HopCall {
+  readonly kind: 'router';
+  readonly children: readonly string[];
+  readonly then?: string;
+}
+
+export interface SplitterStep extends StepCommon {
+  readonly kind: 'splitter';
+  readonly routes: readonly { readonly to: string; readonly weight: number }[];
+  readonly stickyHeader?: string;
+}
+
+export interface SwitchStep extends StepCommon {
+  readonly kind: 'switch';
+  readonly cases: readonly { readonly when: SwitchCondition; readonly to: string }[];
+  readonly default?: string;
+}
+
+export interface MirrorStep extends StepCommon {
+  readonly kind: 'mirror';
+  readonly to: string;
+  readonly shadow: string;
+  readonly percent: number;
+}
+
+export interface SequenceStep extends StepCommon {
+  readonly kind: 'sequence';
+  readonly steps: readonly { readonly node: string; readonly input: string }[];
+  readonly stopWhen?: SwitchCondition;
+}
+
+export interface EnsembleStep extends StepCommon {
+  readonly kind: 'ensemble';
+  readonly children: readonly string[];
+  readonly combine:
+    { readonly builtin: BuiltinCombiner } | { readonly node: string; readonly call: HopCall };
+  readonly then?: string;
+}
+
+/** Another graph, called through Envoy on its own public path with its own plan. */
+export interface SubgraphStep extends StepCommon, HopCall {
+  readonly kind: 'graph';
+}
