@@ -193,7 +193,7 @@ describe('protocols through the executor and a real Envoy', () => {
   test('V2 health and the graph’s metadata and readiness are answered by Envoy', async () => {
     const get = async (path: string) => {
       const response = await request(`${stack.base}${path}`);
-      return { status: response.statusCode, json: (await response.body.json()) };
+      return { status: response.statusCode, json: await response.body.json() };
     };
     assert.deepEqual(await get('/v2/health/live'), { status: 200, json: { live: true } });
     assert.deepEqual(await get('/v2/health/ready'), { status: 200, json: { ready: true } });
