@@ -6,6 +6,8 @@ import type {
   RouteSettings,
   ValueCondition,
 } from '../plan/types.ts';
+import type { ExecutionPlan } from '../plan/execution.ts';
+import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
 import { seconds } from './durations.ts';
 import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './listener.ts';
@@ -200,8 +202,22 @@ function modelInfoRoutes(plan: GraphPlan) {
         }),
       ];
     case 'seldon':
-      return [];
+      return plan.feedback ? [feedbackRoute(plan, plan.feedback)] : [];
   }
+}
+
+/** Seldon feedback: the executor sends it to every node the prediction went through. */
+function feedbackRoute(plan: GraphPlan, feedback: ExecutionPlan) {
+  return {
+    name: `${plan.id}/feedback`,
+    match: { path: SELDON_FEEDBACK_PATH },
+    ...directResponse(
+      errorBody(plan.graph, feedback.entry, 502, 'the executor returned the feedback unanswered'),
+      502,
+    ),
+    typed_per_filter_config: extProcRouteConfig(feedback),
+    metadata: metadata(plan.graph, feedback.entry),
+  };
 }
 
 /** Server health of the V2 protocol, once per virtual host that serves a V2 graph. */

@@ -2,6 +2,8 @@ import type protobuf from 'protobufjs';
 import { MAX_GRAPH_WAIT_MS } from '../envoy/ext-proc.ts';
 import type { ExecutionPlan } from '../plan/execution.ts';
 import { encodeMessage } from '../protos/proto-json.ts';
+import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
+import { runFeedback } from './feedback.ts';
 import { runGraph, type GraphResult, type RunServices } from './graph-run.ts';
 import { errorBody, StepError } from './step-error.ts';
 
@@ -122,16 +124,20 @@ export class RequestProcessor {
     this.#write({ override_message_timeout: seconds(wait) });
     let result: GraphResult;
     try {
-      result = await runGraph(
-        this.#plan,
-        {
-          headers: this.#headers,
-          query: new URLSearchParams(this.#headers.get(':path')?.split('?')[1] ?? ''),
-          body,
-          contentType: this.#headers.get('content-type') ?? 'application/json',
-        },
-        this.#services,
-      );
+      const path = this.#headers.get(':path')?.split('?')[0];
+      result =
+        path === SELDON_FEEDBACK_PATH
+          ? await runFeedback(this.#plan, body, this.#services.hops)
+          : await runGraph(
+              this.#plan,
+              {
+                headers: this.#headers,
+                query: new URLSearchParams(this.#headers.get(':path')?.split('?')[1] ?? ''),
+                body,
+                contentType: this.#headers.get('content-type') ?? 'application/json',
+              },
+              this.#services,
+            );
     } catch (error) {
       if (!(error instanceof StepError)) {
         this.#log(

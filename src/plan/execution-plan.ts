@@ -1,7 +1,7 @@
 import type { GraphModel } from '../graph/model.ts';
 import { reachableFrom } from '../graph/order.ts';
 import { referencesOf } from '../graph/references.ts';
-import { nodePath, publicInferencePath } from '../protocols/paths.ts';
+import { nodePath, publicInferencePath, SELDON_SEND_FEEDBACK_PATH } from '../protocols/paths.ts';
 import { parseDuration } from '../spec/duration.ts';
 import type { NodeSpec, Protocol } from '../spec/schema.ts';
 import {
@@ -198,6 +198,32 @@ export function hopRoutes(graph: GraphModel, entry: string): HopRoutePlan[] {
         },
         timeoutMs,
         ...(retries && { retries }),
+      },
+    ];
+  });
+}
+
+/** Where the executor sends a node feedback: next to its hop route. */
+export function feedbackHopPath(hop: string): string {
+  return `${hop}/feedback`;
+}
+
+/** Seldon feedback routes: every node with an endpoint takes feedback on /send-feedback. */
+export function feedbackHopRoutes(graph: GraphModel): HopRoutePlan[] {
+  return graph.order.flatMap((name): HopRoutePlan[] => {
+    const node = graph.nodes.get(name);
+    if (!node || !hasEndpoint(node)) return [];
+    return [
+      {
+        graph: graph.name,
+        node: name,
+        path: feedbackHopPath(hopPath(graph, name)),
+        target: {
+          kind: 'upstream',
+          upstream: upstreamId(graph, name),
+          path: SELDON_SEND_FEEDBACK_PATH,
+        },
+        timeoutMs: stepTimeoutMs(graph, node),
       },
     ];
   });

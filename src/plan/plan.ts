@@ -5,6 +5,7 @@ import {
   canHandOff,
   executedNodes,
   executionPlan,
+  feedbackHopRoutes,
   handoffKey,
   hopRoutes,
 } from './execution-plan.ts';
@@ -42,8 +43,12 @@ export function planGraph(graph: GraphModel): {
       ? [{ key: handoffKey(graph, name), node: name, forward: handoffForward(graph, name, node) }]
       : [];
   });
+  const seldon = graph.protocol === 'seldon';
   const hops = new Map(
-    entries.flatMap((entry) => hopRoutes(graph, entry)).map((hop) => [hop.path, hop]),
+    [
+      ...entries.flatMap((entry) => hopRoutes(graph, entry)),
+      ...(seldon ? feedbackHopRoutes(graph) : []),
+    ].map((hop) => [hop.path, hop]),
   );
   const upstreams = graph.order.flatMap((name) => {
     const node = graph.nodes.get(name);
@@ -61,6 +66,7 @@ export function planGraph(graph: GraphModel): {
         executors: entries.map((entry) => ({ entry, plan: executionPlan(graph, entry) })),
         handoffs,
         hops: [...hops.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+        ...(seldon && { feedback: executionPlan(graph, graph.entry) }),
       },
       upstreams: upstreams.sort(byId),
     },

@@ -29,6 +29,8 @@ export interface GraphPlan {
   readonly handoffs: readonly HandoffRule[];
   /** The hop routes of the nodes the executor calls. */
   readonly hops: readonly HopRoutePlan[];
+  /** Seldon graphs: the whole graph's plan, for feedback sent along a prediction's routing. */
+  readonly feedback?: ExecutionPlan;
 }
 
 export interface RouteRule {

@@ -41,3 +41,9 @@ export function nodePath(protocol: Protocol, kind: NodeKind, model: string): str
       return modelInferencePath(protocol, model);
   }
 }
+
+/** Seldon's feedback API: reward and truth for an earlier prediction, sent on along its routing. */
+export const SELDON_FEEDBACK_PATH = '/api/v1.0/feedback';
+
+/** Where a Seldon component takes feedback. */
+export const SELDON_SEND_FEEDBACK_PATH = '/send-feedback';

@@ -70,8 +70,10 @@ describe('protocols through the executor and a real Envoy', () => {
         },
       }),
       '/route': () => ({ json: { data: { ndarray: [[1]] } } }),
+      '/send-feedback': () => ({ json: {} }),
     });
     const seldonModel = (tag: string, f: (n: number) => number) => ({
+      '/send-feedback': () => ({ json: {} }),
       '/api/v1.0/predictions': (r: { json: unknown }) => ({
         json: {
           data: { names: ['y'], ndarray: [seldonNumbers(r.json).map(f)] },
@@ -172,6 +174,25 @@ describe('protocols through the executor and a real Envoy', () => {
       meta: { puid: 'client-chosen' },
     });
     assert.equal((reply.json as { meta: { puid: string } }).meta.puid, 'client-chosen');
+  });
+
+  test('Seldon feedback goes to /send-feedback of the nodes along the recorded routing', async () => {
+    const prediction = await post(`${stack.base}/api/v1.0/predictions`, {
+      data: { ndarray: [[1]] },
+    });
+    const feedback = {
+      request: { data: { ndarray: [[1]] } },
+      response: prediction.json,
+      reward: 1,
+      truth: { data: { ndarray: [[1000]] } },
+    };
+    const reply = await post(`${stack.base}/api/v1.0/feedback`, feedback);
+    assert.equal(reply.status, 200, reply.text);
+    const sent = (server: ScriptedServer) =>
+      server.requests.filter((r) => r.path === '/send-feedback').map((r) => r.json);
+    assert.deepEqual(sent(seldonB), [feedback]);
+    assert.deepEqual(sent(seldonA), [], 'the router chose b: a never saw the request');
+    assert.equal(sent(shared).length, 2, 'the transformer and the router');
   });
 
   test('a payload that is not JSON passes every step untouched', async () => {
