@@ -26,7 +26,15 @@ export function extProcFilter() {
     disabled: true,
     typed_config: {
       '@type': typed('envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor'),
-      grpc_service: { envoy_grpc: { cluster_name: EXECUTOR_CLUSTER }, timeout: '5s' },
+      grpc_service: {
+        envoy_grpc: { cluster_name: EXECUTOR_CLUSTER },
+        // A stream the executor refused never ran: trying it again is safe.
+        retry_policy: {
+          retry_on: 'refused-stream',
+          num_retries: 2,
+          retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' },
+        },
+      },
       failure_mode_allow: false,
       processing_mode: {
         request_header_mode: 'SEND',

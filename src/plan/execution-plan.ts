@@ -43,6 +43,54 @@ export function canHandOff(graph: GraphModel, node: NodeSpec): boolean {
   );
 }
 
+/** The nodes below `name` whose answer becomes `name`'s answer unchanged. */
+function answeringChildren(node: NodeSpec): string[] {
+  switch (node.kind) {
+    case 'transformer':
+    case 'mirror':
+      return [node.to];
+    case 'splitter':
+      return node.routes.map((route) => route.to);
+    case 'switch':
+      return [
+        ...node.cases.map((c) => c.to),
+        ...(node.default === undefined ? [] : [node.default]),
+      ];
+    case 'sequence':
+      return node.steps.slice(-1).map((step) => step.node);
+    case 'router':
+      return node.then === undefined ? node.children : [node.then];
+    case 'ensemble':
+      return node.then === undefined ? [] : [node.then];
+    case 'model':
+    case 'output-transformer':
+    case 'combiner':
+    case 'graph':
+      return [];
+  }
+}
+
+/** The models whose answer may be the answer of `name`. */
+function tailsBelow(graph: GraphModel, name: string): string[] {
+  const node = graph.nodes.get(name);
+  if (!node) return [];
+  if (node.kind === 'model') return [name];
+  return answeringChildren(node).flatMap((child) => tailsBelow(graph, child));
+}
+
+/**
+ * The models that may answer for the graph when a request reaches `entry`:
+ * only they can take a hand-off. Sorted, each once.
+ */
+export function handoffModels(graph: GraphModel, entry: string): string[] {
+  return [...new Set(tailsBelow(graph, entry))]
+    .filter((name) => {
+      const node = graph.nodes.get(name);
+      return node !== undefined && canHandOff(graph, node);
+    })
+    .sort();
+}
+
 function stepTimeoutMs(graph: GraphModel, node: NodeSpec): number {
   const declared = node.timeout === undefined ? undefined : parseDuration(node.timeout);
   return Math.min(declared ?? graph.timeoutMs, graph.timeoutMs);
@@ -56,7 +104,12 @@ function hopCall(graph: GraphModel, name: string, node: NodeSpec): HopCall {
   return { hop: hopPath(graph, name), protocol: protocolOf(graph, node) };
 }
 
-function stepOf(graph: GraphModel, name: string, node: NodeSpec): StepPlan {
+function stepOf(
+  graph: GraphModel,
+  name: string,
+  node: NodeSpec,
+  handoffs: ReadonlySet<string>,
+): StepPlan {
   const common = {
     timeoutMs: stepTimeoutMs(graph, node),
     soft: node.dependency === 'soft',
@@ -69,7 +122,7 @@ function stepOf(graph: GraphModel, name: string, node: NodeSpec): StepPlan {
         kind: 'model',
         ...common,
         ...hopCall(graph, name, node),
-        ...(canHandOff(graph, node) && { handoff: handoffKey(graph, name) }),
+        ...(handoffs.has(name) && { handoff: handoffKey(graph, name) }),
       };
     case 'transformer':
     case 'output-transformer':
@@ -146,9 +199,10 @@ export function executedNodes(graph: GraphModel, entry: string): string[] {
 /** The executor's plan for the part of `graph` below `entry`. */
 export function executionPlan(graph: GraphModel, entry: string): ExecutionPlan {
   const nodes: Record<string, StepPlan> = {};
+  const handoffs = new Set(handoffModels(graph, entry));
   for (const name of executedNodes(graph, entry)) {
     const node = graph.nodes.get(name);
-    if (node) nodes[name] = stepOf(graph, name, node);
+    if (node) nodes[name] = stepOf(graph, name, node, handoffs);
   }
   return {
     version: EXECUTION_PLAN_VERSION,

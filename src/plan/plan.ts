@@ -2,11 +2,10 @@ import type { GraphModel } from '../graph/model.ts';
 import { publicInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import {
-  canHandOff,
-  executedNodes,
   executionPlan,
   feedbackHopRoutes,
   handoffKey,
+  handoffModels,
   hopRoutes,
 } from './execution-plan.ts';
 import { graphRules, handoffForward } from './route-rules.ts';
@@ -36,13 +35,14 @@ export function planGraph(graph: GraphModel): {
   const entries = [
     ...new Set(rules.flatMap((r) => (r.action.kind === 'execute' ? [r.action.entry] : []))),
   ];
-  const executed = [...new Set(entries.flatMap((entry) => executedNodes(graph, entry)))].sort();
-  const handoffs = executed.flatMap((name): HandoffRule[] => {
-    const node = graph.nodes.get(name);
-    return node?.kind === 'model' && canHandOff(graph, node)
-      ? [{ key: handoffKey(graph, name), node: name, forward: handoffForward(graph, name, node) }]
-      : [];
-  });
+  const handoffs = [...new Set(entries.flatMap((entry) => handoffModels(graph, entry)))]
+    .sort()
+    .flatMap((name): HandoffRule[] => {
+      const node = graph.nodes.get(name);
+      return node?.kind === 'model'
+        ? [{ key: handoffKey(graph, name), node: name, forward: handoffForward(graph, name, node) }]
+        : [];
+    });
   const seldon = graph.protocol === 'seldon';
   const hops = new Map(
     [
