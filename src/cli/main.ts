@@ -3,7 +3,7 @@ import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
-import { executorCommand } from './executor.ts';
+import { defaultWorkers, executorCommand } from './executor.ts';
 import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
@@ -13,6 +13,12 @@ function port(value: string): number {
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) {
     throw new InvalidArgumentError('must be a port number (0-65535)');
   }
+  return parsed;
+}
+
+function count(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be 1 or more');
   return parsed;
 }
 
@@ -124,7 +130,13 @@ program
   .option('--address <address>', 'address the executor listens on', '127.0.0.1')
   .option('--port <port>', 'port the executor listens on', port, 18081)
   .option('--hop-url <url>', "Envoy's hop listener", 'http://127.0.0.1:10001')
-  .action(async (options: { address: string; port: number; hopUrl: string }) => {
+  .option(
+    '--workers <n>',
+    'processes serving the port (default: one per core)',
+    count,
+    defaultWorkers(),
+  )
+  .action(async (options: { address: string; port: number; hopUrl: string; workers: number }) => {
     await executorCommand(options);
   });
 
