@@ -43,7 +43,7 @@ async function superviseWorkers(workers: number): Promise<void> {
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
     log(
-      `executor worker ${String(worker.process.pid)} exited (code ${String(code)}, signal ${String(signal)}); starting another`,
+      `executor worker ${String(worker.process.pid)} exited (code ${String(code)}, signal ${signal}); starting another`,
     );
     cluster.fork();
   });
