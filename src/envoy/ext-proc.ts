@@ -2,6 +2,7 @@ import { PLAN_METADATA_KEY, type ExecutionPlan } from '../plan/execution.ts';
 import { typed } from './type-urls.ts';
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
+export const BUFFER_FILTER = 'envoy.filters.http.buffer';
 export const EXECUTOR_CLUSTER = 'switchyard-executor';
 
 /** Dynamic-metadata namespace the executor writes to; the only one Envoy accepts from it. */
@@ -52,9 +53,32 @@ export function extProcFilter() {
   };
 }
 
+/**
+ * Envoy refuses to buffer more than a connection's buffer limit (1 MiB by
+ * default) for ext_proc; the buffer filter, turned on per executor route,
+ * raises a request's limit to the graph's maxRequestBytes and no further.
+ */
+export function bufferFilter() {
+  return {
+    name: BUFFER_FILTER,
+    disabled: true,
+    typed_config: {
+      '@type': typed('envoy.extensions.filters.http.buffer.v3.Buffer'),
+      max_request_bytes: 1024 * 1024,
+    },
+  };
+}
+
 /** Turns the executor on for one route and hands it the plan to run. */
 export function extProcRouteConfig(plan: ExecutionPlan) {
   return {
+    [BUFFER_FILTER]: {
+      '@type': typed('envoy.config.route.v3.FilterConfig'),
+      config: {
+        '@type': typed('envoy.extensions.filters.http.buffer.v3.BufferPerRoute'),
+        buffer: { max_request_bytes: plan.maxBodyBytes },
+      },
+    },
     [EXT_PROC_FILTER]: {
       '@type': typed('envoy.config.route.v3.FilterConfig'),
       config: {

@@ -1,4 +1,4 @@
-import { extProcFilter } from './ext-proc.ts';
+import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { LISTENER, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
@@ -74,6 +74,22 @@ const executorFailureMapper = {
   ),
 };
 
+/** A body over the graph's maxRequestBytes, refused by Envoy while buffering it or by the executor. */
+const tooLargeMapper = {
+  filter: {
+    status_code_filter: {
+      comparison: {
+        op: 'EQ',
+        value: { default_value: 413, runtime_key: 'switchyard.too_large_status' },
+      },
+    },
+  },
+  body_format_override: errorBody(
+    413,
+    "the request body is larger than the graph's maxRequestBytes",
+  ),
+};
+
 export const ROUTE_CONFIG_NAME = 'switchyard-graphs';
 export const HOP_LISTENER_NAME = 'switchyard-hops';
 export const HOP_ROUTE_CONFIG_NAME = 'switchyard-hops';
@@ -134,8 +150,8 @@ export function listener(options: ListenerOptions): EnvoyResource {
     options.address,
     options.port,
     ROUTE_CONFIG_NAME,
-    [extProcFilter()],
-    [...nodeFailureMappers, executorFailureMapper],
+    [bufferFilter(), extProcFilter()],
+    [...nodeFailureMappers, executorFailureMapper, tooLargeMapper],
   );
 }
 

@@ -441,6 +441,14 @@ describe('executor graphs through a real Envoy', () => {
   test('a body over maxRequestBytes is refused with 413; declared headers and trace context reach every hop', async () => {
     const big = await post(url('limited'), v2Request(Array.from({ length: 500 }, (_, i) => i)));
     assert.equal(big.status, 413);
+    assert.deepEqual(big.json, {
+      error: {
+        graph: 'limited',
+        node: 'pre',
+        status: 413,
+        reason: "the request body is larger than the graph's maxRequestBytes",
+      },
+    });
     const ok = await post(url('limited'), v2Request([1]), {
       'x-tenant': 'acme',
       'x-other': 'private',

@@ -195,8 +195,8 @@ describe('protocols through the executor and a real Envoy', () => {
     assert.equal(sent(shared).length, 2, 'the transformer and the router');
   });
 
-  test('a payload that is not JSON passes every step untouched', async () => {
-    const bytes = Buffer.from([0, 1, 2, 250, 251, 255, 10, 13]);
+  test('a payload that is not JSON passes every step untouched, 2 MiB of it too', async () => {
+    const bytes = Buffer.alloc(2 * 1024 * 1024, 'binary\u0000\u00ff');
     const response = await request(`${stack.base}/v2/models/binary/infer`, {
       method: 'POST',
       body: bytes,
