@@ -7,6 +7,8 @@ import { resolveEnvoy } from './envoy-binary.ts';
 
 export interface RunningEnvoy {
   readonly version: string;
+  /** The Envoy process, e.g. to read its CPU time. */
+  readonly pid: number;
   readonly adminUrl: string;
   /**
    * Envoy's config_dump, optionally of one resource kind (e.g.
@@ -101,6 +103,7 @@ export async function startEnvoyProcess(options: {
 
   return {
     version: binary.version,
+    pid: child.pid ?? 0,
     adminUrl,
     configDump: async (resource) => {
       const eds = resource === 'dynamic_endpoint_configs' ? '&include_eds' : '';

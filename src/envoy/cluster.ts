@@ -95,9 +95,18 @@ function staticCluster(name: string, address: string, port: number, http2: boole
   };
 }
 
-/** The ext_proc service: gRPC, so HTTP/2. */
+/**
+ * The ext_proc service: gRPC, so HTTP/2. One stream per request, so the
+ * default circuit-breaker limits (1,024 requests, 3 retries in flight) would
+ * cap the data plane instead of protecting it.
+ */
 export function executorCluster(options: ListenerOptions): EnvoyResource {
-  return staticCluster(EXECUTOR_CLUSTER, options.executor.address, options.executor.port, true);
+  return {
+    ...staticCluster(EXECUTOR_CLUSTER, options.executor.address, options.executor.port, true),
+    circuit_breakers: {
+      thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],
+    },
+  };
 }
 
 export const SELF_CLUSTER = 'switchyard-self';

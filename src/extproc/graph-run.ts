@@ -123,7 +123,8 @@ class GraphRun {
   readonly #plan: ExecutionPlan;
   readonly #request: GraphRequest;
   readonly #services: RunServices;
-  readonly #deadline: AbortSignal;
+  /** When the graph's deadline passes, in Date.now() milliseconds. */
+  readonly #deadlineAt: number;
   readonly #routing = new Map<string, string>();
   readonly #softFailures = new Map<string, string>();
   readonly #outputs = new Map<string, Flow>();
@@ -133,7 +134,7 @@ class GraphRun {
     this.#plan = plan;
     this.#request = request;
     this.#services = services;
-    this.#deadline = AbortSignal.timeout(plan.timeoutMs);
+    this.#deadlineAt = Date.now() + plan.timeoutMs;
   }
 
   async run(): Promise<GraphResult> {
@@ -169,7 +170,7 @@ class GraphRun {
   }
 
   async #step(name: string, input: Flow, tail: boolean): Promise<StepResult> {
-    if (this.#deadline.aborted) {
+    if (Date.now() >= this.#deadlineAt) {
       throw new StepError(
         504,
         name,
@@ -481,7 +482,16 @@ class GraphRun {
     sent: Role = 'request',
   ): Promise<Flow> {
     const payload = this.#prepare(name, input, call.protocol, sent);
-    const signal = AbortSignal.any([this.#deadline, AbortSignal.timeout(step.timeoutMs)]);
+    // One timer per call: the step's own timeout or what is left of the graph's, whichever is less.
+    const budgetMs = Math.min(step.timeoutMs, this.#deadlineAt - Date.now());
+    if (budgetMs <= 0) {
+      throw new StepError(
+        504,
+        name,
+        `the graph's deadline of ${String(this.#plan.timeoutMs)} ms passed`,
+      );
+    }
+    const signal = AbortSignal.timeout(budgetMs);
     let reply: HopAnswer;
     try {
       reply = await this.#services.hops.call(
@@ -492,11 +502,7 @@ class GraphRun {
       );
     } catch (error) {
       if (signal.aborted) {
-        throw new StepError(
-          504,
-          name,
-          `no answer within ${String(Math.min(step.timeoutMs, this.#plan.timeoutMs))} ms`,
-        );
+        throw new StepError(504, name, `no answer within ${String(budgetMs)} ms`);
       }
       throw new StepError(
         502,

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { PLAN_METADATA_KEY } from '../plan/execution.ts';
-import { encodeMessage } from '../protos/proto-json.ts';
 import type { RunServices } from './graph-run.ts';
 import { HopClient } from './hop-client.ts';
 import { PlanCache } from './plan-cache.ts';
-import { RequestProcessor, type ProcessingRequest } from './processor.ts';
+import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 
 const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
@@ -27,7 +26,7 @@ export interface Executor {
 }
 
 function immediateError(root: protobuf.Root, status: number, reason: string): Uint8Array {
-  return encodeMessage(root, 'envoy.service.ext_proc.v3.ProcessingResponse', {
+  return responseEncoder(root).encode({
     immediate_response: {
       status: { code: status },
       headers: {
@@ -90,7 +89,10 @@ export async function startExecutor(
         });
         return;
       }
-      const processor = new RequestProcessor(root, plan.value, services, send, log);
+      const finish = () => {
+        if (!call.writableEnded) call.end();
+      };
+      const processor = new RequestProcessor(root, plan.value, services, send, finish, log);
       call.on('data', (request: ProcessingRequest) => {
         processor.handle(request).catch((error: unknown) => {
           log(
@@ -99,7 +101,7 @@ export async function startExecutor(
           call.destroy();
         });
       });
-      call.on('end', () => call.end());
+      call.on('end', finish);
       call.on('error', () => undefined);
     },
   });

@@ -120,9 +120,3 @@ export function encodeAny(
     value: Uint8Array;
   };
 }
-
-/** Encodes a message given in proto3 JSON (snake_case) as protobuf bytes. */
-export function encodeMessage(root: protobuf.Root, typeName: string, json: object): Uint8Array {
-  const type = root.lookupType(typeName);
-  return type.encode(type.fromObject(messageToObject(type, json, typeName))).finish();
-}
