@@ -129,6 +129,8 @@ class GraphRun {
   readonly #softFailures = new Map<string, string>();
   readonly #outputs = new Map<string, Flow>();
   #meta: SeldonMeta | undefined;
+  /** The client's request: what is wrong with it is the client's error (400), not a node's. */
+  #clientPayload: Payload | undefined;
 
   constructor(plan: ExecutionPlan, request: GraphRequest, services: RunServices) {
     this.#plan = plan;
@@ -142,6 +144,7 @@ class GraphRun {
       payload: new Payload(this.#plan.protocol, this.#request.body, this.#request.contentType),
       role: 'request',
     };
+    this.#clientPayload = input.payload;
     if (this.#plan.protocol === 'seldon') this.#meta = this.#initialMeta(input.payload);
     const result = await this.#step(this.#plan.entry, input, true);
     if (result.kind === 'handoff') {
@@ -215,6 +218,10 @@ class GraphRun {
         return this.#step(to, input, tail);
       }
       case 'switch': {
+        if (step.cases.some((c) => c.when.body !== undefined)) {
+          const parsed = input.payload.json();
+          if (!parsed.ok) throw this.#payloadError(name, input, parsed.reason);
+        }
         const matched = step.cases.find((c) => conditionHolds(c.when, this.#conditionInput(input)));
         const to = matched?.to ?? step.default;
         if (to === undefined) {
@@ -431,15 +438,24 @@ class GraphRun {
     return this.#step(step.then, combined, tail);
   }
 
+  /** 400 when the client's request is at fault, 502 when a node's answer is. */
+  #payloadError(node: string, flow: Flow, reason: string): StepError {
+    return flow.payload === this.#clientPayload
+      ? new StepError(400, node, `the request cannot be read: ${reason}`)
+      : new StepError(502, node, reason);
+  }
+
   /** The JSON of `flow` in `protocol`, as a request or as an answer. */
   #jsonIn(node: string, flow: Flow, protocol: Protocol, role: Role): Json {
     const parsed = flow.payload.json();
-    if (!parsed.ok) throw new StepError(502, node, parsed.reason);
+    if (!parsed.ok) throw this.#payloadError(node, flow, parsed.reason);
     const adapted =
       flow.role === 'response'
         ? adaptResponse(parsed.value, flow.payload.protocol, protocol)
         : adaptRequest(parsed.value, flow.payload.protocol, protocol);
-    if (!adapted.ok) throw new StepError(502, node, `adapting the payload: ${adapted.reason}`);
+    if (!adapted.ok) {
+      throw this.#payloadError(node, flow, `adapting the payload: ${adapted.reason}`);
+    }
     if (role === 'request' && flow.role === 'response') {
       const chained = responseAsRequest(adapted.value, protocol);
       if (!chained.ok) throw new StepError(502, node, `chaining the answer: ${chained.reason}`);

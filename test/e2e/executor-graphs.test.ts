@@ -63,7 +63,20 @@ describe('executor graphs through a real Envoy', () => {
   const url = (graphName: string) => `${stack.base}/v2/models/${graphName}/infer`;
 
   before(async () => {
+    let flakyCalls = 0;
     models = await startScriptedServer({
+      // Fails every first and second call of three: a node that needs its retries.
+      '/v2/models/flaky-twice/infer': (r) => {
+        flakyCalls += 1;
+        return flakyCalls % 3 === 0
+          ? { json: v2Request(numbers(r.json, 'inputs')) }
+          : { status: 503, text: 'warming up' };
+      },
+      '/v2/models/shadow-model/infer': () => ({ json: v2Answer('shadow', [0]) }),
+      '/v2/models/nap/infer': (r) => ({
+        delayMs: 200,
+        json: v2Answer('nap', numbers(r.json, 'inputs')),
+      }),
       ...v2Transformer('plus-ten', (n) => n + 10),
       ...v2Model('double', (n) => n * 2),
       ...v2Model('negate', (n) => -n),
@@ -250,6 +263,41 @@ describe('executor graphs through a real Envoy', () => {
         'pre',
         t('pre', 'transformer', 'plus-ten', 's') + m('s', 'stream'),
       ),
+      'retried.yaml': graph(
+        'retried',
+        'out',
+        t('out', 'output-transformer', 'wrap', 'pre') +
+          t(
+            'pre',
+            'transformer',
+            'flaky-twice',
+            'm',
+            ', propagateHeaders: [x-step], retries: { attempts: 2, on: [5xx] }',
+          ) +
+          m('m', 'double'),
+      ),
+      'mirrored.yaml': graph(
+        'mirrored',
+        'mir',
+        `    mir: { kind: mirror, to: pre, shadow: s }\n` +
+          t('pre', 'transformer', 'plus-ten', 'm') +
+          m('m', 'double') +
+          m('s', 'shadow-model'),
+      ),
+      'parallel.yaml': graph(
+        'parallel',
+        'all',
+        `    all: { kind: ensemble, children: [a, b, c], combine: mean }\n` +
+          m('a', 'nap') +
+          m('b', 'nap') +
+          m('c', 'nap'),
+      ),
+      'step-timeout.yaml': graph(
+        'step-timeout',
+        'post',
+        t('post', 'output-transformer', 'wrap', 's') + m('s', 'sleepy', ', timeout: 300ms'),
+      ),
+      'v1-entry.yaml': graph('v1-entry', 'm', m('m', 'v1-double', ', protocol: v1')),
       'limited.yaml': graph(
         'limited',
         'pre',
@@ -463,6 +511,79 @@ describe('executor graphs through a real Envoy', () => {
       hop.headers.traceparent,
       '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     );
+    const last = models.requests.filter((r) => r.path === '/v2/models/double/infer').at(-1);
+    assert.equal(
+      last?.headers.traceparent,
+      '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    );
+  });
+
+  test('a node’s retries apply to the executor’s calls; step-level headers reach that step only', async () => {
+    const reply = await post(url('retried'), v2Request([1]), { 'x-step': 'for-pre' });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.json, { ...v2Answer('double', [2]), model_name: 'wrapped' });
+    const calls = models.requests.filter((r) => r.path === '/v2/models/flaky-twice/infer');
+    assert.equal(calls.length, 3, 'two failures retried by Envoy, then the answer');
+    assert.equal(calls.at(-1)?.headers['x-step'], 'for-pre');
+    const later = models.requests.filter((r) => r.path === '/v2/models/double/infer').at(-1);
+    assert.equal(later?.headers['x-step'], undefined, 'declared on pre, so pre alone gets it');
+  });
+
+  test('a mirror above executor steps: the answer comes from the primary, the shadow gets a copy', async () => {
+    const reply = await post(url('mirrored'), v2Request([1]));
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.json, v2Answer('double', [22]));
+    await waitFor('the shadow to get its copy', () =>
+      models.requests.some((r) => r.path === '/v2/models/shadow-model/infer'),
+    );
+  });
+
+  test('a request that is not JSON where a step must read it is the client’s error: 400', async () => {
+    const response = await request(url('switch'), {
+      method: 'POST',
+      body: '{"inputs": [',
+      headers: { 'content-type': 'application/json' },
+    });
+    const body = (await response.body.json()) as { error: Record<string, unknown> };
+    assert.equal(response.statusCode, 400);
+    assert.equal(body.error.node, 'sw');
+    assert.match(String(body.error.reason), /^the request cannot be read: the payload is not JSON/);
+  });
+
+  test('an ensemble’s children run in parallel: three 200 ms children answer well under 400 ms', async () => {
+    await post(url('parallel'), v2Request([1]));
+    const started = Date.now();
+    const reply = await post(url('parallel'), v2Request([3]));
+    const elapsed = Date.now() - started;
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(numbers(reply.json, 'outputs'), [3]);
+    assert.ok(elapsed < 350, `took ${String(elapsed)} ms`);
+  });
+
+  test('a step’s own timeout: 504 naming the step, at its declared 300 ms', async () => {
+    const started = Date.now();
+    const reply = await post(url('step-timeout'), v2Request([1]));
+    const elapsed = Date.now() - started;
+    assert.equal(reply.status, 504, reply.text);
+    assert.equal((reply.json as { error: { node: string } }).error.node, 's');
+    assert.ok(elapsed >= 290 && elapsed < 1_500, `took ${String(elapsed)} ms`);
+  });
+
+  test('bad input is answered in the error shape and the executor keeps serving', async () => {
+    const wrongShape = await post(url('v1-entry'), { instances: [[1, 2]] });
+    assert.equal(wrongShape.status, 400, wrongShape.text);
+    assert.match(
+      String((wrongShape.json as { error: { reason: string } }).error.reason),
+      /a V2 request needs a non-empty "inputs" array/,
+    );
+    const unknown = await post(url('no-such-graph'), v2Request([1]));
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(unknown.json, {
+      error: { status: 404, reason: 'no inference graph is served on this host and path' },
+    });
+    const fine = await post(url('v1-entry'), v2Request([1, 2]));
+    assert.equal(fine.status, 200, fine.text);
+    assert.deepEqual(numbers(fine.json, 'outputs'), [2, 4]);
   });
 
   test('a dead executor fails closed: 503 in the error shape; native graphs are unaffected', async () => {

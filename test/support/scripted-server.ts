@@ -74,7 +74,12 @@ export async function startScriptedServer(
       const recorded = { path, headers: request.headers, body, raw, json };
       requests.push(recorded);
       const handler = handlers[path.split('?')[0] ?? ''];
-      const answer = handler ? handler(recorded) : { status: 404, json: { error: `no ${path}` } };
+      let answer: ScriptedReply;
+      try {
+        answer = handler ? handler(recorded) : { status: 404, json: { error: `no ${path}` } };
+      } catch (error) {
+        answer = { status: 500, text: `the scripted handler failed: ${String(error)}` };
+      }
       reply(response, answer).catch(() => response.destroy());
     });
   });
