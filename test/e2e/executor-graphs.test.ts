@@ -573,7 +573,7 @@ describe('executor graphs through a real Envoy', () => {
     const wrongShape = await post(url('v1-entry'), { instances: [[1, 2]] });
     assert.equal(wrongShape.status, 400, wrongShape.text);
     assert.match(
-      String((wrongShape.json as { error: { reason: string } }).error.reason),
+      (wrongShape.json as { error: { reason: string } }).error.reason,
       /a V2 request needs a non-empty "inputs" array/,
     );
     const unknown = await post(url('no-such-graph'), v2Request([1]));
