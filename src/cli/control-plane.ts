@@ -1,6 +1,7 @@
 import type { ListenerOptions } from '../envoy/listener.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
+import { encodeAny } from '../protos/proto-json.ts';
 import { ROUTE } from '../envoy/type-urls.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
@@ -55,7 +56,8 @@ export interface ControlPlane {
 /** The control plane of `switchyard serve`: graph directories in, xDS out. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const root = envoyProtos();
-  const cache = new SnapshotCache();
+  // Versions hash what Envoy receives; the encoding is kept for every stream that sends it.
+  const cache = new SnapshotCache((resource) => encodeAny(root, resource).value);
   const server = new AdsServer(cache, root, {
     log,
     ...(options.xdsEvents && { events: options.xdsEvents }),

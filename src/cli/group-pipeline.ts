@@ -79,9 +79,9 @@ export class GroupPipeline {
 
   #apply(snapshot: DirectorySnapshot): void {
     const first = this.#compiler.compile(snapshot.graphs);
-    const rejected = new Set(
-      snapshot.graphs.map(graphId).filter((id) => !first.accepted.includes(id)),
-    );
+    const ids = new Set(snapshot.graphs.map(graphId));
+    const firstAccepted = new Set(first.accepted);
+    const rejected = new Set([...ids].filter((id) => !firstAccepted.has(id)));
     const substituted = snapshot.graphs.flatMap((graph) => {
       const id = graphId(graph);
       const previous = this.#lastGood.get(id);
@@ -95,7 +95,7 @@ export class GroupPipeline {
       if (accepted.has(id) && !rejected.has(id)) this.#lastGood.set(id, graph);
     }
     for (const id of this.#lastGood.keys()) {
-      if (!snapshot.graphs.some((g) => graphId(g) === id)) this.#lastGood.delete(id);
+      if (!ids.has(id)) this.#lastGood.delete(id);
     }
     const problems = new Map(snapshot.problems);
     for (const diagnostic of first.diagnostics) {

@@ -3,6 +3,7 @@ import { EXECUTOR_CLUSTER } from './ext-proc.ts';
 import type { ListenerOptions } from './listener.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
+import { memoizeByIdentity } from './memoize.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
 const adsSource = { ads: {}, resource_api_version: 'V3' } as const;
@@ -17,7 +18,7 @@ function lbEndpoints(addresses: readonly HostPort[]) {
   ];
 }
 
-export function loadAssignment(upstream: UpstreamPlan): EnvoyResource {
+function loadAssignmentOf(upstream: UpstreamPlan): EnvoyResource {
   return {
     '@type': ENDPOINT,
     cluster_name: upstream.id,
@@ -47,7 +48,7 @@ function discovery(upstream: UpstreamPlan) {
   };
 }
 
-export function cluster(upstream: UpstreamPlan): EnvoyResource {
+function clusterOf(upstream: UpstreamPlan): EnvoyResource {
   const limits = upstream.circuitBreaker;
   const outlier = upstream.outlierDetection;
   return {
@@ -76,6 +77,10 @@ export function cluster(upstream: UpstreamPlan): EnvoyResource {
     }),
   };
 }
+
+/** An upstream's cluster and its endpoints, translated once per plan object. */
+export const cluster = memoizeByIdentity(clusterOf);
+export const loadAssignment = memoizeByIdentity(loadAssignmentOf);
 
 function staticCluster(name: string, address: string, port: number, http2: boolean) {
   return {

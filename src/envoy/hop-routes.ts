@@ -2,6 +2,7 @@ import type { GraphPlan, HopRoutePlan } from '../plan/types.ts';
 import { SELF_CLUSTER } from './cluster.ts';
 import { HOP_ROUTE_CONFIG_NAME, METADATA_NAMESPACE } from './listener.ts';
 import type { EnvoyResource } from './resource-set.ts';
+import { memoizeByIdentity } from './memoize.ts';
 import { notFoundRoute, routeSettings } from './route.ts';
 import { ROUTE } from './type-urls.ts';
 
@@ -23,6 +24,8 @@ function hopRoute(hop: HopRoutePlan) {
   };
 }
 
+const hopRoutesOf = memoizeByIdentity((graph: GraphPlan) => graph.hops.map(hopRoute));
+
 /** Every node the executor calls, one exact-path route each, in graph order. */
 export function hopRouteConfiguration(graphs: readonly GraphPlan[]): EnvoyResource {
   return {
@@ -32,7 +35,7 @@ export function hopRouteConfiguration(graphs: readonly GraphPlan[]): EnvoyResour
       {
         name: 'hops',
         domains: ['*'],
-        routes: [...graphs.flatMap((graph) => graph.hops.map(hopRoute)), notFoundRoute()],
+        routes: [...graphs.flatMap(hopRoutesOf), notFoundRoute()],
       },
     ],
   };

@@ -7,7 +7,11 @@ import type { EnvoyResource } from './resource-set.ts';
 /** Graphs grouped into one virtual host per host name, in host order; graph routes in graph order. */
 export function routeConfiguration(graphs: readonly GraphPlan[]): EnvoyResource {
   const byHost = new Map<string, GraphPlan[]>();
-  for (const graph of graphs) byHost.set(graph.host, [...(byHost.get(graph.host) ?? []), graph]);
+  for (const graph of graphs) {
+    const sameHost = byHost.get(graph.host);
+    if (sameHost) sameHost.push(graph);
+    else byHost.set(graph.host, [graph]);
+  }
   const hosts = [...byHost.keys()].sort();
   if (!hosts.includes('*')) hosts.push('*');
   return {

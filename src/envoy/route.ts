@@ -9,6 +9,7 @@ import type {
 import type { ExecutionPlan } from '../plan/execution.ts';
 import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
 import { seconds } from './durations.ts';
+import { memoizeByIdentity } from './memoize.ts';
 import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './listener.ts';
 
@@ -229,7 +230,7 @@ export function serverHealthRoutes(host: string) {
 }
 
 /** The routes of one graph, in evaluation order. */
-export function graphRoutes(plan: GraphPlan): Record<string, unknown>[] {
+function routesOf(plan: GraphPlan): Record<string, unknown>[] {
   return [
     ...modelInfoRoutes(plan),
     ...handoffRoutes(plan),
@@ -250,3 +251,5 @@ export function graphRoutes(plan: GraphPlan): Record<string, unknown>[] {
     })),
   ];
 }
+
+export const graphRoutes = memoizeByIdentity(routesOf);

@@ -2,6 +2,7 @@ import type { Plan } from '../plan/types.ts';
 import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener, type ListenerOptions } from './listener.ts';
+import { memoizeByIdentity } from './memoize.ts';
 import type { EnvoyResource, ResourceSet } from './resource-set.ts';
 import { routeConfiguration } from './route-configuration.ts';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type ResourceTypeUrl } from './type-urls.ts';
@@ -11,16 +12,20 @@ function byName(resources: readonly EnvoyResource[], key: 'name' | 'cluster_name
   return new Map(named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+/** The resources every plan has, made once per listener options. */
+const fixedResources = memoizeByIdentity((options: ListenerOptions) => ({
+  clusters: [executorCluster(options), selfCluster(options)],
+  listeners: [listener(options), hopListener(options)],
+}));
+
 /** Plan → Envoy resources. Pure: the same plan always yields byte-identical resources. */
 export function translate(plan: Plan, options: ListenerOptions): ResourceSet {
   const staticUpstreams = plan.upstreams.filter((u) => u.endpoints.kind === 'static');
+  const fixed = fixedResources(options);
   return new Map<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>([
-    [
-      CLUSTER,
-      byName([...plan.upstreams.map(cluster), executorCluster(options), selfCluster(options)]),
-    ],
+    [CLUSTER, byName([...plan.upstreams.map(cluster), ...fixed.clusters])],
     [ENDPOINT, byName(staticUpstreams.map(loadAssignment), 'cluster_name')],
-    [LISTENER, byName([listener(options), hopListener(options)])],
+    [LISTENER, byName(fixed.listeners)],
     [ROUTE, byName([routeConfiguration(plan.graphs), hopRouteConfiguration(plan.graphs)])],
   ]);
 }

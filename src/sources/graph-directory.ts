@@ -98,7 +98,8 @@ export class GraphDirectory {
   async #rescan(): Promise<void> {
     const entries = await readdir(this.#dir).catch(() => [] as string[]);
     const present = entries.filter((name) => graphExtensions.has(extname(name)));
-    const gone = [...this.#files.keys()].filter((name) => !present.includes(name));
+    const presentNames = new Set(present);
+    const gone = [...this.#files.keys()].filter((name) => !presentNames.has(name));
     this.#enqueue([...present.sort(), ...gone]);
     await this.#queue;
   }

@@ -26,7 +26,7 @@ export interface TypeSnapshot {
 
 export type GroupSnapshot = ReadonlyMap<ResourceTypeUrl, TypeSnapshot>;
 
-function hash(text: string): string {
+function hash(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
@@ -36,9 +36,23 @@ export function versionOf(resources: Iterable<VersionedResource>): string {
   return hash(parts.join('\n'));
 }
 
+/** What a resource's version is derived from: by default its JSON. */
+export type Fingerprint = (resource: EnvoyResource) => string | Uint8Array;
+
 export class SnapshotCache {
   readonly #groups = new Map<string, GroupSnapshot>();
   readonly #watchers = new Set<() => void>();
+  readonly #fingerprint: Fingerprint;
+  /**
+   * Versions by resource object: the translator hands back the same objects
+   * for unchanged graphs, so a one-graph change hashes that graph's resources
+   * and the tables that list every graph, not everything.
+   */
+  readonly #versions = new WeakMap<EnvoyResource, string>();
+
+  constructor(fingerprint: Fingerprint = (resource) => JSON.stringify(resource)) {
+    this.#fingerprint = fingerprint;
+  }
 
   /**
    * Replaces a group's resources. Resources whose content did not change keep
@@ -52,12 +66,19 @@ export class SnapshotCache {
     for (const [typeUrl, byName] of resources) {
       const before = previous?.get(typeUrl);
       const versioned = new Map<string, VersionedResource>();
+      let reusedAll = before?.resources.size === byName.size;
       for (const [name, resource] of byName) {
-        const version = hash(JSON.stringify(resource));
+        const version = this.#versionOf(resource);
         const old = before?.resources.get(name);
-        versioned.set(name, old?.version === version ? old : { name, version, resource });
+        if (old?.version === version) {
+          versioned.set(name, old);
+        } else {
+          versioned.set(name, { name, version, resource });
+          reusedAll = false;
+        }
       }
-      const version = versionOf(versioned.values());
+      // Sorting every name again is what a one-graph change must not cost.
+      const version = before && reusedAll ? before.version : versionOf(versioned.values());
       if (before?.version === version) {
         next.set(typeUrl, before);
       } else {
@@ -69,6 +90,15 @@ export class SnapshotCache {
     this.#groups.set(group, next);
     for (const watcher of this.#watchers) watcher();
     return true;
+  }
+
+  #versionOf(resource: EnvoyResource): string {
+    let version = this.#versions.get(resource);
+    if (version === undefined) {
+      version = hash(this.#fingerprint(resource));
+      this.#versions.set(resource, version);
+    }
+    return version;
   }
 
   /** The snapshot an Envoy of `group` gets: its own, else the default group's. */

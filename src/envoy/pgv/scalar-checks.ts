@@ -20,6 +20,23 @@ const lenientHeader = /^[^\u0000\u000A\u000D]*$/;
 
 const show = (value: unknown): string => JSON.stringify(value);
 
+const patterns = new Map<string, RegExp>();
+
+/** Envoy's patterns, compiled once each. */
+function patternOf(source: string): RegExp {
+  let pattern = patterns.get(source);
+  if (!pattern) {
+    pattern = new RegExp(source, 'u');
+    patterns.set(source, pattern);
+  }
+  return pattern;
+}
+
+/** Defined once: checks run for every string of every resource, and closures per call add up. */
+function stringBroken(rule: string, message: string): Broken {
+  return { rule: `string.${rule}`, message };
+}
+
 function numberOf(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && value !== '') return Number(value);
@@ -87,10 +104,14 @@ export function checkNumber(family: string, rules: Rules, raw: unknown): Broken 
 export function checkString(rules: Rules, raw: unknown): Broken | undefined {
   const value = typeof raw === 'string' ? raw : '';
   if (rules.ignore_empty === true && value === '') return undefined;
-  const at = (rule: string, message: string): Broken => ({ rule: `string.${rule}`, message });
-  const chars = Array.from(value).length;
-  const bytes = Buffer.byteLength(value);
-  const shown = JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  const at = stringBroken;
+  // Counted only when a rule needs them: this runs for every string of every resource.
+  const hasLengthRule =
+    rules.len !== undefined || rules.min_len !== undefined || rules.max_len !== undefined;
+  const chars = hasLengthRule ? Array.from(value).length : 0;
+  const bytes =
+    rules.min_bytes !== undefined || rules.max_bytes !== undefined ? Buffer.byteLength(value) : 0;
+  const shown = () => JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (rules.const !== undefined && value !== rules.const)
     return at('const', `must be ${JSON.stringify(rules.const)}`);
   if (rules.len !== undefined && chars !== numberOf(rules.len))
@@ -109,8 +130,8 @@ export function checkString(rules: Rules, raw: unknown): Broken | undefined {
     return at('min_bytes', `must have at least ${show(rules.min_bytes)} bytes`);
   if (rules.max_bytes !== undefined && bytes > numberOf(rules.max_bytes))
     return at('max_bytes', `must have at most ${show(rules.max_bytes)} bytes`);
-  if (typeof rules.pattern === 'string' && !new RegExp(rules.pattern, 'u').test(value)) {
-    return at('pattern', `${shown} does not match ${rules.pattern}`);
+  if (typeof rules.pattern === 'string' && !patternOf(rules.pattern).test(value)) {
+    return at('pattern', `${shown()} does not match ${rules.pattern}`);
   }
   if (typeof rules.prefix === 'string' && !value.startsWith(rules.prefix))
     return at('prefix', `must start with ${JSON.stringify(rules.prefix)}`);
@@ -123,11 +144,11 @@ export function checkString(rules: Rules, raw: unknown): Broken | undefined {
   if (Array.isArray(rules.in) && !rules.in.includes(value))
     return at('in', `must be one of ${rules.in.join(', ')}`);
   if (Array.isArray(rules.not_in) && rules.not_in.includes(value))
-    return at('not_in', `must not be ${shown}`);
+    return at('not_in', `must not be ${shown()}`);
   if (typeof rules.well_known_regex === 'string') {
     const pattern = rules.strict === false ? lenientHeader : wellKnownRegex[rules.well_known_regex];
     if (pattern && !pattern.test(value))
-      return at('well_known_regex', `${shown} is not a valid ${rules.well_known_regex}`);
+      return at('well_known_regex', `${shown()} is not a valid ${rules.well_known_regex}`);
   }
   return undefined;
 }

@@ -52,6 +52,30 @@ const opaqueTypes = new Set([
   '.google.protobuf.ListValue',
 ]);
 
+interface TypeShape {
+  /** protobufjs computes fullName on every read. */
+  readonly name: string;
+  /** Fields that carry rules, resolved. */
+  readonly ruled: readonly protobuf.Field[];
+  readonly requiredOneofs: readonly protobuf.OneOf[];
+}
+
+const shapes = new WeakMap<protobuf.Type, TypeShape>();
+
+/** What of a type's reflection the walk needs, worked out once per type (it is read per resource). */
+function shapeOf(type: protobuf.Type): TypeShape {
+  let shape = shapes.get(type);
+  if (!shape) {
+    shape = {
+      name: type.fullName,
+      ruled: type.fieldsArray.filter((field) => rulesOf(field.resolve()) !== undefined),
+      requiredOneofs: type.oneofsArray.filter(oneofRequired),
+    };
+    shapes.set(type, shape);
+  }
+  return shape;
+}
+
 function isSet(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
@@ -75,22 +99,28 @@ class Walker {
       return;
     }
     const object = json as Record<string, unknown>;
-    for (const key of Object.keys(object)) {
-      if (key !== '@type' && !(key in type.fields)) {
+    for (const [key, value] of Object.entries(object)) {
+      if (key === '@type' || value === undefined) continue;
+      const field = type.fields[key];
+      if (!field) {
         this.#report(`${path}.${key}`, {
           rule: 'field',
           message: `${type.fullName.slice(1)} has no field "${key}"`,
         });
+        continue;
       }
-    }
-    for (const field of type.fieldsArray) {
-      const value = object[field.name];
       // PGV validates only the member of a oneof that is set.
       if (field.partOf && !isSet(value)) continue;
       this.#field(field, value, `${path}.${field.name}`);
     }
-    for (const oneof of type.oneofsArray) {
-      if (!oneofRequired(oneof)) continue;
+    const shape = shapeOf(type);
+    // An unset field breaks a rule only if it has one (min_len, required, ...): check just those.
+    for (const field of shape.ruled) {
+      if (object[field.name] === undefined && !field.partOf) {
+        this.#field(field, undefined, `${path}.${field.name}`);
+      }
+    }
+    for (const oneof of shape.requiredOneofs) {
       const set = oneof.fieldsArray.filter((f) => isSet(object[f.name]));
       if (set.length !== 1) {
         this.#report(`${path}.${oneof.name}`, {
@@ -248,7 +278,7 @@ class Walker {
     value: unknown,
     path: string,
   ): void {
-    const name = type.fullName;
+    const name = shapeOf(type).name;
     const required =
       rules?.message?.required === true ||
       rules?.duration?.required === true ||
