@@ -1,4 +1,5 @@
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
+import { scopedRouting } from './scopes.ts';
 import { LISTENER, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
@@ -90,7 +91,6 @@ const tooLargeMapper = {
   ),
 };
 
-export const ROUTE_CONFIG_NAME = 'switchyard-graphs';
 export const HOP_LISTENER_NAME = 'switchyard-hops';
 export const HOP_ROUTE_CONFIG_NAME = 'switchyard-hops';
 
@@ -98,7 +98,7 @@ function httpListener(
   name: string,
   address: string,
   port: number,
-  routeConfigName: string,
+  routing: Record<string, unknown>,
   filters: readonly Record<string, unknown>[],
   mappers: readonly Record<string, unknown>[],
 ): EnvoyResource {
@@ -119,10 +119,7 @@ function httpListener(
               // "host:" in a graph names a host, whatever port the client dialled.
               strip_any_host_port: true,
               local_reply_config: { mappers },
-              rds: {
-                route_config_name: routeConfigName,
-                config_source: { ads: {}, resource_api_version: 'V3' },
-              },
+              ...routing,
               http_filters: [
                 ...filters,
                 {
@@ -140,18 +137,30 @@ function httpListener(
   };
 }
 
+/** No scope for the path, or no route in its table: no graph is served there. */
+const noScopeMapper = {
+  filter: { response_flag_filter: { flags: ['NR'] } },
+  status_code: 404,
+  body_format_override: {
+    json_format: {
+      error: { status: 404, reason: 'no inference graph is served on this host and path' },
+    },
+  },
+};
+
 /**
- * One listener for all graphs. It names its route table instead of embedding
- * it, so traffic-split changes travel by RDS and never drain connections.
+ * One listener for all graphs. Its routes come by scoped RDS, a table per
+ * graph, so traffic-split changes never touch the listener (nor drain
+ * connections) and a one-graph change sends one small table.
  */
 export function listener(options: ListenerOptions): EnvoyResource {
   return httpListener(
     LISTENER_NAME,
     options.address,
     options.port,
-    ROUTE_CONFIG_NAME,
+    scopedRouting(),
     [bufferFilter(), extProcFilter()],
-    [...nodeFailureMappers, executorFailureMapper, tooLargeMapper],
+    [...nodeFailureMappers, executorFailureMapper, tooLargeMapper, noScopeMapper],
   );
 }
 
@@ -165,7 +174,12 @@ export function hopListener(options: ListenerOptions): EnvoyResource {
     HOP_LISTENER_NAME,
     '127.0.0.1',
     options.hopPort,
-    HOP_ROUTE_CONFIG_NAME,
+    {
+      rds: {
+        route_config_name: HOP_ROUTE_CONFIG_NAME,
+        config_source: { ads: {}, resource_api_version: 'V3' },
+      },
+    },
     [],
     nodeFailureMappers,
   );

@@ -4,8 +4,15 @@ import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener, type ListenerOptions } from './listener.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import type { EnvoyResource, ResourceSet } from './resource-set.ts';
-import { routeConfiguration } from './route-configuration.ts';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type ResourceTypeUrl } from './type-urls.ts';
+import { routeTables } from './route-configuration.ts';
+import {
+  CLUSTER,
+  ENDPOINT,
+  LISTENER,
+  ROUTE,
+  SCOPED_ROUTE,
+  type ResourceTypeUrl,
+} from './type-urls.ts';
 
 function byName(resources: readonly EnvoyResource[], key: 'name' | 'cluster_name' = 'name') {
   const named = resources.map((r) => [String(r[key]), r] as const);
@@ -22,10 +29,12 @@ const fixedResources = memoizeByIdentity((options: ListenerOptions) => ({
 export function translate(plan: Plan, options: ListenerOptions): ResourceSet {
   const staticUpstreams = plan.upstreams.filter((u) => u.endpoints.kind === 'static');
   const fixed = fixedResources(options);
+  const routes = routeTables(plan.graphs);
   return new Map<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>([
     [CLUSTER, byName([...plan.upstreams.map(cluster), ...fixed.clusters])],
     [ENDPOINT, byName(staticUpstreams.map(loadAssignment), 'cluster_name')],
     [LISTENER, byName(fixed.listeners)],
-    [ROUTE, byName([routeConfiguration(plan.graphs), hopRouteConfiguration(plan.graphs)])],
+    [SCOPED_ROUTE, byName(routes.scopes)],
+    [ROUTE, byName([...routes.tables, hopRouteConfiguration(plan.graphs)])],
   ]);
 }

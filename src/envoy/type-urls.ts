@@ -2,13 +2,21 @@ const prefix = 'type.googleapis.com/';
 
 export const LISTENER = `${prefix}envoy.config.listener.v3.Listener`;
 export const ROUTE = `${prefix}envoy.config.route.v3.RouteConfiguration`;
+export const SCOPED_ROUTE = `${prefix}envoy.config.route.v3.ScopedRouteConfiguration`;
 export const CLUSTER = `${prefix}envoy.config.cluster.v3.Cluster`;
 export const ENDPOINT = `${prefix}envoy.config.endpoint.v3.ClusterLoadAssignment`;
 
-export type ResourceTypeUrl = typeof LISTENER | typeof ROUTE | typeof CLUSTER | typeof ENDPOINT;
+export type ResourceTypeUrl =
+  typeof LISTENER | typeof SCOPED_ROUTE | typeof ROUTE | typeof CLUSTER | typeof ENDPOINT;
 
 /** The order Envoy must receive resource types in: what is referenced comes before what refers to it. */
-export const pushOrder: readonly ResourceTypeUrl[] = [CLUSTER, ENDPOINT, LISTENER, ROUTE];
+export const pushOrder: readonly ResourceTypeUrl[] = [
+  CLUSTER,
+  ENDPOINT,
+  LISTENER,
+  SCOPED_ROUTE,
+  ROUTE,
+];
 
 export function typed(typeName: string): string {
   return `${prefix}${typeName}`;

@@ -5,7 +5,7 @@ import {
   executionPlan,
   feedbackHopRoutes,
   handoffKey,
-  handoffModels,
+  canHandOff,
   hopRoutes,
 } from './execution-plan.ts';
 import { graphRules, handoffForward } from './route-rules.ts';
@@ -35,14 +35,17 @@ export function planGraph(graph: GraphModel): {
   const entries = [
     ...new Set(rules.flatMap((r) => (r.action.kind === 'execute' ? [r.action.entry] : []))),
   ];
-  const handoffs = [...new Set(entries.flatMap((entry) => handoffModels(graph, entry)))]
-    .sort()
-    .flatMap((name): HandoffRule[] => {
+  // Every model that can take a hand-off gets its route, not only the ones today's plan hands
+  // off to: a request re-matches its route after the hand-off, by then maybe in a newer route
+  // table, and the model its (older) plan chose must still be found there.
+  const handoffs = (entries.length === 0 ? [] : [...graph.order].sort()).flatMap(
+    (name): HandoffRule[] => {
       const node = graph.nodes.get(name);
-      return node?.kind === 'model'
+      return node?.kind === 'model' && canHandOff(graph, node)
         ? [{ key: handoffKey(graph, name), node: name, forward: handoffForward(graph, name, node) }]
         : [];
-    });
+    },
+  );
   const seldon = graph.protocol === 'seldon';
   const hops = new Map(
     [

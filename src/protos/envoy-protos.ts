@@ -37,13 +37,14 @@ const entryFiles = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/config/common/mutation_rules/v3/mutation_rules.proto',
 ];
 
 let cached: protobuf.Root | undefined;
 
 /**
- * Fields that the Envoy we run (1.40) understands but the API protos bundled
- * with @grpc/grpc-js-xds predate. Each is covered by an end-to-end test
+ * Fields and types that the Envoy we run (1.40) understands but the API
+ * protos bundled with @grpc/grpc-js-xds predate. Each is covered by an end-to-end test
  * against the real Envoy, which is what proves the field number right.
  */
 function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
@@ -52,6 +53,18 @@ function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
   root
     .lookupType('envoy.config.route.v3.WeightedCluster')
     .add(new protobuf.Field('use_hash_policy', 5, 'google.protobuf.BoolValue'));
+  // The early header mutation extension (scoped routing keys on the path
+  // through it) is missing from the bundle altogether; this is its definition.
+  protobuf.parse(
+    `syntax = "proto3";
+    package envoy.extensions.http.early_header_mutation.header_mutation.v3;
+    message HeaderMutation {
+      repeated envoy.config.common.mutation_rules.v3.HeaderMutation mutations = 1
+        [(validate.rules).repeated = {min_items: 1}];
+    }`,
+    root,
+    { keepCase: true },
+  );
   root.resolveAll();
 }
 

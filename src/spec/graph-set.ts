@@ -16,10 +16,18 @@ interface SubgraphReference {
   readonly target: string;
 }
 
-function subgraphsOf(graph: GraphModel): SubgraphReference[] {
-  return [...graph.nodes].flatMap(([node, spec]) =>
-    spec.kind === 'graph' ? [{ node, target: idOf(graph.namespace, spec.graph) }] : [],
-  );
+const subgraphs = new WeakMap<GraphModel, readonly SubgraphReference[]>();
+
+/** Worked out once per graph: the set checks run over every graph on each change. */
+function subgraphsOf(graph: GraphModel): readonly SubgraphReference[] {
+  let references = subgraphs.get(graph);
+  if (!references) {
+    references = [...graph.nodes].flatMap(([node, spec]) =>
+      spec.kind === 'graph' ? [{ node, target: idOf(graph.namespace, spec.graph) }] : [],
+    );
+    subgraphs.set(graph, references);
+  }
+  return references;
 }
 
 function referencePath(reference: SubgraphReference): string {

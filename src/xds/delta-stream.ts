@@ -85,14 +85,18 @@ export class DeltaStream extends XdsStream {
     extra: readonly VersionedResource[],
   ): Promise<void> | undefined {
     const state = this.types.get(typeUrl);
-    if (!state) return undefined;
+    if (!state || this.upToDate(state, typeUrl, snapshot, extra)) return undefined;
     const has = this.#hasOf(typeUrl);
     const wanted = this.wanted(state, snapshot, typeUrl, extra);
     const wantedNames = new Set(wanted.map((r) => r.name));
     const resend = state.resendEvenIfUnchanged;
     const updated = wanted.filter((r) => resend || has.get(r.name) !== r.version);
     const removed = [...has.keys()].filter((name) => !wantedNames.has(name));
-    if (updated.length === 0 && removed.length === 0) return undefined;
+    if (extra.length === 0) state.basis = snapshot.get(typeUrl);
+    // A fresh Envoy's listener waits for a first answer, so that one goes out even empty (no
+    // graphs, no scopes); an Envoy that already has resources needs none.
+    const nothingToSay = updated.length === 0 && removed.length === 0;
+    if (nothingToSay && (state.sent !== undefined || has.size > 0)) return undefined;
     const version = versionOf(wanted);
     const { nonce, answered } = this.recordSend(typeUrl, state, version, wanted);
     for (const r of updated) has.set(r.name, r.version);

@@ -3,10 +3,11 @@ import {
   ENDPOINT,
   LISTENER,
   ROUTE,
+  SCOPED_ROUTE,
   pushOrder,
   type ResourceTypeUrl,
 } from '../envoy/type-urls.ts';
-import type { GroupSnapshot, SnapshotCache, VersionedResource } from './cache.ts';
+import type { GroupSnapshot, SnapshotCache, TypeSnapshot, VersionedResource } from './cache.ts';
 
 /** What Envoy last did with a type: exposed by `status`. */
 export interface TypeStatus {
@@ -39,10 +40,17 @@ export interface TypeState {
   nack?: { version: string; message: string; at: string };
   /** Envoy keeps a changed cluster warming until it gets its endpoints again, changed or not. */
   resendEvenIfUnchanged: boolean;
+  /**
+   * The type snapshot this type was last brought up to date with, for this
+   * subscription: while the cache hands out that same object, there is
+   * nothing to send, and no need to look through every resource to know it.
+   */
+  basis?: TypeSnapshot | undefined;
   answered: (() => void) | undefined;
 }
 
-export const wildcardTypes: ReadonlySet<string> = new Set([LISTENER, CLUSTER]);
+/** Types Envoy subscribes to as a whole; it names the route tables and endpoints it wants. */
+export const wildcardTypes: ReadonlySet<string> = new Set([LISTENER, CLUSTER, SCOPED_ROUTE]);
 /** How long to wait for Envoy to answer one response before going on without it. */
 const answerTimeoutMs = 10_000;
 
@@ -53,7 +61,7 @@ export function isPushedType(typeUrl: string): typeUrl is ResourceTypeUrl {
 /**
  * What both xDS variants share: one Envoy's stream state, and the order of
  * pushes. Make-before-break: clusters (old ones kept), endpoints, listeners,
- * routes, each after Envoy answered the one before; then the clusters
+ * route scopes, route tables, each after Envoy answered the one before; then the clusters
  * nothing uses any more are dropped. A NACK is recorded and never answered
  * by resending the same config: the next push comes when the config changes.
  */
@@ -157,8 +165,25 @@ export abstract class XdsStream {
     resolve?.();
   }
 
+  /** Whether the type is known up to date with `snapshot` without looking at its resources. */
+  protected upToDate(
+    state: TypeState,
+    typeUrl: ResourceTypeUrl,
+    snapshot: GroupSnapshot,
+    extra: readonly VersionedResource[],
+  ): boolean {
+    return (
+      !state.resendEvenIfUnchanged &&
+      extra.length === 0 &&
+      state.basis !== undefined &&
+      state.basis === snapshot.get(typeUrl)
+    );
+  }
+
   /** Reacts to a subscription change: endpoints at once, the rest in push order. */
   protected subscriptionChanged(typeUrl: string, first: boolean, changed: boolean): void {
+    const state = this.types.get(typeUrl);
+    if (changed && state) state.basis = undefined;
     if (typeUrl === ENDPOINT && changed) {
       // Warming clusters wait for these: answer at once, whatever else is in flight.
       const snapshot = this.cache.snapshotFor(this.nodeCluster);
@@ -246,7 +271,7 @@ export abstract class XdsStream {
     // Not awaited: Envoy's EDS answer gates nothing here.
     void this.send(ENDPOINT, snapshot, []);
     await clustersAnswered;
-    for (const typeUrl of [LISTENER, ROUTE] as const) {
+    for (const typeUrl of [LISTENER, SCOPED_ROUTE, ROUTE] as const) {
       if (this.closed) return;
       await this.send(typeUrl, snapshot, []);
     }

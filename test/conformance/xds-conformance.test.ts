@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
-import { CLUSTER, ENDPOINT, type ResourceTypeUrl } from '../../src/envoy/type-urls.ts';
+import { CLUSTER, ENDPOINT, ROUTE, type ResourceTypeUrl } from '../../src/envoy/type-urls.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { AdsServer } from '../../src/xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../../src/xds/cache.ts';
@@ -316,4 +316,67 @@ describe('xDS conformance: Switchyard’s ADS server', () => {
       cache.setSnapshot(DEFAULT_GROUP, resources(clusters));
     },
   }));
+});
+
+describe('Switchyard’s ADS server, beyond the protocol’s minimum', () => {
+  const cache = new SnapshotCache();
+  const server = new AdsServer(cache, root);
+  let address = '';
+  before(async () => {
+    address = `127.0.0.1:${String(await server.start({ host: '127.0.0.1', port: 0 }))}`;
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  const tables = (timeouts: Record<string, string>) =>
+    new Map<ResourceTypeUrl, Map<string, EnvoyResource>>([
+      [
+        ROUTE,
+        new Map(
+          Object.entries(timeouts).map(([name, timeout]) => [
+            name,
+            {
+              '@type': ROUTE,
+              name,
+              virtual_hosts: [
+                {
+                  name: 'any',
+                  domains: ['*'],
+                  routes: [{ match: { prefix: '/' }, route: { cluster: 'c', timeout } }],
+                },
+              ],
+            },
+          ]),
+        ),
+      ],
+    ]);
+
+  test('state of the world: a route response carries only the tables that changed', async () => {
+    cache.setSnapshot(DEFAULT_GROUP, tables({ a: '1s', b: '1s', c: '1s' }));
+    const client = sotwClient(root, address);
+    try {
+      const subscribe = { resource_names: ['a', 'b', 'c'] };
+      client.send(request(ROUTE, subscribe));
+      const first = await client.next();
+      assert.ok(first);
+      assert.deepEqual(names(first.resources).sort(), ['a', 'b', 'c']);
+      client.send(request(ROUTE, { ...subscribe, response_nonce: first.nonce }));
+      cache.setSnapshot(DEFAULT_GROUP, tables({ a: '1s', b: '2s', c: '1s' }));
+      const second = await client.next();
+      assert.ok(second);
+      assert.deepEqual(names(second.resources), ['b']);
+      assert.notEqual(second.version_info, first.version_info);
+      // Let go of a table and ask again: it comes back whole.
+      client.send(request(ROUTE, { resource_names: ['a', 'b'], response_nonce: second.nonce }));
+      const third = await client.next();
+      assert.ok(third);
+      client.send(request(ROUTE, { ...subscribe, response_nonce: third.nonce }));
+      const fourth = await client.next();
+      assert.ok(fourth);
+      assert.deepEqual(names(fourth.resources), ['c']);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -32,9 +32,16 @@ function patternOf(source: string): RegExp {
   return pattern;
 }
 
-/** Defined once: checks run for every string of every resource, and closures per call add up. */
+/*
+ * The string checks run for every string of every resource: helpers are
+ * defined once here rather than as closures per call.
+ */
 function stringBroken(rule: string, message: string): Broken {
   return { rule: `string.${rule}`, message };
+}
+
+function shortened(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 
 function numberOf(value: unknown): number {
@@ -104,20 +111,18 @@ export function checkNumber(family: string, rules: Rules, raw: unknown): Broken 
 export function checkString(rules: Rules, raw: unknown): Broken | undefined {
   const value = typeof raw === 'string' ? raw : '';
   if (rules.ignore_empty === true && value === '') return undefined;
-  const at = stringBroken;
   // Counted only when a rule needs them: this runs for every string of every resource.
   const hasLengthRule =
     rules.len !== undefined || rules.min_len !== undefined || rules.max_len !== undefined;
   const chars = hasLengthRule ? Array.from(value).length : 0;
   const bytes =
     rules.min_bytes !== undefined || rules.max_bytes !== undefined ? Buffer.byteLength(value) : 0;
-  const shown = () => JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (rules.const !== undefined && value !== rules.const)
-    return at('const', `must be ${JSON.stringify(rules.const)}`);
+    return stringBroken('const', `must be ${JSON.stringify(rules.const)}`);
   if (rules.len !== undefined && chars !== numberOf(rules.len))
-    return at('len', `must be ${show(rules.len)} characters`);
+    return stringBroken('len', `must be ${show(rules.len)} characters`);
   if (rules.min_len !== undefined && chars < numberOf(rules.min_len)) {
-    return at(
+    return stringBroken(
       'min_len',
       numberOf(rules.min_len) === 1
         ? 'must not be empty'
@@ -125,30 +130,33 @@ export function checkString(rules: Rules, raw: unknown): Broken | undefined {
     );
   }
   if (rules.max_len !== undefined && chars > numberOf(rules.max_len))
-    return at('max_len', `must have at most ${show(rules.max_len)} characters`);
+    return stringBroken('max_len', `must have at most ${show(rules.max_len)} characters`);
   if (rules.min_bytes !== undefined && bytes < numberOf(rules.min_bytes))
-    return at('min_bytes', `must have at least ${show(rules.min_bytes)} bytes`);
+    return stringBroken('min_bytes', `must have at least ${show(rules.min_bytes)} bytes`);
   if (rules.max_bytes !== undefined && bytes > numberOf(rules.max_bytes))
-    return at('max_bytes', `must have at most ${show(rules.max_bytes)} bytes`);
+    return stringBroken('max_bytes', `must have at most ${show(rules.max_bytes)} bytes`);
   if (typeof rules.pattern === 'string' && !patternOf(rules.pattern).test(value)) {
-    return at('pattern', `${shown()} does not match ${rules.pattern}`);
+    return stringBroken('pattern', `${shortened(value)} does not match ${rules.pattern}`);
   }
   if (typeof rules.prefix === 'string' && !value.startsWith(rules.prefix))
-    return at('prefix', `must start with ${JSON.stringify(rules.prefix)}`);
+    return stringBroken('prefix', `must start with ${JSON.stringify(rules.prefix)}`);
   if (typeof rules.suffix === 'string' && !value.endsWith(rules.suffix))
-    return at('suffix', `must end with ${JSON.stringify(rules.suffix)}`);
+    return stringBroken('suffix', `must end with ${JSON.stringify(rules.suffix)}`);
   if (typeof rules.contains === 'string' && !value.includes(rules.contains))
-    return at('contains', `must contain ${JSON.stringify(rules.contains)}`);
+    return stringBroken('contains', `must contain ${JSON.stringify(rules.contains)}`);
   if (typeof rules.not_contains === 'string' && value.includes(rules.not_contains))
-    return at('not_contains', `must not contain ${JSON.stringify(rules.not_contains)}`);
+    return stringBroken('not_contains', `must not contain ${JSON.stringify(rules.not_contains)}`);
   if (Array.isArray(rules.in) && !rules.in.includes(value))
-    return at('in', `must be one of ${rules.in.join(', ')}`);
+    return stringBroken('in', `must be one of ${rules.in.join(', ')}`);
   if (Array.isArray(rules.not_in) && rules.not_in.includes(value))
-    return at('not_in', `must not be ${shown()}`);
+    return stringBroken('not_in', `must not be ${shortened(value)}`);
   if (typeof rules.well_known_regex === 'string') {
     const pattern = rules.strict === false ? lenientHeader : wellKnownRegex[rules.well_known_regex];
     if (pattern && !pattern.test(value))
-      return at('well_known_regex', `${shown()} is not a valid ${rules.well_known_regex}`);
+      return stringBroken(
+        'well_known_regex',
+        `${shortened(value)} is not a valid ${rules.well_known_regex}`,
+      );
   }
   return undefined;
 }

@@ -1,0 +1,83 @@
+import { SCOPED_ROUTE, typed } from './type-urls.ts';
+import type { EnvoyResource } from './resource-set.ts';
+
+/**
+ * Each graph's routes live in route tables of their own, chosen per request
+ * by scoped RDS, so a one-graph change sends and rebuilds one small table
+ * instead of every graph's routes.
+ *
+ * A scope is keyed by the fourth segment of the request path without its
+ * query: the graph's name for V2 (`/v2/models/NAME/infer`, `/v2/models/NAME`),
+ * `NAME:predict` or `NAME` for V1, `predictions`/`feedback` for Seldon (whose
+ * graphs differ by host, a virtual host each within the one table), and
+ * `live`/`ready` for V2 server health. Envoy's scope key comes from a header
+ * only, so the listener copies the path into one before routing.
+ */
+export const SCOPE_HEADER = 'x-switchyard-scope';
+const keySegment = 3;
+
+export const SCOPES_NAME = 'switchyard-scopes';
+const tablePrefix = 'switchyard-graphs/';
+
+export function scopeKeyOf(path: string): string {
+  const key = path.split('/')[keySegment];
+  // Every public path is compiled by us: one without a fourth segment is our bug.
+  if (key === undefined || key === '') throw new Error(`no scope key in path ${path}`);
+  return key;
+}
+
+export function routeTableName(key: string): string {
+  return `${tablePrefix}${key}`;
+}
+
+/** The HttpConnectionManager fields that route by scope. */
+export function scopedRouting(): Record<string, unknown> {
+  const ads = { ads: {}, resource_api_version: 'V3' };
+  return {
+    // Runs before any routing and overwrites whatever a client sent in the header. PATH, not
+    // the default ORIG: calls back through the hop listener carry x-envoy-original-path.
+    early_header_mutation_extensions: [
+      {
+        name: 'envoy.http.early_header_mutation.header_mutation',
+        typed_config: {
+          '@type': typed(
+            'envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation',
+          ),
+          mutations: [
+            {
+              append: {
+                header: { key: SCOPE_HEADER, value: '%PATH(NQ:PATH)%' },
+                append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+              },
+            },
+          ],
+        },
+      },
+    ],
+    scoped_routes: {
+      name: SCOPES_NAME,
+      scope_key_builder: {
+        fragments: [
+          {
+            header_value_extractor: {
+              name: SCOPE_HEADER,
+              element_separator: '/',
+              index: keySegment,
+            },
+          },
+        ],
+      },
+      rds_config_source: ads,
+      scoped_rds: { scoped_rds_config_source: ads },
+    },
+  };
+}
+
+export function scope(key: string): EnvoyResource {
+  return {
+    '@type': SCOPED_ROUTE,
+    name: `${SCOPES_NAME}/${key}`,
+    route_configuration_name: routeTableName(key),
+    key: { fragments: [{ string_key: key }] },
+  };
+}
