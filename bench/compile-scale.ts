@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { compileGraphs } from '../src/envoy/compile.ts';
 import { envoyProtos } from '../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../src/spec/load.ts';
@@ -6,23 +7,21 @@ import { writeResults } from './results-file.ts';
 
 /**
  * Control-plane scale: parse + validate, then compile (plan, translate, check
- * against Envoy's PGV rules) N generated graphs; resident memory after.
- * Run each size in a fresh process for honest memory numbers:
+ * against Envoy's PGV rules) N generated graphs; resident memory after. Each
+ * size runs in a fresh process, for honest memory numbers:
  *   npx tsx bench/compile-scale.ts 1000 10000 50000
  */
-const sizes = process.argv.slice(2).map(Number);
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081 },
-};
-const root = envoyProtos();
-const rows: Record<string, string | number>[] = [];
+type Row = Record<string, string | number>;
 
-for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
+function measure(size: number): Row {
+  const listener = {
+    address: '127.0.0.1',
+    port: 10000,
+    hopPort: 10001,
+    executor: { address: '127.0.0.1', port: 18081 },
+  };
+  const root = envoyProtos();
   const texts = Array.from({ length: size }, (_, i) => generatedGraph(i));
-  global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   const parseStart = performance.now();
   const graphs = texts.flatMap((text, i) => loadGraphDocuments(`g${String(i)}.yaml`, text).graphs);
@@ -31,7 +30,7 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
   const compiled = compileGraphs(graphs, listener, root);
   const compileMs = performance.now() - compileStart;
   const resources = [...compiled.resources.values()].reduce((n, m) => n + m.size, 0);
-  rows.push({
+  return {
     graphs: size,
     accepted: compiled.accepted.length,
     resources,
@@ -39,11 +38,27 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
     'compile ms': Math.round(compileMs),
     'rss MB': Math.round(process.memoryUsage().rss / 2 ** 20),
     'rss growth MB': Math.round((process.memoryUsage().rss - rssBefore) / 2 ** 20),
-  });
+  };
 }
 
-writeResults(
-  'compile-scale',
-  rows,
-  '# Control plane: compile time and memory\n\nGenerated graphs (model, 90/10 split, header switch, mirror in turn); `npx tsx bench/compile-scale.ts 1000 10000`.',
-);
+const [first, second] = process.argv.slice(2);
+if (first === '--one') {
+  process.stdout.write(JSON.stringify(measure(Number(second))));
+} else {
+  const sizes = process.argv.slice(2).map(Number);
+  const rows = (sizes.length > 0 ? sizes : [1000, 10000]).map(
+    (size) =>
+      JSON.parse(
+        execFileSync(
+          process.execPath,
+          [...process.execArgv, import.meta.filename, '--one', String(size)],
+          { encoding: 'utf8', maxBuffer: 1 << 20 },
+        ),
+      ) as Row,
+  );
+  writeResults(
+    'compile-scale',
+    rows,
+    '# Control plane: compile time and memory\n\nGenerated graphs (model, 90/10 split, header switch, mirror in turn), each size in a fresh process; `npx tsx bench/compile-scale.ts 1000 10000 50000`.',
+  );
+}
