@@ -53,57 +53,56 @@ function numberOf(value: unknown): number {
   return 0;
 }
 
+interface Bound {
+  readonly value: number;
+  readonly strict: boolean;
+}
+
+function isAbove(value: number, b: Bound): boolean {
+  return b.strict ? value > b.value : value >= b.value;
+}
+
+function isBelow(value: number, b: Bound): boolean {
+  return b.strict ? value < b.value : value <= b.value;
+}
+
+function boundOf(rules: Rules, strictKey: string, looseKey: string): Bound | undefined {
+  if (rules[strictKey] !== undefined) return { value: numberOf(rules[strictKey]), strict: true };
+  if (rules[looseKey] !== undefined) return { value: numberOf(rules[looseKey]), strict: false };
+  return undefined;
+}
+
 /** const, lt, lte, gt, gte (an upper bound below the lower one means "outside"), in, not_in. */
 export function checkNumber(family: string, rules: Rules, raw: unknown): Broken | undefined {
   const value = numberOf(raw);
-  const at = (rule: string, message: string): Broken => ({ rule: `${family}.${rule}`, message });
+  const got = `got ${String(value)}`;
   if (rules.const !== undefined && value !== numberOf(rules.const)) {
-    return at('const', `must be ${show(rules.const)}, got ${String(value)}`);
+    return { rule: `${family}.const`, message: `must be ${show(rules.const)}, ${got}` };
   }
-  const lower =
-    rules.gt !== undefined
-      ? { bound: numberOf(rules.gt), strict: true }
-      : rules.gte !== undefined
-        ? { bound: numberOf(rules.gte), strict: false }
-        : undefined;
-  const upper =
-    rules.lt !== undefined
-      ? { bound: numberOf(rules.lt), strict: true }
-      : rules.lte !== undefined
-        ? { bound: numberOf(rules.lte), strict: false }
-        : undefined;
-  const above = (b: { bound: number; strict: boolean }) =>
-    b.strict ? value > b.bound : value >= b.bound;
-  const below = (b: { bound: number; strict: boolean }) =>
-    b.strict ? value < b.bound : value <= b.bound;
-  const name = (b: { strict: boolean }, gtName: string, gteName: string) =>
-    b.strict ? gtName : gteName;
-  if (lower && upper && upper.bound < lower.bound) {
-    if (!above(lower) && !below(upper)) {
-      return at(
-        name(lower, 'gt', 'gte'),
-        `must be outside ${String(upper.bound)}..${String(lower.bound)}, got ${String(value)}`,
-      );
+  const lower = boundOf(rules, 'gt', 'gte');
+  const upper = boundOf(rules, 'lt', 'lte');
+  const lowerRule = `${family}.${lower?.strict === true ? 'gt' : 'gte'}`;
+  const upperRule = `${family}.${upper?.strict === true ? 'lt' : 'lte'}`;
+  if (lower && upper && upper.value < lower.value) {
+    if (!isAbove(value, lower) && !isBelow(value, upper)) {
+      const range = `${String(upper.value)}..${String(lower.value)}`;
+      return { rule: lowerRule, message: `must be outside ${range}, ${got}` };
     }
   } else {
-    if (lower && !above(lower)) {
-      return at(
-        name(lower, 'gt', 'gte'),
-        `must be ${lower.strict ? '>' : '≥'} ${String(lower.bound)}, got ${String(value)}`,
-      );
+    if (lower && !isAbove(value, lower)) {
+      const symbol = lower.strict ? '>' : '≥';
+      return { rule: lowerRule, message: `must be ${symbol} ${String(lower.value)}, ${got}` };
     }
-    if (upper && !below(upper)) {
-      return at(
-        name(upper, 'lt', 'lte'),
-        `must be ${upper.strict ? '<' : '≤'} ${String(upper.bound)}, got ${String(value)}`,
-      );
+    if (upper && !isBelow(value, upper)) {
+      const symbol = upper.strict ? '<' : '≤';
+      return { rule: upperRule, message: `must be ${symbol} ${String(upper.value)}, ${got}` };
     }
   }
   if (Array.isArray(rules.in) && !rules.in.map(numberOf).includes(value)) {
-    return at('in', `must be one of ${rules.in.join(', ')}, got ${String(value)}`);
+    return { rule: `${family}.in`, message: `must be one of ${rules.in.join(', ')}, ${got}` };
   }
   if (Array.isArray(rules.not_in) && rules.not_in.map(numberOf).includes(value)) {
-    return at('not_in', `must not be ${String(value)}`);
+    return { rule: `${family}.not_in`, message: `must not be ${String(value)}` };
   }
   return undefined;
 }
