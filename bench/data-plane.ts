@@ -370,7 +370,8 @@ try {
     };
   }
 
-  const bodies = { small: payload(4), large: payload(115_000) };
+  // 180,000 floats make a V2 request just over 1 MiB.
+  const bodies = { small: payload(4), large: payload(180_000) };
   const bodyFiles = {
     small: join(dir, 'small.json'),
     large: join(dir, 'large.json'),
@@ -393,6 +394,19 @@ try {
   };
   const cpuNow = () =>
     Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, treeCpuSeconds(pid)]));
+  const totalCpu = () => Object.values(cpuNow()).reduce((sum, seconds) => sum + seconds, 0);
+  // A run's CPU window opens only once the previous run's work (GC, closing connections) is
+  // done: under 1% of a core across every process for 200 ms, or after 5 s at most.
+  const quiet = async () => {
+    const deadline = performance.now() + 5_000;
+    let last = totalCpu();
+    while (performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const now = totalCpu();
+      if (now - last < 0.002) return;
+      last = now;
+    }
+  };
 
   const runs = new Map<string, Run[]>();
   for (const mode of chosenModes) {
@@ -403,6 +417,7 @@ try {
         // Alternate the order, so drift over time does not favour one variant.
         const order: Variant[] = round % 2 === 0 ? ['B0', 'B1', 'S'] : ['S', 'B1', 'B0'];
         for (const variant of order) {
+          await quiet();
           const before = cpuNow();
           const report = await attack(vegeta, bodyFiles[mode.body], {
             url: graphUrls[variant],

@@ -35,6 +35,8 @@ async function serveOne(options: ExecutorCommandOptions): Promise<void> {
   );
   await untilSignal();
   await executor.stop();
+  // A cluster worker's channel to its primary keeps it alive: let go of it, or it never exits.
+  if (cluster.isWorker) cluster.worker?.disconnect();
 }
 
 /** The primary keeps `workers` processes running until it is told to stop. */
