@@ -87,10 +87,15 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
     kept.delete(id);
     left.set(id, graph);
   };
-  const known = [...new Set(graphs.map((g) => idOf(g.namespace, g.name)))];
-  for (let changed = true; changed;) {
+  // Only graphs that nest others can dangle or close a cycle: usually none, so a set of
+  // ten thousand graphs costs no more than its names and routes.
+  const nesting = [...kept].filter(([, graph]) => subgraphsOf(graph).length > 0);
+  let known: string[] | undefined;
+  const knownIds = () => (known ??= [...new Set(graphs.map((g) => idOf(g.namespace, g.name)))]);
+  for (let changed = nesting.length > 0; changed;) {
     changed = false;
-    for (const [id, graph] of [...kept]) {
+    for (const [id, graph] of nesting) {
+      if (!kept.has(id)) continue;
       const dangling = subgraphsOf(graph).filter((r) => !kept.has(r.target));
       for (const reference of dangling) {
         const rejected = left.get(reference.target);
@@ -103,7 +108,7 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
             : `there is no graph "${reference.target}"`,
           hint: rejected
             ? `fix the problems reported for ${rejected.source}`
-            : (didYouMean(reference.target, known) ??
+            : (didYouMean(reference.target, knownIds()) ??
               'define that graph, or refer to one in the same namespace'),
         });
       }
@@ -113,7 +118,11 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
       }
     }
     if (changed) continue;
-    const edges = new Map([...kept].map(([id, g]) => [id, subgraphsOf(g).map((r) => r.target)]));
+    const edges = new Map(
+      nesting
+        .filter(([id]) => kept.has(id))
+        .map(([id, g]) => [id, subgraphsOf(g).map((r) => r.target)]),
+    );
     for (const cycle of findCycles([], edges)) {
       for (const [index, id] of cycle.slice(0, -1).entries()) {
         const graph = kept.get(id);
