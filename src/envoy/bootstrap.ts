@@ -1,5 +1,6 @@
 import { isIpAddress } from '../spec/address.ts';
 import { typed } from './type-urls.ts';
+import { ADS_CONFIG_SOURCE } from './config-source.ts';
 
 export interface BootstrapOptions {
   readonly nodeId: string;
@@ -16,7 +17,6 @@ export const XDS_CLUSTER = 'switchyard_xds';
 
 /** An Envoy v3 bootstrap that takes everything else from the control plane over ADS. */
 export function bootstrapConfig(options: BootstrapOptions): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: 'V3' };
   return {
     node: { id: options.nodeId, cluster: options.nodeCluster },
     admin: {
@@ -34,8 +34,8 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
         set_node_on_first_message_only: true,
         grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
       },
-      lds_config: ads,
-      cds_config: ads,
+      lds_config: ADS_CONFIG_SOURCE,
+      cds_config: ADS_CONFIG_SOURCE,
     },
     static_resources: {
       clusters: [

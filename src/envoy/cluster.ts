@@ -1,12 +1,11 @@
 import type { HostPort, UpstreamPlan } from '../plan/types.ts';
+import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { EXECUTOR_CLUSTER } from './ext-proc.ts';
 import type { ListenerOptions } from './listener.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import type { EnvoyResource } from './resource-set.ts';
-
-const adsSource = { ads: {}, resource_api_version: 'V3' } as const;
 
 function lbEndpoints(addresses: readonly HostPort[]) {
   return [
@@ -29,7 +28,7 @@ function loadAssignmentOf(upstream: UpstreamPlan): EnvoyResource {
 function discovery(upstream: UpstreamPlan) {
   const endpoints = upstream.endpoints;
   if (endpoints.kind === 'static') {
-    return { type: 'EDS', eds_cluster_config: { eds_config: adsSource } };
+    return { type: 'EDS', eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE } };
   }
   return {
     type: 'STRICT_DNS',

@@ -1,3 +1,4 @@
+import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { scopedRouting } from './scopes.ts';
 import { LISTENER, typed } from './type-urls.ts';
@@ -177,7 +178,7 @@ export function hopListener(options: ListenerOptions): EnvoyResource {
     {
       rds: {
         route_config_name: HOP_ROUTE_CONFIG_NAME,
-        config_source: { ads: {}, resource_api_version: 'V3' },
+        config_source: ADS_CONFIG_SOURCE,
       },
     },
     [],

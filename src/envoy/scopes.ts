@@ -1,3 +1,4 @@
+import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { SCOPED_ROUTE, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
@@ -32,7 +33,6 @@ export function routeTableName(key: string): string {
 
 /** The HttpConnectionManager fields that route by scope. */
 export function scopedRouting(): Record<string, unknown> {
-  const ads = { ads: {}, resource_api_version: 'V3' };
   return {
     // Runs before any routing and overwrites whatever a client sent in the header. PATH, not
     // the default ORIG: calls back through the hop listener carry x-envoy-original-path.
@@ -67,8 +67,8 @@ export function scopedRouting(): Record<string, unknown> {
           },
         ],
       },
-      rds_config_source: ads,
-      scoped_rds: { scoped_rds_config_source: ads },
+      rds_config_source: ADS_CONFIG_SOURCE,
+      scoped_rds: { scoped_rds_config_source: ADS_CONFIG_SOURCE },
     },
   };
 }

@@ -300,7 +300,8 @@ export function conformance(target: () => Target): void {
   });
 }
 
-describe('xDS conformance: Switchyard’s ADS server', () => {
+/** Our ADS server on a free loopback port for the enclosing suite, with the cache it serves. */
+function servedCache(): { cache: SnapshotCache; address: () => string } {
   const cache = new SnapshotCache();
   const server = new AdsServer(cache, root);
   let address = '';
@@ -310,8 +311,13 @@ describe('xDS conformance: Switchyard’s ADS server', () => {
   after(async () => {
     await server.stop();
   });
+  return { cache, address: () => address };
+}
+
+describe('xDS conformance: Switchyard’s ADS server', () => {
+  const { cache, address } = servedCache();
   conformance(() => ({
-    address,
+    address: address(),
     setClusters: (clusters) => {
       cache.setSnapshot(DEFAULT_GROUP, resources(clusters));
     },
@@ -319,15 +325,7 @@ describe('xDS conformance: Switchyard’s ADS server', () => {
 });
 
 describe('Switchyard’s ADS server, beyond the protocol’s minimum', () => {
-  const cache = new SnapshotCache();
-  const server = new AdsServer(cache, root);
-  let address = '';
-  before(async () => {
-    address = `127.0.0.1:${String(await server.start({ host: '127.0.0.1', port: 0 }))}`;
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const { cache, address } = servedCache();
 
   const tables = (timeouts: Record<string, string>) =>
     new Map<ResourceTypeUrl, Map<string, EnvoyResource>>([
@@ -354,7 +352,7 @@ describe('Switchyard’s ADS server, beyond the protocol’s minimum', () => {
 
   test('state of the world: a route response carries only the tables that changed', async () => {
     cache.setSnapshot(DEFAULT_GROUP, tables({ a: '1s', b: '1s', c: '1s' }));
-    const client = sotwClient(root, address);
+    const client = sotwClient(root, address());
     try {
       const subscribe = { resource_names: ['a', 'b', 'c'] };
       client.send(request(ROUTE, subscribe));
