@@ -20,7 +20,6 @@ export class GroupPipeline {
   readonly #cache: SnapshotCache;
   readonly #compiler: GraphCompiler;
   readonly #directory: GraphDirectory;
-  readonly #lastGood = new Map<string, GraphModel>();
   readonly #reported = new Map<string, string>();
   #problems = new Map<string, readonly Diagnostic[]>();
   #served: readonly GraphModel[] = [];
@@ -30,7 +29,7 @@ export class GroupPipeline {
    */
   readonly #history: {
     versions: ReadonlyMap<string, string>;
-    graphs: ReadonlyMap<string, GraphModel>;
+    graphs: readonly GraphModel[];
   }[] = [];
 
   constructor(
@@ -71,31 +70,32 @@ export class GroupPipeline {
     for (let i = this.#history.length - 1; i >= 0; i--) {
       const entry = this.#history[i];
       if (entry && [...entry.versions].every(([typeUrl, version]) => acked(typeUrl) === version)) {
-        return entry.graphs;
+        return new Map(entry.graphs.map((graph) => [graphId(graph), graph]));
       }
     }
     return undefined;
   }
 
+  /**
+   * Compiles the directory's graphs. A graph rejected here keeps its last
+   * good version, which is the one served so far; on the common path, with
+   * nothing rejected, this costs what changed, not how many graphs there are.
+   */
   #apply(snapshot: DirectorySnapshot): void {
     const first = this.#compiler.compile(snapshot.graphs);
-    const ids = new Set(snapshot.graphs.map(graphId));
-    const firstAccepted = new Set(first.accepted);
-    const rejected = new Set([...ids].filter((id) => !firstAccepted.has(id)));
-    const substituted = snapshot.graphs.flatMap((graph) => {
-      const id = graphId(graph);
-      const previous = this.#lastGood.get(id);
-      if (!rejected.has(id)) return [graph];
-      return previous ? [previous] : [];
-    });
-    const compiled = rejected.size > 0 ? this.#compiler.compile(substituted) : first;
-    const accepted = new Set(compiled.accepted);
-    for (const graph of snapshot.graphs) {
-      const id = graphId(graph);
-      if (accepted.has(id) && !rejected.has(id)) this.#lastGood.set(id, graph);
-    }
-    for (const id of this.#lastGood.keys()) {
-      if (!ids.has(id)) this.#lastGood.delete(id);
+    let compiled = first;
+    let served = snapshot.graphs;
+    if (first.rejected.size > 0) {
+      const lastGood = new Map(this.#served.map((graph) => [graphId(graph), graph]));
+      served = snapshot.graphs.flatMap((graph) => {
+        const id = graphId(graph);
+        if (!first.rejected.has(id)) return [graph];
+        const previous = lastGood.get(id);
+        return previous ? [previous] : [];
+      });
+      compiled = this.#compiler.compile(served);
+      const rejectedAgain = compiled.rejected;
+      if (rejectedAgain.size > 0) served = served.filter((g) => !rejectedAgain.has(graphId(g)));
     }
     const problems = new Map(snapshot.problems);
     for (const diagnostic of first.diagnostics) {
@@ -103,14 +103,15 @@ export class GroupPipeline {
     }
     this.#problems = problems;
     this.#report(problems);
-    const changed = this.#cache.setSnapshot(this.group, compiled.resources);
-    this.#served = substituted.filter((graph) => accepted.has(graphId(graph)));
+    // The changes are relative to the last compile, which is what the cache has only when it
+    // was the first: the cache checks that, and looks at everything otherwise.
+    const changed = this.#cache.setSnapshot(this.group, compiled.resources, compiled.changes);
+    this.#served = served;
     const versions = new Map<string, string>();
     for (const [typeUrl, type] of this.#cache.snapshotFor(this.group) ?? []) {
       if (type.resources.size > 0) versions.set(typeUrl, type.version);
     }
-    const graphs = new Map(this.#served.map((graph) => [graphId(graph), graph]));
-    this.#history.push({ versions, graphs });
+    this.#history.push({ versions, graphs: served });
     if (this.#history.length > historyLength) this.#history.shift();
     if (changed) log(`group ${this.group}: serving ${String(compiled.accepted.length)} graph(s)`);
   }

@@ -1,20 +1,25 @@
 import type protobuf from 'protobufjs';
 import type { GraphModel } from '../graph/model.ts';
-import { assemblePlan, planGraph, type PlannedGraph } from '../plan/plan.ts';
+import { planGraph, type PlannedGraph } from '../plan/plan.ts';
+import { graphId } from '../plan/upstreams.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { cluster, loadAssignment } from './cluster.ts';
 import type { ListenerOptions } from './listener.ts';
 import { validateResource } from './pgv/validate.ts';
-import type { ResourceSet } from './resource-set.ts';
+import type { ResourceChanges, ResourceSet } from './resource-set.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { graphRoutes } from './route.ts';
-import { translate } from './translate.ts';
+import { translate, type Translation } from './translate.ts';
 import { ROUTE } from './type-urls.ts';
 
 export interface Compiled {
   readonly resources: ResourceSet;
-  /** Graphs that made it into `resources`, by id. */
+  /** What differs from the resources of the compiler's previous compile. */
+  readonly changes: ResourceChanges;
+  /** Graphs that made it into `resources`, by id, in input order. */
   readonly accepted: readonly string[];
+  /** Ids of the graphs left out. */
+  readonly rejected: ReadonlySet<string>;
   /** Problems of the graphs left out; a graph with any problem is left out whole. */
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -36,7 +41,8 @@ function envoyRuleViolations(
   };
   const resources = [
     routes,
-    hopRouteConfiguration([planned.graph]),
+    // A graph without hops adds nothing to the hop table.
+    ...(planned.graph.hops.length > 0 ? [hopRouteConfiguration([planned.graph])] : []),
     ...planned.upstreams.map(cluster),
     ...planned.upstreams.filter((u) => u.endpoints.kind === 'static').map(loadAssignment),
   ];
@@ -59,12 +65,14 @@ interface GraphResult {
 /**
  * Graph models → Envoy resources. Each graph is planned and checked once per
  * GraphModel object: sources hand the same object back while a graph is
- * unchanged, so a one-graph change plans and checks one graph.
+ * unchanged, so a one-graph change plans, checks and translates one graph,
+ * and the result names what changed since the compiler's previous compile.
  */
 export class GraphCompiler {
   readonly #root: protobuf.Root;
   readonly #listener: ListenerOptions;
   readonly #results = new WeakMap<GraphModel, GraphResult>();
+  #last: Translation | undefined;
 
   constructor(root: protobuf.Root, listener: ListenerOptions) {
     this.#root = root;
@@ -73,16 +81,26 @@ export class GraphCompiler {
 
   compile(graphs: readonly GraphModel[]): Compiled {
     const planned: PlannedGraph[] = [];
+    const accepted: string[] = [];
+    const rejected = new Set<string>();
     const diagnostics: Diagnostic[] = [];
     for (const graph of graphs) {
       const result = this.#result(graph);
-      diagnostics.push(...result.diagnostics);
-      if (result.planned) planned.push(result.planned);
+      if (result.planned) {
+        planned.push(result.planned);
+        accepted.push(result.planned.graph.id);
+      } else {
+        rejected.add(graphId(graph));
+        diagnostics.push(...result.diagnostics);
+      }
     }
-    const plan = assemblePlan(planned);
+    const translation = translate(planned, this.#listener, this.#last);
+    this.#last = translation;
     return {
-      resources: translate(plan, this.#listener),
-      accepted: plan.graphs.map((g) => g.id),
+      resources: translation.resources,
+      changes: translation.changes,
+      accepted,
+      rejected,
       diagnostics,
     };
   }

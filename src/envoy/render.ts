@@ -1,17 +1,33 @@
 import type { ResourceSet } from './resource-set.ts';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, type ResourceTypeUrl } from './type-urls.ts';
+import {
+  CLUSTER,
+  ENDPOINT,
+  LISTENER,
+  ROUTE,
+  SCOPED_ROUTE,
+  type ResourceTypeUrl,
+} from './type-urls.ts';
 
 const sections: readonly [string, ResourceTypeUrl][] = [
   ['clusters', CLUSTER],
   ['endpoints', ENDPOINT],
   ['listeners', LISTENER],
+  ['scopes', SCOPED_ROUTE],
   ['routes', ROUTE],
 ];
 
-/** The resources as one JSON document, in push order: what `compile` prints and golden files pin. */
+/**
+ * The resources as one JSON document, in push order and by name within a
+ * type: what `compile` prints and golden files pin.
+ */
 export function renderResources(resources: ResourceSet): string {
   const document = Object.fromEntries(
-    sections.map(([section, typeUrl]) => [section, [...(resources.get(typeUrl)?.values() ?? [])]]),
+    sections.map(([section, typeUrl]) => {
+      const byName = [...(resources.get(typeUrl) ?? [])].sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
+      return [section, byName.map(([, resource]) => resource)];
+    }),
   );
   return `${JSON.stringify(document, null, 2)}\n`;
 }

@@ -73,10 +73,14 @@ export function scopedRouting(): Record<string, unknown> {
   };
 }
 
+export function scopeName(key: string): string {
+  return `${SCOPES_NAME}/${key}`;
+}
+
 export function scope(key: string): EnvoyResource {
   return {
     '@type': SCOPED_ROUTE,
-    name: `${SCOPES_NAME}/${key}`,
+    name: scopeName(key),
     route_configuration_name: routeTableName(key),
     key: { fragments: [{ string_key: key }] },
   };

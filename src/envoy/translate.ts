@@ -1,40 +1,153 @@
-import type { Plan } from '../plan/types.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { PlannedGraph } from '../plan/plan.ts';
+import type { GraphPlan, UpstreamPlan } from '../plan/types.ts';
 import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener, type ListenerOptions } from './listener.ts';
-import { memoizeByIdentity } from './memoize.ts';
-import type { EnvoyResource, ResourceSet } from './resource-set.ts';
-import { routeTables } from './route-configuration.ts';
+import { ResourceEdits } from './resource-edits.ts';
+import type { EnvoyResource, ResourceChanges, ResourceSet } from './resource-set.ts';
+import { editRouteTables, emptyRouteIndex, type RouteIndex } from './route-configuration.ts';
 import {
   CLUSTER,
   ENDPOINT,
   LISTENER,
   ROUTE,
-  SCOPED_ROUTE,
+  pushOrder,
   type ResourceTypeUrl,
 } from './type-urls.ts';
 
-function byName(resources: readonly EnvoyResource[], key: 'name' | 'cluster_name' = 'name') {
-  const named = resources.map((r) => [String(r[key]), r] as const);
-  return new Map(named.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+interface TranslatedGraph {
+  readonly planned: PlannedGraph;
+  /** The upstreams whose resources are in place: equal ones of an older plan stay. */
+  readonly upstreams: readonly UpstreamPlan[];
 }
 
-/** The resources every plan has, made once per listener options. */
-const fixedResources = memoizeByIdentity((options: ListenerOptions) => ({
-  clusters: [executorCluster(options), selfCluster(options)],
-  listeners: [listener(options), hopListener(options)],
-}));
+/**
+ * What one translation hands the next: the plans it translated and what
+ * they became. Translating from it costs what changed, not what exists.
+ */
+export interface Translation {
+  readonly options: ListenerOptions;
+  readonly graphs: ReadonlyMap<string, TranslatedGraph>;
+  /** Graphs whose hops the executor calls through the hop listener, by id. */
+  readonly hopGraphs: ReadonlyMap<string, GraphPlan>;
+  readonly routes: RouteIndex;
+  readonly resources: ResourceSet;
+  /** What differs from the translation this one was made from. */
+  readonly changes: ResourceChanges;
+}
 
-/** Plan → Envoy resources. Pure: the same plan always yields byte-identical resources. */
-export function translate(plan: Plan, options: ListenerOptions): ResourceSet {
-  const staticUpstreams = plan.upstreams.filter((u) => u.endpoints.kind === 'static');
-  const fixed = fixedResources(options);
-  const routes = routeTables(plan.graphs);
-  return new Map<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>([
-    [CLUSTER, byName([...plan.upstreams.map(cluster), ...fixed.clusters])],
-    [ENDPOINT, byName(staticUpstreams.map(loadAssignment), 'cluster_name')],
-    [LISTENER, byName(fixed.listeners)],
-    [SCOPED_ROUTE, byName(routes.scopes)],
-    [ROUTE, byName([...routes.tables, hopRouteConfiguration(plan.graphs)])],
-  ]);
+function emptyTranslation(options: ListenerOptions): Translation {
+  return {
+    options,
+    graphs: new Map(),
+    hopGraphs: new Map(),
+    routes: emptyRouteIndex,
+    resources: new Map(pushOrder.map((type) => [type, new Map<string, EnvoyResource>()])),
+    changes: new Map(),
+  };
+}
+
+function setNamed(edits: ResourceEdits, type: ResourceTypeUrl, resource: EnvoyResource): void {
+  edits.set(type, String(resource.name), resource);
+}
+
+/**
+ * Replaces one graph's clusters and endpoints. A replanned graph's upstreams
+ * are new objects even when only a weight changed: an upstream equal to the
+ * one it replaces is kept, so its resources stay the same objects.
+ */
+function editUpstreams(
+  edits: ResourceEdits,
+  before: readonly UpstreamPlan[],
+  after: readonly UpstreamPlan[],
+): UpstreamPlan[] {
+  const old = new Map(before.map((upstream) => [upstream.id, upstream]));
+  const inPlace = after.map((upstream) => {
+    const previous = old.get(upstream.id);
+    old.delete(upstream.id);
+    const kept = previous && isDeepStrictEqual(previous, upstream) ? previous : upstream;
+    setNamed(edits, CLUSTER, cluster(kept));
+    if (kept.endpoints.kind === 'static') edits.set(ENDPOINT, kept.id, loadAssignment(kept));
+    else edits.remove(ENDPOINT, kept.id);
+    return kept;
+  });
+  for (const upstream of old.values()) {
+    edits.remove(CLUSTER, upstream.id);
+    edits.remove(ENDPOINT, upstream.id);
+  }
+  return inPlace;
+}
+
+function byId(a: GraphPlan, b: GraphPlan): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Planned graphs → Envoy resources. Pure: the same plans always yield the
+ * same resources. Given the previous translation, only the graphs whose
+ * plan object changed are translated again and only the resources they
+ * touch are replaced; everything else stays the same object.
+ */
+export function translate(
+  planned: readonly PlannedGraph[],
+  options: ListenerOptions,
+  previous?: Translation,
+): Translation {
+  const from = previous?.options === options ? previous : emptyTranslation(options);
+  const graphs = new Map<string, TranslatedGraph>();
+  const gone: GraphPlan[] = [];
+  const came: GraphPlan[] = [];
+  const edits = new ResourceEdits(from.resources);
+  let kept = 0;
+  for (const graph of planned) {
+    const id = graph.graph.id;
+    const before = from.graphs.get(id);
+    if (before?.planned === graph) {
+      graphs.set(id, before);
+      kept += 1;
+      continue;
+    }
+    came.push(graph.graph);
+    if (before) gone.push(before.planned.graph);
+    const upstreams = editUpstreams(edits, before?.upstreams ?? [], graph.upstreams);
+    graphs.set(id, { planned: graph, upstreams });
+  }
+  // Only when some graph left is it worth looking for which.
+  if (kept + gone.length < from.graphs.size) {
+    for (const [id, before] of from.graphs) {
+      if (graphs.has(id)) continue;
+      gone.push(before.planned.graph);
+      editUpstreams(edits, before.upstreams, []);
+    }
+  }
+  const fresh = from !== previous;
+  if (!fresh && gone.length === 0 && came.length === 0) return { ...from, changes: new Map() };
+
+  if (fresh) {
+    for (const resource of [executorCluster(options), selfCluster(options)]) {
+      setNamed(edits, CLUSTER, resource);
+    }
+    for (const resource of [listener(options), hopListener(options)]) {
+      setNamed(edits, LISTENER, resource);
+    }
+  }
+  const routes = editRouteTables(
+    from.routes,
+    (id) => graphs.get(id)?.planned.graph,
+    gone,
+    came,
+    edits,
+  );
+
+  let hopGraphs = from.hopGraphs;
+  const hopsChanged = [...gone, ...came].some((graph) => graph.hops.length > 0);
+  if (fresh || hopsChanged) {
+    const next = new Map(hopGraphs);
+    for (const graph of gone) next.delete(graph.id);
+    for (const graph of came) if (graph.hops.length > 0) next.set(graph.id, graph);
+    hopGraphs = next;
+    setNamed(edits, ROUTE, hopRouteConfiguration([...next.values()].sort(byId)));
+  }
+  return { options, graphs, hopGraphs, routes, ...edits.result() };
 }

@@ -9,7 +9,7 @@ import {
   hopRoutes,
 } from './execution-plan.ts';
 import { graphRules, handoffForward } from './route-rules.ts';
-import type { GraphPlan, HandoffRule, Plan, UpstreamPlan } from './types.ts';
+import type { GraphPlan, HandoffRule, UpstreamPlan } from './types.ts';
 import { graphId, hasEndpoint, planUpstream } from './upstreams.ts';
 
 function byId<T extends { id: string }>(a: T, b: T): number {
@@ -74,13 +74,5 @@ export function planGraph(graph: GraphModel): {
       upstreams: upstreams.sort(byId),
     },
     diagnostics,
-  };
-}
-
-/** Assembles planned graphs into one plan, sorted so output never depends on input order. */
-export function assemblePlan(planned: readonly PlannedGraph[]): Plan {
-  return {
-    graphs: planned.map((p) => p.graph).sort(byId),
-    upstreams: planned.flatMap((p) => p.upstreams).sort(byId),
   };
 }

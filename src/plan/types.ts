@@ -2,17 +2,10 @@ import type { Protocol, RetryOn } from '../spec/schema.ts';
 import type { ExecutionPlan } from './execution.ts';
 
 /**
- * The execution plan: what each graph needs from the data plane, before any
- * Envoy vocabulary. Native steps become route rules Envoy evaluates on its
+ * A graph's plan: what it needs from the data plane, before any Envoy
+ * vocabulary. Native steps become route rules Envoy evaluates on its
  * own; steps Envoy cannot express are marked for the executor.
  */
-export interface Plan {
-  /** Graphs in name order. */
-  readonly graphs: readonly GraphPlan[];
-  /** One upstream per node that calls an endpoint, in name order. */
-  readonly upstreams: readonly UpstreamPlan[];
-}
-
 export interface GraphPlan {
   /** "<namespace>/<name>": unique among the graphs of one control plane. */
   readonly id: string;

@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { checkGraphSet } from '../spec/graph-set.ts';
+import { checkGraphSet, nestsGraphs, ServedClaims } from '../spec/graph-set.ts';
 import { loadGraphDocuments } from '../spec/load.ts';
 import { graphFileExtensions } from './graph-files.ts';
 
@@ -45,6 +45,11 @@ export class GraphDirectory {
   readonly #pending = new Set<string>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #names: string[] | undefined;
+  /** Claims of every accepted graph. */
+  readonly #claims = new ServedClaims();
+  /** Files whose accepted graphs nest others: while there are any, checks look at every graph. */
+  readonly #nesting = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
 
   constructor(dir: string, onChange: (snapshot: DirectorySnapshot) => void) {
@@ -76,13 +81,21 @@ export class GraphDirectory {
   }
 
   snapshot(): DirectorySnapshot {
-    const names = [...this.#files.keys()].sort();
+    const graphs: GraphModel[] = [];
     const problems = new Map<string, readonly Diagnostic[]>();
-    for (const name of names) {
+    for (const name of this.#sortedNames()) {
       const state = this.#files.get(name);
-      if (state && state.diagnostics.length > 0) problems.set(this.#path(name), state.diagnostics);
+      if (!state) continue;
+      for (const graph of state.accepted) graphs.push(graph);
+      if (state.diagnostics.length > 0) problems.set(this.#path(name), state.diagnostics);
     }
-    return { graphs: names.flatMap((name) => this.#files.get(name)?.accepted ?? []), problems };
+    return { graphs, problems };
+  }
+
+  /** File names in order; sorted again only when a file comes or goes. */
+  #sortedNames(): readonly string[] {
+    if (this.#names?.length !== this.#files.size) this.#names = [...this.#files.keys()].sort();
+    return this.#names;
   }
 
   #path(name: string): string {
@@ -117,7 +130,7 @@ export class GraphDirectory {
       const candidates: Candidate[] = [];
       for (const name of batch) {
         const candidate = await this.#read(name);
-        if (candidate === 'deleted') changed = this.#files.delete(name) || changed;
+        if (candidate === 'deleted') changed = this.#forget(name) || changed;
         else if (candidate !== 'unchanged') candidates.push(candidate);
       }
       if (candidates.length > 0) changed = this.#check(candidates) || changed;
@@ -138,20 +151,41 @@ export class GraphDirectory {
     return { name, source, text, ...loadGraphDocuments(source, text) };
   }
 
+  #forget(name: string): boolean {
+    const state = this.#files.get(name);
+    if (!state) return false;
+    for (const graph of state.accepted) this.#claims.remove(graph);
+    this.#nesting.delete(name);
+    return this.#files.delete(name);
+  }
+
   /**
    * Checks a batch's files against every graph served and each other. Graphs
    * already served win: a new claim on their host and path is the one
-   * rejected.
+   * rejected. Without nesting, names and routes are all there is to check,
+   * and the served graphs' claims are at hand: the check costs the batch.
    */
   #check(candidates: readonly Candidate[]): boolean {
     const inBatch = new Set(candidates.map((c) => c.name));
-    const served = [...this.#files]
-      .filter(([name]) => !inBatch.has(name))
-      .flatMap(([, state]) => state.accepted);
-    const fresh = candidates.flatMap((c) =>
-      c.diagnostics.length === 0 ? c.graphs : (this.#files.get(c.name)?.accepted ?? []),
+    for (const name of inBatch) {
+      for (const graph of this.#files.get(name)?.accepted ?? []) this.#claims.remove(graph);
+    }
+    const fresh = candidates.flatMap((candidate) =>
+      candidate.diagnostics.length === 0
+        ? candidate.graphs
+        : (this.#files.get(candidate.name)?.accepted ?? []),
     );
-    const setProblems = checkGraphSet([...served, ...fresh]);
+    let setProblems: Diagnostic[];
+    if (this.#nesting.size === 0 && !fresh.some(nestsGraphs)) {
+      setProblems = checkGraphSet(fresh, this.#claims);
+    } else {
+      const graphs: GraphModel[] = [];
+      for (const name of this.#sortedNames()) {
+        if (inBatch.has(name)) continue;
+        for (const graph of this.#files.get(name)?.accepted ?? []) graphs.push(graph);
+      }
+      setProblems = checkGraphSet([...graphs, ...fresh]);
+    }
     let changed = false;
     for (const candidate of candidates) {
       const previous = this.#files.get(candidate.name);
@@ -165,6 +199,9 @@ export class GraphDirectory {
         previous.accepted !== accepted ||
         JSON.stringify(previous.diagnostics) !== JSON.stringify(diagnostics);
       this.#files.set(candidate.name, { text: candidate.text, accepted, diagnostics });
+      for (const graph of accepted) this.#claims.add(graph);
+      if (accepted.some(nestsGraphs)) this.#nesting.add(candidate.name);
+      else this.#nesting.delete(candidate.name);
     }
     return changed;
   }

@@ -30,6 +30,65 @@ function subgraphsOf(graph: GraphModel): readonly SubgraphReference[] {
   return references;
 }
 
+interface Claims {
+  readonly id: string;
+  /** Host and public path: what no two graphs may both serve. */
+  readonly route: string;
+  readonly path: string;
+}
+
+const claimsByGraph = new WeakMap<GraphModel, Claims>();
+
+/** Worked out once per graph, like its subgraph references. */
+function claimsOf(graph: GraphModel): Claims {
+  let claims = claimsByGraph.get(graph);
+  if (!claims) {
+    const path = publicInferencePath(graph.protocol, graph.name);
+    claims = { id: idOf(graph.namespace, graph.name), route: `${graph.host} ${path}`, path };
+    claimsByGraph.set(graph, claims);
+  }
+  return claims;
+}
+
+/** Whether a graph nests others: only such graphs can dangle or close a cycle. */
+export function nestsGraphs(graph: GraphModel): boolean {
+  return subgraphsOf(graph).length > 0;
+}
+
+/**
+ * The names and routes of the graphs already served, kept up to date as
+ * graphs come and go, so a change is checked against them without going
+ * through every graph again.
+ */
+export class ServedClaims {
+  readonly #ids = new Map<string, GraphModel>();
+  readonly #routes = new Map<string, GraphModel>();
+
+  add(graph: GraphModel): void {
+    const claims = claimsOf(graph);
+    this.#ids.set(claims.id, graph);
+    this.#routes.set(claims.route, graph);
+  }
+
+  remove(graph: GraphModel): void {
+    const claims = claimsOf(graph);
+    if (this.#ids.get(claims.id) === graph) this.#ids.delete(claims.id);
+    if (this.#routes.get(claims.route) === graph) this.#routes.delete(claims.route);
+  }
+
+  holderOf(id: string): GraphModel | undefined {
+    return this.#ids.get(id);
+  }
+
+  claimantOf(route: string): GraphModel | undefined {
+    return this.#routes.get(route);
+  }
+
+  ids(): IterableIterator<string> {
+    return this.#ids.keys();
+  }
+}
+
 function referencePath(reference: SubgraphReference): string {
   return formatPath(['spec', 'nodes', reference.node, 'graph']);
 }
@@ -39,9 +98,13 @@ function referencePath(reference: SubgraphReference): string {
  * survive them. The first graph, in the given order, keeps a contested name
  * or route and each later claimant is left out, so callers list what is
  * already served first. A graph that nests a graph that is left out, or that
- * nests itself through others, is left out too.
+ * nests itself through others, is left out too. `served`, when given, holds
+ * graphs served outside `graphs`: they come before all of `graphs`.
  */
-export function partitionGraphSet(graphs: readonly GraphModel[]): {
+export function partitionGraphSet(
+  graphs: readonly GraphModel[],
+  served?: ServedClaims,
+): {
   accepted: GraphModel[];
   diagnostics: Diagnostic[];
 } {
@@ -50,8 +113,8 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
   const left = new Map<string, GraphModel>();
   const routes = new Map<string, GraphModel>();
   for (const graph of graphs) {
-    const id = idOf(graph.namespace, graph.name);
-    const holder = kept.get(id);
+    const { id, route, path } = claimsOf(graph);
+    const holder = kept.get(id) ?? served?.holderOf(id);
     if (holder) {
       diagnostics.push({
         code: 'duplicate-name',
@@ -62,9 +125,7 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
       });
       continue;
     }
-    const path = publicInferencePath(graph.protocol, graph.name);
-    const route = `${graph.host} ${path}`;
-    const claimant = routes.get(route);
+    const claimant = routes.get(route) ?? served?.claimantOf(route);
     if (claimant) {
       diagnostics.push({
         code: 'conflicting-route',
@@ -91,12 +152,14 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
   // ten thousand graphs costs no more than its names and routes.
   const nesting = [...kept].filter(([, graph]) => subgraphsOf(graph).length > 0);
   let known: string[] | undefined;
-  const knownIds = () => (known ??= [...new Set(graphs.map((g) => idOf(g.namespace, g.name)))]);
+  const knownIds = () =>
+    (known ??= [...new Set([...graphs.map((g) => claimsOf(g).id), ...(served?.ids() ?? [])])]);
+  const isKept = (id: string) => kept.has(id) || served?.holderOf(id) !== undefined;
   for (let changed = nesting.length > 0; changed;) {
     changed = false;
     for (const [id, graph] of nesting) {
       if (!kept.has(id)) continue;
-      const dangling = subgraphsOf(graph).filter((r) => !kept.has(r.target));
+      const dangling = subgraphsOf(graph).filter((r) => !isKept(r.target));
       for (const reference of dangling) {
         const rejected = left.get(reference.target);
         diagnostics.push({
@@ -140,10 +203,11 @@ export function partitionGraphSet(graphs: readonly GraphModel[]): {
       }
     }
   }
-  return { accepted: graphs.filter((g) => kept.get(idOf(g.namespace, g.name)) === g), diagnostics };
+  if (left.size === 0 && diagnostics.length === 0) return { accepted: [...graphs], diagnostics };
+  return { accepted: graphs.filter((g) => kept.get(claimsOf(g).id) === g), diagnostics };
 }
 
 /** Every problem across the graphs one control plane serves. */
-export function checkGraphSet(graphs: readonly GraphModel[]): Diagnostic[] {
-  return partitionGraphSet(graphs).diagnostics;
+export function checkGraphSet(graphs: readonly GraphModel[], served?: ServedClaims): Diagnostic[] {
+  return partitionGraphSet(graphs, served).diagnostics;
 }

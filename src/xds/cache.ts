@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { EnvoyResource, ResourceSet } from '../envoy/resource-set.ts';
+import type {
+  EnvoyResource,
+  ResourceChanges,
+  ResourceSet,
+  TypeChanges,
+} from '../envoy/resource-set.ts';
 import type { ResourceTypeUrl } from '../envoy/type-urls.ts';
 
 /**
@@ -15,11 +20,13 @@ export interface VersionedResource {
   readonly name: string;
   /** Content hash: an unchanged resource keeps its version across snapshots. */
   readonly version: string;
+  /** Hash of name and version, summed into the version of a set of resources. */
+  readonly digest: bigint;
   readonly resource: EnvoyResource;
 }
 
 export interface TypeSnapshot {
-  /** Hash over the names and versions of the type's resources. */
+  /** Sum of the resources' digests: order-independent, content-derived. */
   readonly version: string;
   readonly resources: ReadonlyMap<string, VersionedResource>;
 }
@@ -30,23 +37,41 @@ function hash(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** The version of a set of resources: order-independent, content-derived. */
+const digestBits = 64n;
+const digestMask = (1n << digestBits) - 1n;
+
+function showDigest(sum: bigint): string {
+  return (sum & digestMask).toString(16).padStart(16, '0');
+}
+
+/**
+ * The version of a set of resources: the sum of their digests, so it needs
+ * no sorting and follows a change by adding and subtracting what changed.
+ */
 export function versionOf(resources: Iterable<VersionedResource>): string {
-  const parts = [...resources].map((r) => `${r.name}@${r.version}`).sort();
-  return hash(parts.join('\n'));
+  let sum = 0n;
+  for (const resource of resources) sum += resource.digest;
+  return showDigest(sum);
 }
 
 /** What a resource's version is derived from: by default its JSON. */
 export type Fingerprint = (resource: EnvoyResource) => string | Uint8Array;
 
+interface GroupState {
+  readonly snapshot: GroupSnapshot;
+  /** Per type, the translator's map the type snapshot was made from. */
+  readonly sources: ReadonlyMap<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>;
+  /** Per type, the digest sum behind its version. */
+  readonly sums: ReadonlyMap<ResourceTypeUrl, bigint>;
+}
+
 export class SnapshotCache {
-  readonly #groups = new Map<string, GroupSnapshot>();
+  readonly #groups = new Map<string, GroupState>();
   readonly #watchers = new Set<() => void>();
   readonly #fingerprint: Fingerprint;
   /**
    * Versions by resource object: the translator hands back the same objects
-   * for unchanged graphs, so a one-graph change hashes that graph's resources
-   * and the tables that list every graph, not everything.
+   * for unchanged graphs, so a change hashes only the resources it made.
    */
   readonly #versions = new WeakMap<EnvoyResource, string>();
 
@@ -58,52 +83,105 @@ export class SnapshotCache {
    * Replaces a group's resources. Resources whose content did not change keep
    * their version object, so streams can tell what really changed. Returns
    * false, and notifies nobody, when nothing changed.
+   *
+   * `changes`, when given, names what differs from the maps the group's
+   * snapshot was made from: a type is then versioned from its changes alone.
    */
-  setSnapshot(group: string, resources: ResourceSet): boolean {
+  setSnapshot(group: string, resources: ResourceSet, changes?: ResourceChanges): boolean {
     const previous = this.#groups.get(group);
-    const next = new Map<ResourceTypeUrl, TypeSnapshot>();
-    let changed = previous === undefined || previous.size !== resources.size;
+    const snapshot = new Map<ResourceTypeUrl, TypeSnapshot>();
+    const sums = new Map<ResourceTypeUrl, bigint>();
+    let changed = previous === undefined || previous.snapshot.size !== resources.size;
     for (const [typeUrl, byName] of resources) {
-      const before = previous?.get(typeUrl);
-      const versioned = new Map<string, VersionedResource>();
-      let reusedAll = before?.resources.size === byName.size;
-      for (const [name, resource] of byName) {
-        const version = this.#versionOf(resource);
-        const old = before?.resources.get(name);
-        if (old?.version === version) {
-          versioned.set(name, old);
-        } else {
-          versioned.set(name, { name, version, resource });
-          reusedAll = false;
-        }
-      }
-      // Sorting every name again is what a one-graph change must not cost.
-      const version = before && reusedAll ? before.version : versionOf(versioned.values());
-      if (before?.version === version) {
-        next.set(typeUrl, before);
-      } else {
-        next.set(typeUrl, { version, resources: versioned });
-        changed = true;
-      }
+      const before = previous?.snapshot.get(typeUrl);
+      const beforeSum = previous?.sums.get(typeUrl) ?? 0n;
+      const source = previous?.sources.get(typeUrl);
+      const typeChanges = changes?.get(typeUrl);
+      let next: { type: TypeSnapshot; sum: bigint };
+      if (before && source === byName) next = { type: before, sum: beforeSum };
+      else if (before && typeChanges && typeChanges.base === source) {
+        next = this.#edited(before, beforeSum, byName, typeChanges);
+      } else next = this.#versioned(before, byName);
+      snapshot.set(typeUrl, next.type);
+      sums.set(typeUrl, next.sum);
+      if (next.type !== before) changed = true;
     }
+    this.#groups.set(group, { snapshot, sources: resources, sums });
     if (!changed) return false;
-    this.#groups.set(group, next);
     for (const watcher of this.#watchers) watcher();
     return true;
   }
 
-  #versionOf(resource: EnvoyResource): string {
+  /** A type versioned from the changes of its source map alone. */
+  #edited(
+    before: TypeSnapshot,
+    sum: bigint,
+    byName: ReadonlyMap<string, EnvoyResource>,
+    changes: TypeChanges,
+  ): { type: TypeSnapshot; sum: bigint } {
+    const resources = new Map(before.resources);
+    let changed = false;
+    let next = sum;
+    for (const name of changes.removed) {
+      const old = resources.get(name);
+      if (!old) continue;
+      next -= old.digest;
+      resources.delete(name);
+      changed = true;
+    }
+    for (const name of changes.updated) {
+      const resource = byName.get(name);
+      if (!resource) continue;
+      const old = resources.get(name);
+      const versioned = this.#versionedResource(name, resource, old);
+      if (versioned === old) continue;
+      if (old) next -= old.digest;
+      next += versioned.digest;
+      resources.set(name, versioned);
+      changed = true;
+    }
+    if (!changed) return { type: before, sum };
+    return { type: { version: showDigest(next), resources }, sum: next };
+  }
+
+  /** A type versioned by looking at every resource. */
+  #versioned(
+    before: TypeSnapshot | undefined,
+    byName: ReadonlyMap<string, EnvoyResource>,
+  ): { type: TypeSnapshot; sum: bigint } {
+    const resources = new Map<string, VersionedResource>();
+    let sum = 0n;
+    let reusedAll = before?.resources.size === byName.size;
+    for (const [name, resource] of byName) {
+      const old = before?.resources.get(name);
+      const versioned = this.#versionedResource(name, resource, old);
+      if (versioned !== old) reusedAll = false;
+      resources.set(name, versioned);
+      sum += versioned.digest;
+    }
+    if (before && reusedAll) return { type: before, sum };
+    return { type: { version: showDigest(sum), resources }, sum };
+  }
+
+  /** `old` if the resource's content is unchanged, else a new versioned resource. */
+  #versionedResource(
+    name: string,
+    resource: EnvoyResource,
+    old: VersionedResource | undefined,
+  ): VersionedResource {
     let version = this.#versions.get(resource);
     if (version === undefined) {
       version = hash(this.#fingerprint(resource));
       this.#versions.set(resource, version);
     }
-    return version;
+    if (old?.version === version) return old;
+    const digest = BigInt(`0x${hash(`${name}@${version}`)}`);
+    return { name, version, digest, resource };
   }
 
   /** The snapshot an Envoy of `group` gets: its own, else the default group's. */
   snapshotFor(group: string): GroupSnapshot | undefined {
-    return this.#groups.get(group) ?? this.#groups.get(DEFAULT_GROUP);
+    return (this.#groups.get(group) ?? this.#groups.get(DEFAULT_GROUP))?.snapshot;
   }
 
   /** Calls `watcher` after every change; returns the unsubscribe function. */

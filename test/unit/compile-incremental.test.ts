@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { GraphCompiler } from '../../src/envoy/compile.ts';
+import { compileGraphs, GraphCompiler } from '../../src/envoy/compile.ts';
+import { renderResources } from '../../src/envoy/render.ts';
 import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SCOPED_ROUTE } from '../../src/envoy/type-urls.ts';
 import type { GraphModel } from '../../src/graph/model.ts';
@@ -96,4 +99,99 @@ test('the snapshot cache fingerprints each resource object once', () => {
   const again = seen.slice(first).map((r) => String(r.name));
   assert.ok(again.length <= 5, again.join(', '));
   assert.ok(!again.some((name) => ofGraph(name, 'one') || ofGraph(name, 'two')), again.join(', '));
+});
+
+/** Deterministic choices, so a failing sequence is the same on every run. */
+function choices(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+}
+
+function goldenGraphs(): GraphModel[] {
+  const dir = join(import.meta.dirname, '..', 'golden', 'cases');
+  const seen = new Set<string>();
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.yaml'))
+    .flatMap((file) => loadGraphDocuments(file, readFileSync(join(dir, file), 'utf8')).graphs)
+    .filter((graph) => {
+      const id = `${graph.namespace ?? ''}/${graph.name}`;
+      if (seen.has(id)) return false;
+      seen.add(id);
+      return true;
+    });
+}
+
+test('compiling change after change gives what one compile of the same graphs gives', () => {
+  // Executor graphs (hop table), Seldon and V1 (shared keys), V2 health, nesting, plain splits.
+  const [onItsOwnHost] = loadGraphDocuments(
+    'hosted.yaml',
+    `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: hosted }
+spec:
+  host: hosted.example.com
+  entry: m
+  nodes:
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:9003"] } }
+`,
+  ).graphs;
+  assert.ok(onItsOwnHost);
+  const pool = [
+    ...goldenGraphs(),
+    onItsOwnHost,
+    ...['s1', 's2', 's3'].map((name) => splitGraph(name, 90)),
+  ];
+  const pick = choices(7);
+  const compiler = new GraphCompiler(root, listener);
+  let current = pool.filter(() => pick(2) === 0);
+  let before = compiler.compile(current).resources;
+  for (let step = 0; step < 60; step++) {
+    const graph = pool[pick(pool.length)];
+    assert.ok(graph);
+    const index = current.findIndex((g) => g.name === graph.name);
+    if (graph.name.startsWith('s') && index >= 0 && pick(2) === 0) {
+      current = current.with(index, splitGraph(graph.name, 10 + pick(80)));
+    } else if (index >= 0) {
+      current = current.toSpliced(index, 1);
+    } else {
+      current = [...current, graph];
+    }
+    const compiled = compiler.compile(current);
+    const fresh = compileGraphs(current, listener, root);
+    assert.equal(
+      renderResources(compiled.resources),
+      renderResources(fresh.resources),
+      `step ${String(step)}`,
+    );
+    for (const [type, after] of compiled.resources) {
+      const changes = compiled.changes.get(type);
+      const old = before.get(type) ?? new Map<string, EnvoyResource>();
+      if (!changes) {
+        assert.equal(after, old, `step ${String(step)}: ${type} unchanged, same map`);
+        continue;
+      }
+      assert.equal(changes.base, old);
+      for (const [name, resource] of after) {
+        assert.equal(changes.updated.has(name), old.get(name) !== resource, `${type} ${name}`);
+      }
+      for (const name of old.keys()) assert.equal(changes.removed.has(name), !after.has(name));
+    }
+    before = compiled.resources;
+  }
+});
+
+test('a weight change replaces one route table and nothing else', () => {
+  const compiler = new GraphCompiler(root, listener);
+  const graphs = ['one', 'two'].map((name) => splitGraph(name, 90));
+  compiler.compile(graphs);
+  for (const weight of [50, 60]) {
+    const { changes } = compiler.compile([graphs[0] as GraphModel, splitGraph('two', weight)]);
+    assert.deepEqual(
+      [...changes].map(([type, c]) => [type, [...c.updated], [...c.removed]]),
+      [[ROUTE, ['switchyard-graphs/two'], []]],
+    );
+  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
+import type { EnvoyResource, TypeChanges } from '../../src/envoy/resource-set.ts';
 import { CLUSTER, ENDPOINT, type ResourceTypeUrl } from '../../src/envoy/type-urls.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../../src/xds/cache.ts';
 
@@ -59,4 +59,33 @@ test('an Envoy of a group without a snapshot of its own gets the default groupâ€
   cache.setSnapshot('canary', set({ c: 1 }));
   assert.deepEqual([...(cache.snapshotFor('canary')?.get(CLUSTER)?.resources.keys() ?? [])], ['c']);
   assert.deepEqual([...(cache.snapshotFor('other')?.get(CLUSTER)?.resources.keys() ?? [])], ['a']);
+});
+
+test('a snapshot versioned from its changes has the versions a full look gives', () => {
+  const edited = new SnapshotCache();
+  const full = new SnapshotCache();
+  const first = set({ a: 1, b: 1, c: 1 });
+  edited.setSnapshot(DEFAULT_GROUP, first);
+  full.setSnapshot(DEFAULT_GROUP, first);
+  const base = first.get(CLUSTER) ?? new Map<string, EnvoyResource>();
+  const next = new Map(base);
+  next.set('b', { '@type': CLUSTER, name: 'b', connect_timeout: '2s' });
+  next.delete('c');
+  next.set('d', { '@type': CLUSTER, name: 'd', connect_timeout: '1s' });
+  const resources = new Map<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>([
+    ...first,
+    [CLUSTER, next],
+  ]);
+  const changes = new Map<ResourceTypeUrl, TypeChanges>([
+    [CLUSTER, { base, updated: new Set(['b', 'd']), removed: new Set(['c']) }],
+  ]);
+  assert.equal(edited.setSnapshot(DEFAULT_GROUP, resources, changes), true);
+  full.setSnapshot(DEFAULT_GROUP, resources);
+  const [a, b] = [edited, full].map((cache) => cache.snapshotFor(DEFAULT_GROUP)?.get(CLUSTER));
+  assert.ok(a && b);
+  assert.equal(a.version, b.version);
+  assert.deepEqual(
+    [...a.resources.values()].map((r) => [r.name, r.version]).sort(),
+    [...b.resources.values()].map((r) => [r.name, r.version]).sort(),
+  );
 });

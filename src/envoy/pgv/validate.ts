@@ -52,279 +52,389 @@ const opaqueTypes = new Set([
   '.google.protobuf.ListValue',
 ]);
 
-interface TypeShape {
-  /** protobufjs computes fullName on every read. */
-  readonly name: string;
-  /** Fields that carry rules, resolved. */
-  readonly ruled: readonly protobuf.Field[];
-  readonly requiredOneofs: readonly protobuf.OneOf[];
-}
-
-const shapes = new WeakMap<protobuf.Type, TypeShape>();
-
-/** What of a type's reflection the walk needs, worked out once per type (it is read per resource). */
-function shapeOf(type: protobuf.Type): TypeShape {
-  let shape = shapes.get(type);
-  if (!shape) {
-    shape = {
-      name: type.fullName,
-      ruled: type.fieldsArray.filter((field) => rulesOf(field.resolve()) !== undefined),
-      requiredOneofs: type.oneofsArray.filter(oneofRequired),
-    };
-    shapes.set(type, shape);
-  }
-  return shape;
-}
-
 function isSet(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
 
-/** Walks one resource against its reflected type; the walk is the JSON, the rules are Envoy's. */
-class Walker {
+/**
+ * One resource's walk: where it is (a stack of path segments, joined only
+ * when a rule is broken) and what it found.
+ */
+class Walk {
   readonly violations: Violation[] = [];
+  readonly #base: string;
+  readonly #segments: (string | number)[] = [];
+
+  constructor(base: string) {
+    this.#base = base;
+  }
+
+  enter(segment: string | number): void {
+    this.#segments.push(segment);
+  }
+
+  leave(): void {
+    this.#segments.pop();
+  }
+
+  report(broken: Broken | undefined): void {
+    if (!broken) return;
+    let path = this.#base;
+    for (const segment of this.#segments) {
+      path += typeof segment === 'number' ? `[${String(segment)}]` : segment;
+    }
+    this.violations.push({ path, ...broken });
+  }
+}
+
+/** Checks one value of a field (the field itself, a repeated item, a map value). */
+type ValueCheck = (walk: Walk, value: unknown) => void;
+
+interface FieldCheck {
+  /** The field's proto name: the key in proto3 JSON as Switchyard writes it. */
+  readonly name: string;
+  readonly segment: string;
+  readonly partOf: boolean;
+  /** Undefined when no value of the field can break a rule. */
+  readonly check: ValueCheck | undefined;
+}
+
+interface MessageCheck {
+  readonly fields: ReadonlyMap<string, FieldCheck>;
+  /** Fields outside oneofs whose rules an unset value can break (min_len, required, ...). */
+  readonly unsetRuled: readonly FieldCheck[];
+  readonly requiredOneofs: readonly {
+    readonly segment: string;
+    readonly members: readonly string[];
+    readonly message: string;
+  }[];
+  readonly notAnObject: Broken;
+  readonly fullName: string;
+}
+
+/**
+ * Envoy's rules compiled into checks, once per message type and field, so
+ * checking a resource is a walk of its JSON with no reflection on the way.
+ * Types are compiled on first use (Envoy's protos are large and recursive).
+ */
+class Checks {
   readonly #root: protobuf.Root;
+  readonly #messages = new Map<protobuf.Type, MessageCheck>();
+  readonly #anyTypes = new Map<string, protobuf.Type | undefined>();
 
   constructor(root: protobuf.Root) {
     this.#root = root;
   }
 
-  #report(path: string, broken: Broken | undefined): void {
-    if (broken) this.violations.push({ path, ...broken });
+  message(type: protobuf.Type): MessageCheck {
+    let check = this.#messages.get(type);
+    if (!check) {
+      const fields = new Map<string, FieldCheck>();
+      const unsetRuled: FieldCheck[] = [];
+      check = {
+        fields,
+        unsetRuled,
+        requiredOneofs: type.oneofsArray.filter(oneofRequired).map((oneof) => {
+          const members = oneof.fieldsArray.map((f) => f.name);
+          return {
+            segment: `.${oneof.name}`,
+            members,
+            message: `exactly one of ${members.join(', ')} must be set`,
+          };
+        }),
+        notAnObject: { rule: 'type', message: `${type.name} must be an object` },
+        fullName: type.fullName.slice(1),
+      };
+      // Registered before its fields compile: a field may be of this very type.
+      this.#messages.set(type, check);
+      for (const field of type.fieldsArray) {
+        const compiled = this.#field(field.resolve());
+        fields.set(field.name, compiled);
+        if (!field.partOf && rulesOf(field) !== undefined) unsetRuled.push(compiled);
+      }
+    }
+    return check;
   }
 
-  message(type: protobuf.Type, json: unknown, path: string): void {
+  walkMessage(walk: Walk, check: MessageCheck, json: unknown): void {
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      this.#report(path, { rule: 'type', message: `${type.name} must be an object` });
+      walk.report(check.notAnObject);
       return;
     }
     const object = json as Record<string, unknown>;
-    for (const [key, value] of Object.entries(object)) {
+    for (const key in object) {
+      const value = object[key];
       if (key === '@type' || value === undefined) continue;
-      const field = type.fields[key];
+      const field = check.fields.get(key);
       if (!field) {
-        this.#report(`${path}.${key}`, {
-          rule: 'field',
-          message: `${type.fullName.slice(1)} has no field "${key}"`,
-        });
+        walk.enter(`.${key}`);
+        walk.report({ rule: 'field', message: `${check.fullName} has no field "${key}"` });
+        walk.leave();
         continue;
       }
       // PGV validates only the member of a oneof that is set.
-      if (field.partOf && !isSet(value)) continue;
-      this.#field(field, value, `${path}.${field.name}`);
+      if (field.check === undefined || (field.partOf && value === null)) continue;
+      walk.enter(field.segment);
+      field.check(walk, value);
+      walk.leave();
     }
-    const shape = shapeOf(type);
-    // An unset field breaks a rule only if it has one (min_len, required, ...): check just those.
-    for (const field of shape.ruled) {
-      if (object[field.name] === undefined && !field.partOf) {
-        this.#field(field, undefined, `${path}.${field.name}`);
+    for (const field of check.unsetRuled) {
+      if (object[field.name] === undefined && field.check) {
+        walk.enter(field.segment);
+        field.check(walk, undefined);
+        walk.leave();
       }
     }
-    for (const oneof of shape.requiredOneofs) {
-      const set = oneof.fieldsArray.filter((f) => isSet(object[f.name]));
-      if (set.length !== 1) {
-        this.#report(`${path}.${oneof.name}`, {
-          rule: 'oneof.required',
-          message: `exactly one of ${oneof.fieldsArray.map((f) => f.name).join(', ')} must be set`,
-        });
+    for (const oneof of check.requiredOneofs) {
+      let set = 0;
+      for (const member of oneof.members) if (isSet(object[member])) set += 1;
+      if (set !== 1) {
+        walk.enter(oneof.segment);
+        walk.report({ rule: 'oneof.required', message: oneof.message });
+        walk.leave();
       }
     }
   }
 
-  #field(field: protobuf.Field, value: unknown, path: string): void {
-    field.resolve();
+  #field(field: protobuf.Field): FieldCheck {
     const rules = rulesOf(field);
-    if (field.map) {
-      this.#map(field, rules, value, path);
-    } else if (field.repeated) {
-      this.#repeated(field, rules, value, path);
-    } else {
-      this.#single(field, rules, value, path);
-    }
+    let check: ValueCheck | undefined;
+    if (field.map) check = this.#mapCheck(field, rules);
+    else if (field.repeated) check = this.#repeatedCheck(field, rules);
+    else check = this.#valueCheck(field, rules);
+    return { name: field.name, segment: `.${field.name}`, partOf: field.partOf !== null, check };
   }
 
-  #repeated(
-    field: protobuf.Field,
-    rules: FieldRules | undefined,
-    value: unknown,
-    path: string,
-  ): void {
-    const items = Array.isArray(value) ? (value as unknown[]) : [];
+  #repeatedCheck(field: protobuf.Field, rules: FieldRules | undefined): ValueCheck | undefined {
     const repeated = rules?.repeated;
-    if (repeated && !(repeated.ignore_empty === true && items.length === 0)) {
-      if (repeated.min_items !== undefined && items.length < Number(repeated.min_items)) {
-        this.#report(path, {
-          rule: 'repeated.min_items',
-          message: `needs at least ${Number(repeated.min_items)} item(s)`,
-        });
+    const item = this.#valueCheck(field, repeated?.items as FieldRules | undefined);
+    if (!repeated && !item) return undefined;
+    const minItems = repeated?.min_items === undefined ? undefined : Number(repeated.min_items);
+    const maxItems = repeated?.max_items === undefined ? undefined : Number(repeated.max_items);
+    const unique = repeated?.unique === true;
+    const ignoreEmpty = repeated?.ignore_empty === true;
+    return (walk, value) => {
+      const items = Array.isArray(value) ? (value as unknown[]) : [];
+      if (!(ignoreEmpty && items.length === 0)) {
+        if (minItems !== undefined && items.length < minItems) {
+          walk.report({
+            rule: 'repeated.min_items',
+            message: `needs at least ${String(minItems)} item(s)`,
+          });
+        }
+        if (maxItems !== undefined && items.length > maxItems) {
+          walk.report({
+            rule: 'repeated.max_items',
+            message: `allows at most ${String(maxItems)} item(s)`,
+          });
+        }
+        if (unique && new Set(items.map((i) => JSON.stringify(i))).size !== items.length) {
+          walk.report({ rule: 'repeated.unique', message: 'items must be unique' });
+        }
       }
-      if (repeated.max_items !== undefined && items.length > Number(repeated.max_items)) {
-        this.#report(path, {
-          rule: 'repeated.max_items',
-          message: `allows at most ${Number(repeated.max_items)} item(s)`,
-        });
+      if (!item) return;
+      for (let index = 0; index < items.length; index += 1) {
+        walk.enter(index);
+        item(walk, items[index]);
+        walk.leave();
       }
-      if (
-        repeated.unique === true &&
-        new Set(items.map((i) => JSON.stringify(i))).size !== items.length
-      ) {
-        this.#report(path, { rule: 'repeated.unique', message: 'items must be unique' });
-      }
-    }
-    const itemRules = repeated?.items as FieldRules | undefined;
-    items.forEach((item, index) => {
-      this.#single(field, itemRules, item, `${path}[${String(index)}]`);
-    });
+    };
   }
 
-  #map(field: protobuf.Field, rules: FieldRules | undefined, value: unknown, path: string): void {
-    const entries = Object.entries((value ?? {}) as Record<string, unknown>);
+  #mapCheck(field: protobuf.Field, rules: FieldRules | undefined): ValueCheck | undefined {
     const map = rules?.map;
-    if (map && !(map.ignore_empty === true && entries.length === 0)) {
-      if (map.min_pairs !== undefined && entries.length < Number(map.min_pairs)) {
-        this.#report(path, {
-          rule: 'map.min_pairs',
-          message: `needs at least ${Number(map.min_pairs)} entries`,
-        });
+    const keyRules = (map?.keys as FieldRules | undefined)?.string;
+    const item = this.#valueCheck(field, map?.values as FieldRules | undefined);
+    if (!map && !item) return undefined;
+    const minPairs = map?.min_pairs === undefined ? undefined : Number(map.min_pairs);
+    const maxPairs = map?.max_pairs === undefined ? undefined : Number(map.max_pairs);
+    const ignoreEmpty = map?.ignore_empty === true;
+    const noSparse = map?.no_sparse === true;
+    return (walk, value) => {
+      const entries = Object.entries((value ?? {}) as Record<string, unknown>);
+      if (!(ignoreEmpty && entries.length === 0)) {
+        if (minPairs !== undefined && entries.length < minPairs) {
+          walk.report({
+            rule: 'map.min_pairs',
+            message: `needs at least ${String(minPairs)} entries`,
+          });
+        }
+        if (maxPairs !== undefined && entries.length > maxPairs) {
+          walk.report({
+            rule: 'map.max_pairs',
+            message: `allows at most ${String(maxPairs)} entries`,
+          });
+        }
       }
-      if (map.max_pairs !== undefined && entries.length > Number(map.max_pairs)) {
-        this.#report(path, {
-          rule: 'map.max_pairs',
-          message: `allows at most ${Number(map.max_pairs)} entries`,
-        });
+      for (const [key, entry] of entries) {
+        walk.enter(`[${JSON.stringify(key)}]`);
+        if (keyRules) walk.report(checkString(keyRules, key));
+        if (noSparse && !isSet(entry)) {
+          walk.report({ rule: 'map.no_sparse', message: 'values must be set' });
+        }
+        item?.(walk, entry);
+        walk.leave();
       }
-    }
-    const keyRules = map?.keys as FieldRules | undefined;
-    const valueRules = map?.values as FieldRules | undefined;
-    for (const [key, item] of entries) {
-      if (keyRules?.string)
-        this.#report(`${path}[${JSON.stringify(key)}]`, checkString(keyRules.string, key));
-      if (map?.no_sparse === true && !isSet(item)) {
-        this.#report(`${path}[${JSON.stringify(key)}]`, {
-          rule: 'map.no_sparse',
-          message: 'values must be set',
-        });
-      }
-      this.#single(field, valueRules, item, `${path}[${JSON.stringify(key)}]`);
-    }
+    };
   }
 
-  /** One value of a field (the field itself, a repeated item, or a map value). */
-  #single(
-    field: protobuf.Field,
-    rules: FieldRules | undefined,
-    value: unknown,
-    path: string,
-  ): void {
+  /** The check of one value of `field` under `rules`; undefined when no value can break one. */
+  #valueCheck(field: protobuf.Field, rules: FieldRules | undefined): ValueCheck | undefined {
     const type = field.resolvedType;
-    if (type instanceof protobuf.Type) {
-      this.#messageValue(type, rules, value, path);
-    } else if (type instanceof protobuf.Enum) {
-      this.#enumValue(type, rules?.enum, value, path);
-    } else {
-      this.#scalar(field.type, rules, value, path);
-    }
+    if (type instanceof protobuf.Type) return this.#messageValueCheck(type, rules);
+    if (type instanceof protobuf.Enum) return enumCheck(type, rules?.enum);
+    return scalarCheck(field.type, rules);
   }
 
-  #scalar(protoType: string, rules: FieldRules | undefined, value: unknown, path: string): void {
-    if (!rules) return;
-    if (protoType === 'string' && rules.string)
-      this.#report(path, checkString(rules.string, value));
-    else if (protoType === 'bytes' && rules.bytes)
-      this.#report(path, checkBytes(rules.bytes, value));
-    else if (protoType === 'bool' && rules.bool) this.#report(path, checkBool(rules.bool, value));
-    else {
-      const family = numericFamilies[protoType];
-      const numeric = family === undefined ? undefined : rules[family];
-      if (family !== undefined && numeric)
-        this.#report(path, checkNumber(family, numeric, value ?? 0));
+  #messageValueCheck(type: protobuf.Type, rules: FieldRules | undefined): ValueCheck | undefined {
+    const name = type.fullName;
+    const required =
+      rules?.message?.required === true ||
+      rules?.duration?.required === true ||
+      rules?.any?.required === true ||
+      rules?.timestamp?.required === true;
+    const valueCheck = this.#setMessageCheck(type, name, rules);
+    if (!required) {
+      if (!valueCheck) return undefined;
+      return (walk, value) => {
+        if (isSet(value)) valueCheck(walk, value);
+      };
     }
+    return (walk, value) => {
+      if (!isSet(value)) walk.report({ rule: 'message.required', message: 'is required' });
+      else valueCheck?.(walk, value);
+    };
   }
 
-  #enumValue(
-    type: protobuf.Enum,
-    rules: Readonly<Record<string, unknown>> | undefined,
-    value: unknown,
-    path: string,
-  ): void {
+  /** The check of a message-typed value that is set. */
+  #setMessageCheck(
+    type: protobuf.Type,
+    name: string,
+    rules: FieldRules | undefined,
+  ): ValueCheck | undefined {
+    if (rules?.message?.skip === true || opaqueTypes.has(name)) return undefined;
+    const scalar = wrapperScalar[name];
+    if (scalar !== undefined) return scalarCheck(scalar, rules);
+    if (name === '.google.protobuf.Duration') {
+      const durationRules = rules?.duration ?? {};
+      return (walk, value) => {
+        walk.report(checkDuration(durationRules, value));
+      };
+    }
+    if (name === '.google.protobuf.Any') return this.#anyCheck(rules?.any);
+    // Compiled when first met: the type may still be compiling (recursion).
+    let check: MessageCheck | undefined;
+    return (walk, value) => {
+      check ??= this.message(type);
+      this.walkMessage(walk, check, value);
+    };
+  }
+
+  #anyCheck(rules: Readonly<Record<string, unknown>> | undefined): ValueCheck {
+    const allowed = Array.isArray(rules?.in) ? (rules.in as unknown[]) : undefined;
+    const forbidden = Array.isArray(rules?.not_in) ? (rules.not_in as unknown[]) : undefined;
+    return (walk, value) => {
+      const typeUrl = (value as { '@type'?: unknown })['@type'];
+      if (typeof typeUrl !== 'string') {
+        walk.report({ rule: 'any.type', message: 'an Any needs "@type"' });
+        return;
+      }
+      if (allowed && !allowed.includes(typeUrl))
+        walk.report({ rule: 'any.in', message: `${typeUrl} is not allowed here` });
+      if (forbidden?.includes(typeUrl))
+        walk.report({ rule: 'any.not_in', message: `${typeUrl} is not allowed here` });
+      const inner = this.typeOf(typeUrl);
+      if (!inner) {
+        walk.report({ rule: 'any.type', message: `unknown type ${typeUrl}` });
+        return;
+      }
+      this.walkMessage(walk, this.message(inner), value);
+    };
+  }
+
+  /** The message type an Any's type URL names; protobufjs's lookup is too slow to repeat. */
+  typeOf(typeUrl: string): protobuf.Type | undefined {
+    if (!this.#anyTypes.has(typeUrl)) {
+      const type = this.#root.lookup(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
+      this.#anyTypes.set(typeUrl, type instanceof protobuf.Type ? type : undefined);
+    }
+    return this.#anyTypes.get(typeUrl);
+  }
+}
+
+function scalarCheck(protoType: string, rules: FieldRules | undefined): ValueCheck | undefined {
+  if (!rules) return undefined;
+  if (protoType === 'string') {
+    const stringRules = rules.string;
+    return (
+      stringRules &&
+      ((walk, value) => {
+        walk.report(checkString(stringRules, value));
+      })
+    );
+  }
+  if (protoType === 'bytes') {
+    const bytesRules = rules.bytes;
+    return (
+      bytesRules &&
+      ((walk, value) => {
+        walk.report(checkBytes(bytesRules, value));
+      })
+    );
+  }
+  if (protoType === 'bool') {
+    const boolRules = rules.bool;
+    return (
+      boolRules &&
+      ((walk, value) => {
+        walk.report(checkBool(boolRules, value));
+      })
+    );
+  }
+  const family = numericFamilies[protoType];
+  const numeric = family === undefined ? undefined : rules[family];
+  if (family === undefined || !numeric) return undefined;
+  return (walk, value) => {
+    walk.report(checkNumber(family, numeric, value ?? 0));
+  };
+}
+
+function enumCheck(
+  type: protobuf.Enum,
+  rules: Readonly<Record<string, unknown>> | undefined,
+): ValueCheck {
+  const defined = new Set(Object.values(type.values));
+  const definedOnly = rules?.defined_only === true;
+  const allowed = Array.isArray(rules?.in) ? (rules.in as unknown[]) : undefined;
+  const forbidden = Array.isArray(rules?.not_in) ? (rules.not_in as unknown[]) : undefined;
+  const only = rules?.const;
+  return (walk, value) => {
     const number =
       typeof value === 'string' ? type.values[value] : typeof value === 'number' ? value : 0;
-    if (typeof value === 'string' && number === undefined) {
-      this.#report(path, {
+    if (number === undefined) {
+      walk.report({
         rule: 'enum.defined_only',
         message: `${JSON.stringify(value)} is not a value of ${type.name}`,
       });
       return;
     }
     if (!rules) return;
-    const defined = Object.values(type.values).includes(number ?? 0);
-    if (rules.defined_only === true && !defined) {
-      this.#report(path, {
+    if (definedOnly && !defined.has(number)) {
+      walk.report({
         rule: 'enum.defined_only',
         message: `${String(value)} is not a value of ${type.name}`,
       });
     }
-    if (rules.const !== undefined && number !== rules.const)
-      this.#report(path, { rule: 'enum.const', message: `must be ${JSON.stringify(rules.const)}` });
-    if (Array.isArray(rules.in) && !rules.in.includes(number))
-      this.#report(path, { rule: 'enum.in', message: `must be one of ${rules.in.join(', ')}` });
-    if (Array.isArray(rules.not_in) && rules.not_in.includes(number))
-      this.#report(path, { rule: 'enum.not_in', message: `must not be ${String(value)}` });
-  }
-
-  #messageValue(
-    type: protobuf.Type,
-    rules: FieldRules | undefined,
-    value: unknown,
-    path: string,
-  ): void {
-    const name = shapeOf(type).name;
-    const required =
-      rules?.message?.required === true ||
-      rules?.duration?.required === true ||
-      rules?.any?.required === true ||
-      rules?.timestamp?.required === true;
-    if (!isSet(value)) {
-      if (required) this.#report(path, { rule: 'message.required', message: 'is required' });
-      return;
-    }
-    if (rules?.message?.skip === true) return;
-    const scalar = wrapperScalar[name];
-    if (scalar !== undefined) {
-      this.#scalar(scalar, rules, value, path);
-      return;
-    }
-    if (name === '.google.protobuf.Duration') {
-      if (rules?.duration) this.#report(path, checkDuration(rules.duration, value));
-      else if (checkDuration({}, value)) this.#report(path, checkDuration({}, value));
-      return;
-    }
-    if (opaqueTypes.has(name)) return;
-    if (name === '.google.protobuf.Any') {
-      this.#any(rules?.any, value, path);
-      return;
-    }
-    this.message(type, value, path);
-  }
-
-  #any(rules: Readonly<Record<string, unknown>> | undefined, value: unknown, path: string): void {
-    const typeUrl = (value as { '@type'?: unknown })['@type'];
-    if (typeof typeUrl !== 'string') {
-      this.#report(path, { rule: 'any.type', message: 'an Any needs "@type"' });
-      return;
-    }
-    if (Array.isArray(rules?.in) && !rules.in.includes(typeUrl))
-      this.#report(path, { rule: 'any.in', message: `${typeUrl} is not allowed here` });
-    if (Array.isArray(rules?.not_in) && rules.not_in.includes(typeUrl))
-      this.#report(path, { rule: 'any.not_in', message: `${typeUrl} is not allowed here` });
-    const inner = this.#root.lookup(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
-    if (!(inner instanceof protobuf.Type)) {
-      this.#report(path, { rule: 'any.type', message: `unknown type ${typeUrl}` });
-      return;
-    }
-    this.message(inner, value, path);
-  }
+    if (only !== undefined && number !== only)
+      walk.report({ rule: 'enum.const', message: `must be ${JSON.stringify(only)}` });
+    if (allowed && !allowed.includes(number))
+      walk.report({ rule: 'enum.in', message: `must be one of ${allowed.join(', ')}` });
+    if (forbidden?.includes(number))
+      walk.report({ rule: 'enum.not_in', message: `must not be ${String(value)}` });
+  };
 }
+
+const compiledChecks = new WeakMap<protobuf.Root, Checks>();
 
 /**
  * Checks a resource (proto3 JSON with "@type") against the protoc-gen-validate
@@ -334,14 +444,17 @@ export function validateResource(
   root: protobuf.Root,
   resource: Record<string, unknown>,
 ): Violation[] {
+  let checks = compiledChecks.get(root);
+  if (!checks) {
+    checks = new Checks(root);
+    compiledChecks.set(root, checks);
+  }
   const typeUrl = resource['@type'];
   if (typeof typeUrl !== 'string')
     return [{ path: '', rule: 'any.type', message: 'the resource has no "@type"' }];
-  const typeName = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
-  const type = root.lookup(typeName);
-  if (!(type instanceof protobuf.Type))
-    return [{ path: '', rule: 'any.type', message: `unknown type ${typeUrl}` }];
-  const walker = new Walker(root);
-  walker.message(type, resource, type.name);
-  return walker.violations;
+  const type = checks.typeOf(typeUrl);
+  if (!type) return [{ path: '', rule: 'any.type', message: `unknown type ${typeUrl}` }];
+  const walk = new Walk(type.name);
+  checks.walkMessage(walk, checks.message(type), resource);
+  return walk.violations;
 }

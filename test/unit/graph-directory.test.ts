@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { GraphDirectory, type DirectorySnapshot } from '../../src/sources/graph-directory.ts';
+
+function model(name: string, port: number): string {
+  return `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: ${name} }
+spec:
+  entry: m
+  nodes:
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(port)}"] } }
+`;
+}
+
+function nesting(name: string, target: string): string {
+  return `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: ${name} }
+spec:
+  entry: s
+  nodes:
+    s: { kind: sequence, steps: [{ node: m }, { node: g }] }
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:9100"] } }
+    g: { kind: graph, graph: ${target} }
+`;
+}
+
+/** A watched directory, and each snapshot it delivers, in order. */
+async function watched(files: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-directory-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const snapshots: DirectorySnapshot[] = [];
+  let wake: (() => void) | undefined;
+  const directory = new GraphDirectory(dir, (snapshot) => {
+    snapshots.push(snapshot);
+    wake?.();
+  });
+  await directory.start();
+  let seen = snapshots.length;
+  /** Changes the directory, then waits (at most 5 s) for the snapshot that follows. */
+  const after = async (change: () => void): Promise<DirectorySnapshot> => {
+    const arrived = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error('no snapshot within 5 s'));
+      }, 5000);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    change();
+    await arrived;
+    seen = snapshots.length;
+    const latest = snapshots[seen - 1];
+    assert.ok(latest);
+    return latest;
+  };
+  return {
+    first: snapshots[0],
+    write: (name: string, text: string) =>
+      after(() => {
+        writeFileSync(join(dir, name), text);
+      }),
+    remove: (name: string) =>
+      after(() => {
+        unlinkSync(join(dir, name));
+      }),
+    stop: () => {
+      directory.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const served = (snapshot: DirectorySnapshot) =>
+  snapshot.graphs.map((g) => `${g.name}@${g.source.split('/').pop() ?? ''}`);
+const codes = (snapshot: DirectorySnapshot) =>
+  [...snapshot.problems].map(
+    ([source, d]) => `${source.split('/').pop() ?? ''}: ${d.map((x) => x.code).join(',')}`,
+  );
+
+test('a graph claimed twice stays with the file that had it, until that file goes', async () => {
+  const directory = await watched({ 'a.yaml': model('x', 9001) });
+  try {
+    assert.ok(directory.first);
+    assert.deepEqual(served(directory.first), ['x@a.yaml']);
+    const claimed = await directory.write('b.yaml', model('x', 9002));
+    assert.deepEqual(served(claimed), ['x@a.yaml']);
+    assert.deepEqual(codes(claimed), ['b.yaml: duplicate-name']);
+    const other = await directory.write('c.yaml', model('y', 9003));
+    assert.deepEqual(served(other), ['x@a.yaml', 'y@c.yaml']);
+    assert.deepEqual(codes(other), ['b.yaml: duplicate-name']);
+    const handedOver = await directory.remove('a.yaml');
+    assert.deepEqual(served(handedOver), ['x@b.yaml', 'y@c.yaml']);
+    assert.deepEqual(codes(handedOver), []);
+    const renamed = await directory.write('b.yaml', model('z', 9002));
+    assert.deepEqual(served(renamed), ['z@b.yaml', 'y@c.yaml']);
+    const free = await directory.write('d.yaml', model('x', 9004));
+    assert.deepEqual(served(free), ['z@b.yaml', 'y@c.yaml', 'x@d.yaml']);
+  } finally {
+    directory.stop();
+  }
+});
+
+test('with nesting graphs served, a change is checked against every graph', async () => {
+  const directory = await watched({ 'a.yaml': model('x', 9001), 'n.yaml': nesting('n', 'x') });
+  try {
+    assert.ok(directory.first);
+    assert.deepEqual(served(directory.first), ['x@a.yaml', 'n@n.yaml']);
+    const claimed = await directory.write('b.yaml', model('n', 9002));
+    assert.deepEqual(codes(claimed), ['b.yaml: duplicate-name']);
+    const dangling = await directory.write('m.yaml', nesting('m', 'missing'));
+    assert.deepEqual(codes(dangling), ['b.yaml: duplicate-name', 'm.yaml: dangling-reference']);
+    const fixed = await directory.write('m.yaml', nesting('m', 'x'));
+    assert.deepEqual(served(fixed), ['x@a.yaml', 'm@m.yaml', 'n@n.yaml']);
+  } finally {
+    directory.stop();
+  }
+});
