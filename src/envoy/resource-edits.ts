@@ -26,8 +26,8 @@ export class ResourceEdits {
     if (!this.#edits.has(type) && this.#base.get(type)?.get(name) === resource) return;
     const edit = this.#edit(type);
     edit.map.set(name, resource);
-    edit.removed.delete(name);
-    if (edit.base.get(name) === resource) edit.updated.delete(name);
+    if (edit.removed.size > 0) edit.removed.delete(name);
+    if (edit.base.size > 0 && edit.base.get(name) === resource) edit.updated.delete(name);
     else edit.updated.add(name);
   }
 

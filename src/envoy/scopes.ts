@@ -21,7 +21,14 @@ export const SCOPES_NAME = 'switchyard-scopes';
 const tablePrefix = 'switchyard-graphs/';
 
 export function scopeKeyOf(path: string): string {
-  const key = path.split('/')[keySegment];
+  // Found by hand rather than split: every route of every graph goes through here.
+  let start = 0;
+  for (let segment = 0; segment < keySegment && start >= 0; segment++) {
+    start = path.indexOf('/', start);
+    if (start >= 0) start += 1;
+  }
+  const end = start < 0 ? -1 : path.indexOf('/', start);
+  const key = start < 0 ? undefined : path.slice(start, end < 0 ? undefined : end);
   // Every public path is compiled by us: one without a fourth segment is our bug.
   if (key === undefined || key === '') throw new Error(`no scope key in path ${path}`);
   return key;

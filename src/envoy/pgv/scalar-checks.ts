@@ -107,13 +107,26 @@ export function checkNumber(family: string, rules: Rules, raw: unknown): Broken 
   return undefined;
 }
 
+/** PGV counts characters as code points: a surrogate pair is one. */
+function codePoints(value: string): number {
+  let count = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      count -= 1;
+      i += 1;
+    }
+  }
+  return count;
+}
+
 export function checkString(rules: Rules, raw: unknown): Broken | undefined {
   const value = typeof raw === 'string' ? raw : '';
   if (rules.ignore_empty === true && value === '') return undefined;
   // Counted only when a rule needs them: this runs for every string of every resource.
   const hasLengthRule =
     rules.len !== undefined || rules.min_len !== undefined || rules.max_len !== undefined;
-  const chars = hasLengthRule ? Array.from(value).length : 0;
+  const chars = hasLengthRule ? codePoints(value) : 0;
   const bytes =
     rules.min_bytes !== undefined || rules.max_bytes !== undefined ? Buffer.byteLength(value) : 0;
   if (rules.const !== undefined && value !== rules.const)
@@ -198,26 +211,53 @@ export function durationNanos(value: unknown): bigint | undefined {
   return undefined;
 }
 
-export function checkDuration(rules: Rules, raw: unknown): Broken | undefined {
-  const value = durationNanos(raw);
-  if (value === undefined)
-    return { rule: 'duration', message: `${JSON.stringify(raw)} is not a duration` };
-  const bound = (key: string) =>
-    rules[key] === undefined ? undefined : (durationNanos(rules[key]) ?? 0n);
-  const show = (n: bigint) => `${(Number(n) / 1e9).toString()}s`;
-  const checks: [string, bigint | undefined, (b: bigint) => boolean, string][] = [
-    ['const', bound('const'), (b) => value === b, '='],
-    ['lt', bound('lt'), (b) => value < b, '<'],
-    ['lte', bound('lte'), (b) => value <= b, '≤'],
-    ['gt', bound('gt'), (b) => value > b, '>'],
-    ['gte', bound('gte'), (b) => value >= b, '≥'],
-  ];
-  for (const [rule, b, ok, symbol] of checks) {
-    if (b !== undefined && !ok(b))
-      return {
-        rule: `duration.${rule}`,
-        message: `must be ${symbol} ${show(b)}, got ${show(value)}`,
-      };
+const durationBounds: readonly [rule: string, symbol: string][] = [
+  ['const', '='],
+  ['lt', '<'],
+  ['lte', '≤'],
+  ['gt', '>'],
+  ['gte', '≥'],
+];
+
+function durationHolds(rule: string, value: bigint, bound: bigint): boolean {
+  switch (rule) {
+    case 'const':
+      return value === bound;
+    case 'lt':
+      return value < bound;
+    case 'lte':
+      return value <= bound;
+    case 'gt':
+      return value > bound;
+    default:
+      return value >= bound;
   }
-  return undefined;
+}
+
+function showNanos(nanos: bigint): string {
+  return `${(Number(nanos) / 1e9).toString()}s`;
+}
+
+/**
+ * The check of a Duration under `rules`, with the rules' bounds read once:
+ * every route and cluster carries durations.
+ */
+export function durationCheck(rules: Rules): (raw: unknown) => Broken | undefined {
+  const bounds = durationBounds.flatMap(([rule, symbol]) =>
+    rules[rule] === undefined ? [] : [{ rule, symbol, bound: durationNanos(rules[rule]) ?? 0n }],
+  );
+  return (raw) => {
+    const value = durationNanos(raw);
+    if (value === undefined)
+      return { rule: 'duration', message: `${JSON.stringify(raw)} is not a duration` };
+    for (const { rule, symbol, bound } of bounds) {
+      if (!durationHolds(rule, value, bound)) {
+        return {
+          rule: `duration.${rule}`,
+          message: `must be ${symbol} ${showNanos(bound)}, got ${showNanos(value)}`,
+        };
+      }
+    }
+    return undefined;
+  };
 }

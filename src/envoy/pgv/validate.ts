@@ -3,7 +3,7 @@ import { oneofRequired, rulesOf, type FieldRules } from './rules.ts';
 import {
   checkBool,
   checkBytes,
-  checkDuration,
+  durationCheck,
   checkNumber,
   checkString,
   type Broken,
@@ -316,9 +316,9 @@ class Checks {
     const scalar = wrapperScalar[name];
     if (scalar !== undefined) return scalarCheck(scalar, rules);
     if (name === '.google.protobuf.Duration') {
-      const durationRules = rules?.duration ?? {};
+      const check = durationCheck(rules?.duration ?? {});
       return (walk, value) => {
-        walk.report(checkDuration(durationRules, value));
+        walk.report(check(value));
       };
     }
     if (name === '.google.protobuf.Any') return this.#anyCheck(rules?.any);
