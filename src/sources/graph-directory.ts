@@ -127,13 +127,18 @@ export class GraphDirectory {
       const failing = [...this.#files].filter(([, state]) => state.diagnostics.length > 0);
       const batch = [...new Set([...names, ...failing.map(([name]) => name)])];
       let changed = false;
+      let deleted = false;
       const candidates: Candidate[] = [];
       for (const name of batch) {
         const candidate = await this.#read(name);
-        if (candidate === 'deleted') changed = this.#forget(name) || changed;
-        else if (candidate !== 'unchanged') candidates.push(candidate);
+        if (candidate === 'deleted') {
+          if (this.#forget(name)) deleted = changed = true;
+        } else if (candidate !== 'unchanged') candidates.push(candidate);
       }
-      if (candidates.length > 0) changed = this.#check(candidates) || changed;
+      // A graph that went away may be one another graph nests.
+      if (candidates.length > 0 || (deleted && this.#nesting.size > 0)) {
+        changed = this.#check(candidates) || changed;
+      }
       if (changed) this.#onChange(this.snapshot());
     });
   }
@@ -149,6 +154,26 @@ export class GraphDirectory {
     if (previous?.text === text && previous.diagnostics.length === 0) return 'unchanged';
     const source = this.#path(name);
     return { name, source, text, ...loadGraphDocuments(source, text) };
+  }
+
+  /**
+   * A served file the batch did not touch can still break a set check: a
+   * graph it nests went away. It keeps serving its last good graphs, with
+   * the problem reported, and is checked again with every batch until fixed.
+   */
+  #reportServed(inBatch: ReadonlySet<string>, setProblems: readonly Diagnostic[]): boolean {
+    const bySource = new Map<string, Diagnostic[]>();
+    for (const diagnostic of setProblems) {
+      bySource.set(diagnostic.source, [...(bySource.get(diagnostic.source) ?? []), diagnostic]);
+    }
+    let changed = false;
+    for (const [name, state] of this.#files) {
+      const diagnostics = bySource.get(this.#path(name));
+      if (inBatch.has(name) || !diagnostics) continue;
+      this.#files.set(name, { ...state, diagnostics });
+      changed = true;
+    }
+    return changed;
   }
 
   #forget(name: string): boolean {
@@ -176,6 +201,7 @@ export class GraphDirectory {
         : (this.#files.get(candidate.name)?.accepted ?? []),
     );
     let setProblems: Diagnostic[];
+    let changed = false;
     if (this.#nesting.size === 0 && !fresh.some(nestsGraphs)) {
       setProblems = checkGraphSet(fresh, this.#claims);
     } else {
@@ -185,8 +211,8 @@ export class GraphDirectory {
         for (const graph of this.#files.get(name)?.accepted ?? []) graphs.push(graph);
       }
       setProblems = checkGraphSet([...graphs, ...fresh]);
+      changed = this.#reportServed(inBatch, setProblems);
     }
-    let changed = false;
     for (const candidate of candidates) {
       const previous = this.#files.get(candidate.name);
       const diagnostics =

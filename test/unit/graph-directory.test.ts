@@ -121,3 +121,20 @@ test('with nesting graphs served, a change is checked against every graph', asyn
     directory.stop();
   }
 });
+
+test('a graph whose nested graph goes away keeps serving, with the problem reported', async () => {
+  const directory = await watched({ 'a.yaml': model('x', 9001), 'n.yaml': nesting('n', 'x') });
+  try {
+    const gone = await directory.remove('a.yaml');
+    assert.deepEqual(served(gone), ['n@n.yaml']);
+    assert.deepEqual(codes(gone), ['n.yaml: dangling-reference']);
+    const back = await directory.write('a.yaml', model('x', 9001));
+    assert.deepEqual(served(back), ['x@a.yaml', 'n@n.yaml']);
+    assert.deepEqual(codes(back), []);
+    const renamed = await directory.write('a.yaml', model('y', 9001));
+    assert.deepEqual(served(renamed), ['y@a.yaml', 'n@n.yaml']);
+    assert.deepEqual(codes(renamed), ['n.yaml: dangling-reference']);
+  } finally {
+    directory.stop();
+  }
+});
