@@ -362,41 +362,33 @@ class Checks {
   }
 }
 
+type ScalarChecker = (
+  rules: Readonly<Record<string, unknown>>,
+  value: unknown,
+) => Broken | undefined;
+
+const scalarCheckers: Readonly<Record<string, ScalarChecker>> = {
+  string: checkString,
+  bytes: checkBytes,
+  bool: checkBool,
+};
+
 function scalarCheck(protoType: string, rules: FieldRules | undefined): ValueCheck | undefined {
-  if (!rules) return undefined;
-  if (protoType === 'string') {
-    const stringRules = rules.string;
-    return (
-      stringRules &&
-      ((walk, value) => {
-        walk.report(checkString(stringRules, value));
-      })
-    );
-  }
-  if (protoType === 'bytes') {
-    const bytesRules = rules.bytes;
-    return (
-      bytesRules &&
-      ((walk, value) => {
-        walk.report(checkBytes(bytesRules, value));
-      })
-    );
-  }
-  if (protoType === 'bool') {
-    const boolRules = rules.bool;
-    return (
-      boolRules &&
-      ((walk, value) => {
-        walk.report(checkBool(boolRules, value));
-      })
-    );
-  }
   const family = numericFamilies[protoType];
-  const numeric = family === undefined ? undefined : rules[family];
-  if (family === undefined || !numeric) return undefined;
-  return (walk, value) => {
-    walk.report(checkNumber(family, numeric, value ?? 0));
-  };
+  const familyRules = rules?.[family ?? protoType];
+  if (!familyRules) return undefined;
+  if (family !== undefined) {
+    return (walk, value) => {
+      walk.report(checkNumber(family, familyRules, value ?? 0));
+    };
+  }
+  const checker = scalarCheckers[protoType];
+  return (
+    checker &&
+    ((walk, value) => {
+      walk.report(checker(familyRules, value));
+    })
+  );
 }
 
 function enumCheck(
