@@ -25,10 +25,20 @@ export interface VersionedResource {
   readonly resource: EnvoyResource;
 }
 
+/** How a type snapshot differs from the one it replaced. */
+export interface TypeDelta {
+  /** Held weakly: a snapshot no stream stands on any more need not be kept for its successor. */
+  readonly from: WeakRef<TypeSnapshot>;
+  readonly updated: readonly VersionedResource[];
+  readonly removed: readonly string[];
+}
+
 export interface TypeSnapshot {
   /** Sum of the resources' digests: order-independent, content-derived. */
   readonly version: string;
   readonly resources: ReadonlyMap<string, VersionedResource>;
+  /** Set when the cache was told what changed: a stream that has `from` needs only this. */
+  readonly delta?: TypeDelta;
 }
 
 export type GroupSnapshot = ReadonlyMap<ResourceTypeUrl, TypeSnapshot>;
@@ -40,7 +50,12 @@ function hash(text: string | Uint8Array): string {
 const digestBits = 64n;
 const digestMask = (1n << digestBits) - 1n;
 
-function showDigest(sum: bigint): string {
+/** The digest of one resource version, as the cache and the streams sum it. */
+export function digestOf(name: string, version: string): bigint {
+  return BigInt(`0x${hash(`${name}@${version}`)}`);
+}
+
+export function showDigest(sum: bigint): string {
   return (sum & digestMask).toString(16).padStart(16, '0');
 }
 
@@ -120,14 +135,15 @@ export class SnapshotCache {
     changes: TypeChanges,
   ): { type: TypeSnapshot; sum: bigint } {
     const resources = new Map(before.resources);
-    let changed = false;
+    const updated: VersionedResource[] = [];
+    const removed: string[] = [];
     let next = sum;
     for (const name of changes.removed) {
       const old = resources.get(name);
       if (!old) continue;
       next -= old.digest;
       resources.delete(name);
-      changed = true;
+      removed.push(name);
     }
     for (const name of changes.updated) {
       const resource = byName.get(name);
@@ -138,10 +154,11 @@ export class SnapshotCache {
       if (old) next -= old.digest;
       next += versioned.digest;
       resources.set(name, versioned);
-      changed = true;
+      updated.push(versioned);
     }
-    if (!changed) return { type: before, sum };
-    return { type: { version: showDigest(next), resources }, sum: next };
+    if (updated.length === 0 && removed.length === 0) return { type: before, sum };
+    const delta = { from: new WeakRef(before), updated, removed };
+    return { type: { version: showDigest(next), resources, delta }, sum: next };
   }
 
   /** A type versioned by looking at every resource. */
@@ -175,8 +192,7 @@ export class SnapshotCache {
       this.#versions.set(resource, version);
     }
     if (old?.version === version) return old;
-    const digest = BigInt(`0x${hash(`${name}@${version}`)}`);
-    return { name, version, digest, resource };
+    return { name, version, digest: digestOf(name, version), resource };
   }
 
   /** The snapshot an Envoy of `group` gets: its own, else the default group's. */

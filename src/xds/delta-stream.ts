@@ -1,8 +1,10 @@
-import type { ResourceTypeUrl } from '../envoy/type-urls.ts';
+import { CLUSTER, type ResourceTypeUrl } from '../envoy/type-urls.ts';
 import {
-  versionOf,
+  digestOf,
+  showDigest,
   type GroupSnapshot,
   type SnapshotCache,
+  type TypeSnapshot,
   type VersionedResource,
 } from './cache.ts';
 import type {
@@ -10,7 +12,13 @@ import type {
   DeltaDiscoveryResponse,
   DiscoveryCodec,
 } from './discovery-codec.ts';
-import { XdsStream, isPushedType, wildcardTypes, type StreamEvents } from './xds-stream.ts';
+import {
+  XdsStream,
+  isPushedType,
+  wildcardTypes,
+  type StreamEvents,
+  type TypeState,
+} from './xds-stream.ts';
 
 /**
  * Incremental xDS: a response carries only the resources whose version
@@ -23,8 +31,8 @@ export class DeltaStream extends XdsStream {
   readonly protocol = 'delta';
   readonly #codec: DiscoveryCodec;
   readonly #write: (response: DeltaDiscoveryResponse) => void;
-  /** Per type: resource name → the version Envoy has. */
-  readonly #has = new Map<string, Map<string, string>>();
+  /** Per type: what Envoy has, by resource name. */
+  readonly #has = new Map<string, Had>();
 
   constructor(
     cache: SnapshotCache,
@@ -70,13 +78,37 @@ export class DeltaStream extends XdsStream {
     this.subscriptionChanged(typeUrl, first, changed);
   }
 
-  #hasOf(typeUrl: string): Map<string, string> {
+  #hasOf(typeUrl: string): Had {
     let has = this.#has.get(typeUrl);
     if (!has) {
-      has = new Map();
+      has = new Had();
       this.#has.set(typeUrl, has);
     }
     return has;
+  }
+
+  /**
+   * What changed since the type snapshot this type was last brought up to
+   * date with, when the cache knows it and nothing else has to go along:
+   * then a response costs what changed, not every resource of the type.
+   * Clusters always take the long way: stale ones ride along with them.
+   */
+  #step(state: TypeState, type: TypeSnapshot | undefined, typeUrl: ResourceTypeUrl) {
+    const delta = type?.delta;
+    if (
+      typeUrl === CLUSTER ||
+      !delta ||
+      state.resendEvenIfUnchanged ||
+      state.basis === undefined ||
+      delta.from.deref() !== state.basis
+    ) {
+      return undefined;
+    }
+    const wanted = (name: string) => state.names === undefined || state.names.has(name);
+    return {
+      updated: delta.updated.filter((r) => wanted(r.name)),
+      removed: delta.removed,
+    };
   }
 
   protected send(
@@ -87,31 +119,81 @@ export class DeltaStream extends XdsStream {
     const state = this.types.get(typeUrl);
     if (!state || this.upToDate(state, typeUrl, snapshot, extra)) return undefined;
     const has = this.#hasOf(typeUrl);
-    const wanted = this.wanted(state, snapshot, typeUrl, extra);
-    const wantedNames = new Set(wanted.map((r) => r.name));
-    const resend = state.resendEvenIfUnchanged;
-    const updated = wanted.filter((r) => resend || has.get(r.name) !== r.version);
-    const removed = [...has.keys()].filter((name) => !wantedNames.has(name));
-    if (extra.length === 0) state.basis = snapshot.get(typeUrl);
+    const type = snapshot.get(typeUrl);
+    const step = extra.length === 0 ? this.#step(state, type, typeUrl) : undefined;
+    let updated: readonly VersionedResource[];
+    let removed: readonly string[];
+    let wanted: readonly VersionedResource[] | undefined;
+    if (step) {
+      updated = step.updated.filter((r) => has.versionOf(r.name) !== r.version);
+      removed = step.removed.filter((name) => has.versionOf(name) !== undefined);
+    } else {
+      wanted = this.wanted(state, snapshot, typeUrl, extra);
+      const wantedNames = new Set(wanted.map((r) => r.name));
+      const resend = state.resendEvenIfUnchanged;
+      updated = wanted.filter((r) => resend || has.versionOf(r.name) !== r.version);
+      removed = [...has.names()].filter((name) => !wantedNames.has(name));
+    }
+    if (extra.length === 0) state.basis = type;
     // A fresh Envoy's listener waits for a first answer, so that one goes out even empty (no
     // graphs, no scopes); an Envoy that already has resources needs none.
     const nothingToSay = updated.length === 0 && removed.length === 0;
     if (nothingToSay && (state.sent !== undefined || has.size > 0)) return undefined;
-    const version = versionOf(wanted);
-    const { nonce, answered } = this.recordSend(typeUrl, state, version, wanted);
     for (const r of updated) has.set(r.name, r.version);
     for (const name of removed) has.delete(name);
+    // After this response Envoy has exactly what it wants: its version is what it has.
+    const { nonce, answered } = this.recordSend(typeUrl, state, has.version, wanted);
     this.#write({
-      system_version_info: version,
+      system_version_info: has.version,
       resources: updated.map((r) => ({
         name: r.name,
         version: r.version,
         resource: this.#codec.any(r),
       })),
       type_url: typeUrl,
-      removed_resources: removed,
+      removed_resources: [...removed],
       nonce,
     });
     return answered;
+  }
+}
+
+/**
+ * The resources of one type an Envoy has, by name, and the version of them
+ * all (the cache's sum of digests), kept as they come and go.
+ */
+class Had {
+  readonly #versions = new Map<string, { version: string; digest: bigint }>();
+  #sum = 0n;
+
+  get size(): number {
+    return this.#versions.size;
+  }
+
+  /** The version of everything had: the cache's sum of digests. */
+  get version(): string {
+    return showDigest(this.#sum);
+  }
+
+  versionOf(name: string): string | undefined {
+    return this.#versions.get(name)?.version;
+  }
+
+  names(): IterableIterator<string> {
+    return this.#versions.keys();
+  }
+
+  set(name: string, version: string): void {
+    this.delete(name);
+    const digest = digestOf(name, version);
+    this.#versions.set(name, { version, digest });
+    this.#sum += digest;
+  }
+
+  delete(name: string): void {
+    const had = this.#versions.get(name);
+    if (!had) return;
+    this.#sum -= had.digest;
+    this.#versions.delete(name);
   }
 }

@@ -35,7 +35,12 @@ export interface StreamEvents {
 export interface TypeState {
   /** Names Envoy asked for; undefined means every resource (LDS and CDS are always wildcard). */
   names: Set<string> | undefined;
-  sent?: { readonly version: string; readonly nonce: string; readonly names: ReadonlySet<string> };
+  sent?: {
+    readonly version: string;
+    readonly nonce: string;
+    /** Every resource the response stands for; kept where a stream needs it (SotW, clusters). */
+    readonly names?: ReadonlySet<string>;
+  };
   acked?: string;
   nack?: { version: string; message: string; at: string };
   /** Envoy keeps a changed cluster warming until it gets its endpoints again, changed or not. */
@@ -193,18 +198,27 @@ export abstract class XdsStream {
     }
   }
 
-  /** Records a response about to be written and returns its nonce and the promise of its answer. */
+  /**
+   * Records a response about to be written and returns its nonce and the
+   * promise of its answer. `resources`, every resource the response stands
+   * for, is needed for clusters (the stale ones are resent from it) and by
+   * SotW; an incremental response may leave it out.
+   */
   protected recordSend(
     typeUrl: ResourceTypeUrl,
     state: TypeState,
     version: string,
-    resources: readonly VersionedResource[],
+    resources: readonly VersionedResource[] | undefined,
   ): { nonce: string; answered: Promise<void> } {
     state.resendEvenIfUnchanged = false;
     this.#nonce += 1;
     const nonce = String(this.#nonce);
-    state.sent = { version, nonce, names: new Set(resources.map((r) => r.name)) };
-    if (typeUrl === CLUSTER) this.#lastSentClusters = new Map(resources.map((r) => [r.name, r]));
+    state.sent = resources
+      ? { version, nonce, names: new Set(resources.map((r) => r.name)) }
+      : { version, nonce };
+    if (typeUrl === CLUSTER && resources) {
+      this.#lastSentClusters = new Map(resources.map((r) => [r.name, r]));
+    }
     const answered = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, answerTimeoutMs);
       timer.unref();
@@ -279,10 +293,10 @@ export abstract class XdsStream {
   }
 
   #staleClusters(snapshot: GroupSnapshot): VersionedResource[] {
-    const sent = this.types.get(CLUSTER)?.sent;
+    const sent = this.types.get(CLUSTER)?.sent?.names;
     const current = snapshot.get(CLUSTER)?.resources;
     if (!sent || !current) return [];
-    return [...sent.names]
+    return [...sent]
       .filter((name) => !current.has(name))
       .flatMap((name) => {
         const resource = this.#lastSentClusters.get(name);

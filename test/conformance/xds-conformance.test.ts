@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
+import type { EnvoyResource, TypeChanges } from '../../src/envoy/resource-set.ts';
 import { CLUSTER, ENDPOINT, ROUTE, type ResourceTypeUrl } from '../../src/envoy/type-urls.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { AdsServer } from '../../src/xds/ads-server.ts';
@@ -375,6 +375,47 @@ describe('Switchyard’s ADS server, beyond the protocol’s minimum', () => {
       assert.deepEqual(names(fourth.resources), ['c']);
     } finally {
       client.close();
+    }
+  });
+
+  test('delta: a change the cache was told of goes out as just that change, versioned as a full look would', async () => {
+    const first = tables({ a: '1s', b: '1s', c: '1s' });
+    cache.setSnapshot(DEFAULT_GROUP, first);
+    const subscribe = { resource_names_subscribe: ['a', 'b', 'c'] };
+    const known = deltaClient(root, address());
+    try {
+      known.send(deltaRequest(ROUTE, subscribe));
+      const initial = await known.next();
+      assert.ok(initial);
+      known.send(deltaRequest(ROUTE, { response_nonce: initial.nonce }));
+      const base = first.get(ROUTE) ?? new Map<string, EnvoyResource>();
+      const next = new Map(tables({ a: '1s', b: '2s' }).get(ROUTE));
+      const changes = new Map<ResourceTypeUrl, TypeChanges>([
+        [ROUTE, { base, updated: new Set(['b']), removed: new Set(['c']) }],
+      ]);
+      cache.setSnapshot(DEFAULT_GROUP, new Map([[ROUTE, next]]), changes);
+      assert.ok(cache.snapshotFor(DEFAULT_GROUP)?.get(ROUTE)?.delta, 'versioned from its changes');
+      const changed = await known.next();
+      assert.ok(changed);
+      assert.deepEqual(names(changed.resources.map((r) => r.resource)), ['b']);
+      assert.deepEqual(changed.removed_resources, ['c']);
+      // A fresh Envoy gets the same state the long way: the versions agree.
+      const fresh = deltaClient(root, address());
+      try {
+        fresh.send(deltaRequest(ROUTE, subscribe));
+        const whole = await fresh.next();
+        assert.ok(whole);
+        assert.deepEqual(names(whole.resources.map((r) => r.resource)).sort(), ['a', 'b']);
+        assert.equal(whole.system_version_info, changed.system_version_info);
+        assert.equal(
+          changed.system_version_info,
+          cache.snapshotFor(DEFAULT_GROUP)?.get(ROUTE)?.version,
+        );
+      } finally {
+        fresh.close();
+      }
+    } finally {
+      known.close();
     }
   });
 });
