@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startControlPlane } from '../src/cli/control-plane.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
@@ -11,14 +12,19 @@ import { writeResults } from './results-file.ts';
 
 /**
  * Time from a changed graph file to the ACK of the new routes by every Envoy
- * of a fleet, 100 graphs loaded. `npx tsx bench/fleet-convergence.ts 1 10 50 [--delta]`
+ * of a fleet, 100 graphs loaded (or `--graphs N`).
+ * `npx tsx bench/fleet-convergence.ts 1 10 50 [--delta] [--graphs N]`
  */
-const delta = process.argv.includes('--delta');
-const fleets = process.argv
-  .slice(2)
-  .filter((a) => a !== '--delta')
-  .map(Number);
-const graphs = 100;
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    delta: { type: 'boolean', default: false },
+    graphs: { type: 'string', default: '100' },
+  },
+});
+const delta = options.delta;
+const fleets = positionals.map(Number);
+const graphs = Number(options.graphs);
 const changes = 10;
 const rows: Record<string, string | number>[] = [];
 
@@ -97,8 +103,9 @@ for (const size of fleets.length > 0 ? fleets : [1, 10]) {
   });
 }
 
+const many = graphs === 100 ? '' : `-${String(graphs)}`;
 writeResults(
-  `fleet-convergence-${delta ? 'delta' : 'sotw'}`,
+  `fleet-convergence-${delta ? 'delta' : 'sotw'}${many}`,
   rows,
-  `# Fleet convergence\n\n${String(graphs)} graphs loaded; one graph file changed ${String(changes)} times; time until every Envoy ACKed the new routes. Envoy 1.40 processes on the same 2-core machine as the control plane. \`npx tsx bench/fleet-convergence.ts 1 10 50${delta ? ' --delta' : ''}\`.`,
+  `# Fleet convergence\n\n${String(graphs)} graphs loaded; one graph file changed ${String(changes)} times; time until every Envoy ACKed the new routes. Envoy 1.40 processes on the same 2-core machine as the control plane. \`npx tsx bench/fleet-convergence.ts ${fleets.join(' ')}${delta ? ' --delta' : ''}${many ? ` --graphs ${String(graphs)}` : ''}\`.`,
 );
