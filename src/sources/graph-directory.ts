@@ -45,6 +45,7 @@ export class GraphDirectory {
   readonly #pending = new Set<string>();
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** The keys of #files, sorted; dropped whenever a file comes or goes. */
   #names: string[] | undefined;
   /** Claims of every accepted graph. */
   readonly #claims = new ServedClaims();
@@ -94,7 +95,7 @@ export class GraphDirectory {
 
   /** File names in order; sorted again only when a file comes or goes. */
   #sortedNames(): readonly string[] {
-    if (this.#names?.length !== this.#files.size) this.#names = [...this.#files.keys()].sort();
+    this.#names ??= [...this.#files.keys()].sort();
     return this.#names;
   }
 
@@ -181,6 +182,7 @@ export class GraphDirectory {
     if (!state) return false;
     for (const graph of state.accepted) this.#claims.remove(graph);
     this.#nesting.delete(name);
+    this.#names = undefined;
     return this.#files.delete(name);
   }
 
@@ -224,6 +226,7 @@ export class GraphDirectory {
         previous?.text !== candidate.text ||
         previous.accepted !== accepted ||
         JSON.stringify(previous.diagnostics) !== JSON.stringify(diagnostics);
+      if (!previous) this.#names = undefined;
       this.#files.set(candidate.name, { text: candidate.text, accepted, diagnostics });
       for (const graph of accepted) this.#claims.add(graph);
       if (accepted.some(nestsGraphs)) this.#nesting.add(candidate.name);

@@ -76,8 +76,6 @@ interface GroupState {
   readonly snapshot: GroupSnapshot;
   /** Per type, the translator's map the type snapshot was made from. */
   readonly sources: ReadonlyMap<ResourceTypeUrl, ReadonlyMap<string, EnvoyResource>>;
-  /** Per type, the digest sum behind its version. */
-  readonly sums: ReadonlyMap<ResourceTypeUrl, bigint>;
 }
 
 export class SnapshotCache {
@@ -105,23 +103,20 @@ export class SnapshotCache {
   setSnapshot(group: string, resources: ResourceSet, changes?: ResourceChanges): boolean {
     const previous = this.#groups.get(group);
     const snapshot = new Map<ResourceTypeUrl, TypeSnapshot>();
-    const sums = new Map<ResourceTypeUrl, bigint>();
     let changed = previous === undefined || previous.snapshot.size !== resources.size;
     for (const [typeUrl, byName] of resources) {
       const before = previous?.snapshot.get(typeUrl);
-      const beforeSum = previous?.sums.get(typeUrl) ?? 0n;
       const source = previous?.sources.get(typeUrl);
       const typeChanges = changes?.get(typeUrl);
-      let next: { type: TypeSnapshot; sum: bigint };
-      if (before && source === byName) next = { type: before, sum: beforeSum };
+      let next: TypeSnapshot;
+      if (before && source === byName) next = before;
       else if (before && typeChanges && typeChanges.base === source) {
-        next = this.#edited(before, beforeSum, byName, typeChanges);
+        next = this.#edited(before, byName, typeChanges);
       } else next = this.#versioned(before, byName);
-      snapshot.set(typeUrl, next.type);
-      sums.set(typeUrl, next.sum);
-      if (next.type !== before) changed = true;
+      snapshot.set(typeUrl, next);
+      if (next !== before) changed = true;
     }
-    this.#groups.set(group, { snapshot, sources: resources, sums });
+    this.#groups.set(group, { snapshot, sources: resources });
     if (!changed) return false;
     for (const watcher of this.#watchers) watcher();
     return true;
@@ -130,14 +125,14 @@ export class SnapshotCache {
   /** A type versioned from the changes of its source map alone. */
   #edited(
     before: TypeSnapshot,
-    sum: bigint,
     byName: ReadonlyMap<string, EnvoyResource>,
     changes: TypeChanges,
-  ): { type: TypeSnapshot; sum: bigint } {
+  ): TypeSnapshot {
     const resources = new Map(before.resources);
     const updated: VersionedResource[] = [];
     const removed: string[] = [];
-    let next = sum;
+    // The version is the digest sum itself: adding and subtracting follows the change.
+    let next = BigInt(`0x${before.version}`);
     for (const name of changes.removed) {
       const old = resources.get(name);
       if (!old) continue;
@@ -156,16 +151,16 @@ export class SnapshotCache {
       resources.set(name, versioned);
       updated.push(versioned);
     }
-    if (updated.length === 0 && removed.length === 0) return { type: before, sum };
+    if (updated.length === 0 && removed.length === 0) return before;
     const delta = { from: new WeakRef(before), updated, removed };
-    return { type: { version: showDigest(next), resources, delta }, sum: next };
+    return { version: showDigest(next), resources, delta };
   }
 
   /** A type versioned by looking at every resource. */
   #versioned(
     before: TypeSnapshot | undefined,
     byName: ReadonlyMap<string, EnvoyResource>,
-  ): { type: TypeSnapshot; sum: bigint } {
+  ): TypeSnapshot {
     const resources = new Map<string, VersionedResource>();
     let sum = 0n;
     let reusedAll = before?.resources.size === byName.size;
@@ -176,8 +171,8 @@ export class SnapshotCache {
       resources.set(name, versioned);
       sum += versioned.digest;
     }
-    if (before && reusedAll) return { type: before, sum };
-    return { type: { version: showDigest(sum), resources }, sum };
+    if (before && reusedAll) return before;
+    return { version: showDigest(sum), resources };
   }
 
   /** `old` if the resource's content is unchanged, else a new versioned resource. */

@@ -40,7 +40,6 @@ async function watched(files: Record<string, string>) {
     wake?.();
   });
   await directory.start();
-  let seen = snapshots.length;
   /** Changes the directory, then waits (at most 5 s) for the snapshot that follows. */
   const after = async (change: () => void): Promise<DirectorySnapshot> => {
     const arrived = new Promise<void>((resolve, reject) => {
@@ -54,8 +53,7 @@ async function watched(files: Record<string, string>) {
     });
     change();
     await arrived;
-    seen = snapshots.length;
-    const latest = snapshots[seen - 1];
+    const latest = snapshots.at(-1);
     assert.ok(latest);
     return latest;
   };
@@ -68,6 +66,12 @@ async function watched(files: Record<string, string>) {
     remove: (name: string) =>
       after(() => {
         unlinkSync(join(dir, name));
+      }),
+    /** One file goes and another comes, in the same batch. */
+    replace: (gone: string, name: string, text: string) =>
+      after(() => {
+        unlinkSync(join(dir, gone));
+        writeFileSync(join(dir, name), text);
       }),
     stop: () => {
       directory.stop();
@@ -134,6 +138,16 @@ test('a graph whose nested graph goes away keeps serving, with the problem repor
     const renamed = await directory.write('a.yaml', model('y', 9001));
     assert.deepEqual(served(renamed), ['y@a.yaml', 'n@n.yaml']);
     assert.deepEqual(codes(renamed), ['n.yaml: dangling-reference']);
+  } finally {
+    directory.stop();
+  }
+});
+
+test('a file that goes while another comes, in one batch, is replaced in what is served', async () => {
+  const directory = await watched({ 'a.yaml': model('x', 9001) });
+  try {
+    const replaced = await directory.replace('a.yaml', 'b.yaml', model('y', 9002));
+    assert.deepEqual(served(replaced), ['y@b.yaml']);
   } finally {
     directory.stop();
   }
