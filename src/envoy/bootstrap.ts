@@ -32,7 +32,17 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
         api_type: options.delta === true ? 'DELTA_GRPC' : 'GRPC',
         transport_api_version: 'V3',
         set_node_on_first_message_only: true,
-        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+        grpc_services: [
+          {
+            envoy_grpc: {
+              cluster_name: XDS_CLUSTER,
+              // Envoy's default reconnect backoff grows to 30 s, so after a control-plane
+              // restart an Envoy could go that long without changes. Reconnects are cheap
+              // (a snapshot is ready for it), so wait at most 2 s.
+              retry_policy: { retry_back_off: { base_interval: '0.25s', max_interval: '2s' } },
+            },
+          },
+        ],
       },
       lds_config: ADS_CONFIG_SOURCE,
       cds_config: ADS_CONFIG_SOURCE,

@@ -102,7 +102,6 @@ export async function runFeedback(
   }
   const meta = readMeta(feedback.response ?? null);
   const nodes = servingNodes(plan, meta.routing);
-  const signal = AbortSignal.timeout(plan.timeoutMs);
   const results = await Promise.all(
     nodes.map(async (node) => {
       try {
@@ -110,7 +109,7 @@ export async function runFeedback(
           node.hop,
           body,
           { 'content-type': 'application/json' },
-          signal,
+          plan.timeoutMs,
         );
         if (reply.status >= 200 && reply.status < 300) return undefined;
         const reason = `the node answered feedback with ${String(reply.status)}: ${excerpt(reply.body)}`;

@@ -21,7 +21,7 @@ import {
 import type { Protocol } from '../spec/schema.ts';
 import { combine, combinerRequest, type ChildResult } from './combiners.ts';
 import { conditionHolds } from './conditions.ts';
-import type { HopAnswer } from './hop-client.ts';
+import { HopTimeoutError, type HopAnswer } from './hop-client.ts';
 import { Payload } from './payload.ts';
 import { excerpt, StepError } from './step-error.ts';
 
@@ -62,7 +62,7 @@ export interface Hops {
     path: string,
     body: Buffer,
     headers: Record<string, string>,
-    signal: AbortSignal,
+    timeoutMs: number,
   ): Promise<HopAnswer>;
 }
 
@@ -498,7 +498,7 @@ class GraphRun {
     sent: Role = 'request',
   ): Promise<Flow> {
     const payload = this.#prepare(name, input, call.protocol, sent);
-    // One timer per call: the step's own timeout or what is left of the graph's, whichever is less.
+    // The step's own timeout or what is left of the graph's, whichever is less.
     const budgetMs = Math.min(step.timeoutMs, this.#deadlineAt - Date.now());
     if (budgetMs <= 0) {
       throw new StepError(
@@ -507,19 +507,16 @@ class GraphRun {
         `the graph's deadline of ${String(this.#plan.timeoutMs)} ms passed`,
       );
     }
-    const signal = AbortSignal.timeout(budgetMs);
     let reply: HopAnswer;
     try {
       reply = await this.#services.hops.call(
         call.hop,
         payload.bytes,
         this.#headersFor(step, payload),
-        signal,
+        budgetMs,
       );
     } catch (error) {
-      if (signal.aborted) {
-        throw new StepError(504, name, `no answer within ${String(budgetMs)} ms`);
-      }
+      if (error instanceof HopTimeoutError) throw new StepError(504, name, error.message);
       throw new StepError(
         502,
         name,

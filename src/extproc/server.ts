@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { PLAN_METADATA_KEY } from '../plan/execution.ts';
 import type { RunServices } from './graph-run.ts';
+import { startBidiServer } from './grpc-bidi-server.ts';
+import { GrpcStatus } from './grpc-framing.ts';
 import { HopClient } from './hop-client.ts';
 import { PlanCache } from './plan-cache.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 
 const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
-/** Bodies travel in ext_proc messages; grpc-js refuses anything over 4 MiB by default. */
+/** Bodies travel in ext_proc messages: a graph's maxRequestBytes bounds them, this only guards. */
 const maxMessageBytes = 1024 * 1024 * 1024;
 
 export interface ExecutorOptions {
@@ -57,72 +58,59 @@ export async function startExecutor(
     newId: () => randomUUID().replaceAll('-', ''),
   };
   const plans = new PlanCache();
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': maxMessageBytes,
-    'grpc.max_send_message_length': maxMessageBytes,
-  });
-  const definition: grpc.ServiceDefinition = {
-    Process: {
-      path: PROCESS_PATH,
-      requestStream: true,
-      responseStream: true,
-      requestDeserialize: (bytes: Buffer) => requestType.decode(bytes),
-      requestSerialize: () => Buffer.alloc(0),
-      responseSerialize: (bytes: Uint8Array) =>
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      responseDeserialize: (bytes: Buffer) => bytes,
-    },
-  };
-  server.addService(definition, {
-    Process: (call: grpc.ServerDuplexStream<ProcessingRequest, Uint8Array>) => {
-      const send = (message: Uint8Array) => {
-        if (!call.writableEnded) call.write(message);
-      };
-      const [text] = call.metadata.get(PLAN_METADATA_KEY);
-      const plan = plans.get(typeof text === 'string' ? text : (text?.toString('utf8') ?? ''));
+  const server = await startBidiServer({
+    host: options.host,
+    port: options.port,
+    path: PROCESS_PATH,
+    maxMessageBytes,
+    open: (call) => {
+      const header = call.metadata[PLAN_METADATA_KEY];
+      const plan = plans.get(typeof header === 'string' ? header : (header?.[0] ?? ''));
       if (!plan.ok) {
         log(`executor: ${plan.reason}`);
         // Answer the first message with the error; Envoy sends nothing else before it is answered.
-        call.once('data', () => {
-          send(immediateError(root, 502, plan.reason));
-          call.end();
-        });
-        return;
+        return {
+          message: () => {
+            call.write(immediateError(root, 502, plan.reason));
+            call.end();
+          },
+          end: () => {
+            call.end();
+          },
+        };
       }
+      const send = (message: Uint8Array) => {
+        call.write(message);
+      };
       const finish = () => {
-        if (!call.writableEnded) call.end();
+        call.end();
       };
       const processor = new RequestProcessor(root, plan.value, services, send, finish, log);
-      call.on('data', (request: ProcessingRequest) => {
-        processor.handle(request).catch((error: unknown) => {
-          log(
-            `executor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-          );
-          call.destroy();
-        });
-      });
-      call.on('end', finish);
-      call.on('error', () => undefined);
+      return {
+        message: (bytes) => {
+          let request: ProcessingRequest;
+          try {
+            request = requestType.decode(bytes) as ProcessingRequest;
+          } catch (error) {
+            call.fail(GrpcStatus.INVALID_ARGUMENT, `not a ProcessingRequest: ${String(error)}`);
+            return;
+          }
+          processor.handle(request).catch((error: unknown) => {
+            log(
+              `executor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+            );
+            call.fail(GrpcStatus.INTERNAL, 'the executor failed');
+          });
+        },
+        end: finish,
+      };
     },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${options.host}:${String(options.port)}`,
-      grpc.ServerCredentials.createInsecure(),
-      (error, bound) => {
-        if (error) reject(error);
-        else resolve(bound);
-      },
-    );
-  });
+  const port = server.port;
   return {
     port,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.tryShutdown(() => {
-          resolve();
-        });
-      });
+      await server.close();
       await hops.close();
     },
   };

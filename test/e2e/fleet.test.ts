@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from '../../src/cli/control-plane.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
@@ -139,6 +140,48 @@ spec:
       controlPlane.status().graphs.every((g) => g.programmedOn === g.envoys),
     );
     assert.equal(controlPlane.status().envoys.length, 3);
+  });
+
+  test('after a long control-plane outage, an Envoy is back within seconds of its return', async () => {
+    const proxy = await startTcpProxy(controlPlane.xdsPort);
+    const envoy = await startEnvoyProcess({
+      bootstrap: bootstrapConfig({
+        nodeId: 'outage',
+        nodeCluster: 'canary',
+        xdsAddress: '127.0.0.1',
+        xdsPort: proxy.port,
+        adminPort: await freePort(),
+      }),
+      name: 'outage',
+    });
+    try {
+      const [, canary, edited] = models;
+      assert.ok(canary && edited);
+      const endpoints = async () =>
+        JSON.stringify(await envoy.configDump('dynamic_endpoint_configs'));
+      await waitFor('the Envoy to run its graph', async () =>
+        (await endpoints()).includes(String(canary.port)),
+      );
+      // Long enough for Envoy's default reconnect backoff (500 ms doubling to 30 s) to reach 8–16 s.
+      proxy.down();
+      writeGraph(canaryDir, edited);
+      await setTimeout(8_000);
+      proxy.up();
+      const back = performance.now();
+      await waitFor(
+        'the Envoy to reconnect and run the graph edited during the outage',
+        async () => (await endpoints()).includes(String(edited.port)),
+        10_000,
+      );
+      const seconds = (performance.now() - back) / 1000;
+      assert.ok(
+        seconds < 3,
+        `reconnected ${seconds.toFixed(1)} s after the control plane was back`,
+      );
+    } finally {
+      await envoy.stop();
+      await proxy.stop();
+    }
   });
 
   test('after a network cut, an Envoy reconnects and picks up what changed meanwhile', async () => {

@@ -6,12 +6,21 @@ export interface TcpProxy {
   readonly port: number;
   /** Resets every open connection at once, as a broken network path would. */
   cut(): void;
+  /** Cuts every connection and resets new ones until `up`: the far end is gone. */
+  down(): void;
+  up(): void;
   stop(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.on('error', () => undefined);
+      client.resetAndDestroy();
+      return;
+    }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     for (const socket of [client, upstream]) {
       sockets.add(socket);
@@ -28,6 +37,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   return {
     port: (server.address() as AddressInfo).port,
     cut,
+    down() {
+      refusing = true;
+      cut();
+    },
+    up() {
+      refusing = false;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         cut();

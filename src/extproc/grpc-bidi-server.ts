@@ -1,0 +1,206 @@
+import http2 from 'node:http2';
+import { frameMessage, GrpcStatus, MessageReader } from './grpc-framing.ts';
+
+export interface BidiCall {
+  /** The stream's initial metadata: its HTTP/2 request headers. */
+  readonly metadata: http2.IncomingHttpHeaders;
+  write(message: Uint8Array): void;
+  /** Ends the stream with status OK. */
+  end(): void;
+  /** Ends the stream with an error status; Envoy sees a failed ext_proc stream. */
+  fail(status: number, message: string): void;
+}
+
+export interface BidiHandler {
+  message(message: Buffer): void;
+  /** The client half-closed its side: no more messages will come. */
+  end(): void;
+}
+
+export interface BidiServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The one method served, e.g. /envoy.service.ext_proc.v3.ExternalProcessor/Process. */
+  readonly path: string;
+  readonly maxMessageBytes: number;
+  readonly open: (call: BidiCall) => BidiHandler;
+}
+
+export interface BidiServer {
+  readonly port: number;
+  /** Stops taking connections and waits for the streams in flight to end. */
+  close(): Promise<void>;
+}
+
+const GRPC_CONTENT_TYPE = 'application/grpc';
+
+/** grpc-message: UTF-8, with bytes outside printable ASCII, and "%", percent-encoded. */
+function encodeStatusMessage(message: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(message, 'utf8')) {
+    encoded +=
+      byte >= 0x20 && byte <= 0x7e && byte !== 0x25
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
+}
+
+/**
+ * One gRPC stream: a response's headers go out with its first message, and
+ * the status in trailers once the handler ends it.
+ */
+class StreamCall implements BidiCall {
+  readonly metadata: http2.IncomingHttpHeaders;
+  readonly #stream: http2.ServerHttp2Stream;
+  #status: number = GrpcStatus.OK;
+  #statusMessage = '';
+  #ended = false;
+
+  constructor(stream: http2.ServerHttp2Stream, metadata: http2.IncomingHttpHeaders) {
+    this.#stream = stream;
+    this.metadata = metadata;
+    stream.on('wantTrailers', () => {
+      stream.sendTrailers(
+        this.#status === GrpcStatus.OK
+          ? { 'grpc-status': '0' }
+          : {
+              'grpc-status': String(this.#status),
+              'grpc-message': encodeStatusMessage(this.#statusMessage),
+            },
+      );
+      // Envoy resets each ext_proc stream (INTERNAL_ERROR) once it has the trailers, and
+      // for a reset it did not ask for Node builds an error with a stack trace: about
+      // 15% of the executor's CPU on a switch graph (profiled). Ending the request side
+      // ourselves "without error" (RFC 9113 §8.1) spares that. Not before the trailers
+      // are written, which this turn of the event loop does: a reset queued ahead of
+      // them would drop them.
+      setImmediate(() => {
+        if (!stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      });
+    });
+  }
+
+  #respond(): boolean {
+    if (this.#ended || this.#stream.destroyed) return false;
+    if (!this.#stream.headersSent) {
+      this.#stream.respond(
+        { ':status': 200, 'content-type': GRPC_CONTENT_TYPE },
+        { waitForTrailers: true },
+      );
+    }
+    return true;
+  }
+
+  write(message: Uint8Array): void {
+    if (this.#respond()) this.#stream.write(frameMessage(message));
+  }
+
+  end(): void {
+    if (!this.#respond()) return;
+    this.#ended = true;
+    this.#stream.end();
+  }
+
+  fail(status: number, message: string): void {
+    if (this.#ended || this.#stream.destroyed) return;
+    if (!this.#stream.headersSent) {
+      this.#ended = true;
+      answerTrailersOnly(this.#stream, status, message);
+      return;
+    }
+    this.#status = status;
+    this.#statusMessage = message;
+    this.end();
+  }
+}
+
+/** An answer with no messages: the status rides in the only HEADERS frame. */
+function answerTrailersOnly(stream: http2.ServerHttp2Stream, status: number, message: string) {
+  stream.respond(
+    {
+      ':status': 200,
+      'content-type': GRPC_CONTENT_TYPE,
+      'grpc-status': String(status),
+      'grpc-message': encodeStatusMessage(message),
+    },
+    { endStream: true },
+  );
+}
+
+/**
+ * A gRPC server for one bidirectional-streaming method, straight on
+ * node:http2. The executor serves nothing else, and grpc-js's general
+ * machinery (interceptors, per-call metadata objects, deadline and
+ * compression handling) cost more CPU per ext_proc stream than the
+ * executor's own work (measured in bench/data-plane.ts; see the README).
+ */
+export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const server = http2.createServer({
+    // Envoy multiplexes every request's ext_proc stream, bodies included, on a few
+    // connections; past Node's default of 10 MB a session refuses new streams.
+    maxSessionMemory: Number.MAX_SAFE_INTEGER,
+  });
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    session.on('error', () => undefined);
+  });
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    if (headers[':method'] !== 'POST' || headers[':path'] !== options.path) {
+      answerTrailersOnly(
+        stream,
+        GrpcStatus.UNIMPLEMENTED,
+        `no method ${String(headers[':path'])} here`,
+      );
+      return;
+    }
+    if (!String(headers['content-type']).startsWith(GRPC_CONTENT_TYPE)) {
+      answerTrailersOnly(
+        stream,
+        GrpcStatus.INVALID_ARGUMENT,
+        'content-type must be application/grpc',
+      );
+      return;
+    }
+    const call = new StreamCall(stream, headers);
+    const handler = options.open(call);
+    const reader = new MessageReader(options.maxMessageBytes);
+    let unreadable = false;
+    stream.on('data', (chunk: Buffer) => {
+      if (unreadable) return;
+      const framed = reader.push(chunk);
+      if (!framed.ok) {
+        unreadable = true;
+        call.fail(framed.status, framed.reason);
+        return;
+      }
+      for (const message of framed.messages) handler.message(message);
+    });
+    stream.on('end', () => {
+      if (unreadable) return;
+      if (reader.partial) call.fail(GrpcStatus.INVALID_ARGUMENT, 'the stream ended mid-message');
+      else handler.end();
+    });
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : options.port);
+    });
+  });
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        for (const session of sessions) session.close();
+      }),
+  };
+}
