@@ -16,53 +16,52 @@ export type FrameOutcome =
 
 /**
  * Cuts a stream's DATA chunks into messages. A message may span chunks and
- * a chunk may hold several messages; nothing is copied unless a message
- * spans chunks.
+ * a chunk may hold several messages. A message's chunks are joined once,
+ * when its last one comes: a 1 MiB body arrives in 64 chunks or more.
  */
 export class MessageReader {
   readonly #maxMessageBytes: number;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** The framed length of the message begun, once its prefix is in. */
+  #expected: number | undefined;
 
   constructor(maxMessageBytes: number) {
     this.#maxMessageBytes = maxMessageBytes;
   }
 
   push(chunk: Buffer): FrameOutcome {
-    let data = chunk;
-    if (this.#pendingBytes > 0) {
-      this.#pending.push(chunk);
-      data = Buffer.concat(this.#pending, this.#pendingBytes + chunk.length);
-      this.#pending = [];
-      this.#pendingBytes = 0;
-    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
     const messages: Buffer[] = [];
-    let offset = 0;
-    while (data.length - offset >= PREFIX_BYTES) {
-      if (data[offset] !== 0) {
-        return {
-          ok: false,
-          status: GrpcStatus.UNIMPLEMENTED,
-          reason: 'compressed messages are not accepted (no grpc-encoding)',
-        };
+    for (;;) {
+      if (this.#expected === undefined) {
+        if (this.#pendingBytes < PREFIX_BYTES) break;
+        const head = this.#joined();
+        if (head[0] !== 0) {
+          return {
+            ok: false,
+            status: GrpcStatus.UNIMPLEMENTED,
+            reason: 'compressed messages are not accepted (no grpc-encoding)',
+          };
+        }
+        const length = head.readUInt32BE(1);
+        if (length > this.#maxMessageBytes) {
+          return {
+            ok: false,
+            status: GrpcStatus.RESOURCE_EXHAUSTED,
+            reason: `a message of ${String(length)} bytes is over the limit of ${String(this.#maxMessageBytes)}`,
+          };
+        }
+        this.#expected = PREFIX_BYTES + length;
       }
-      const length = data.readUInt32BE(offset + 1);
-      if (length > this.#maxMessageBytes) {
-        return {
-          ok: false,
-          status: GrpcStatus.RESOURCE_EXHAUSTED,
-          reason: `a message of ${String(length)} bytes is over the limit of ${String(this.#maxMessageBytes)}`,
-        };
-      }
-      const end = offset + PREFIX_BYTES + length;
-      if (end > data.length) break;
-      messages.push(data.subarray(offset + PREFIX_BYTES, end));
-      offset = end;
-    }
-    if (offset < data.length) {
-      const rest = data.subarray(offset);
-      this.#pending.push(rest);
+      if (this.#pendingBytes < this.#expected) break;
+      const data = this.#joined();
+      messages.push(data.subarray(PREFIX_BYTES, this.#expected));
+      const rest = data.subarray(this.#expected);
+      this.#pending = rest.length > 0 ? [rest] : [];
       this.#pendingBytes = rest.length;
+      this.#expected = undefined;
     }
     return { ok: true, messages };
   }
@@ -70,6 +69,13 @@ export class MessageReader {
   /** Whether a message was begun and not finished. */
   get partial(): boolean {
     return this.#pendingBytes > 0;
+  }
+
+  /** The pending bytes as one buffer, copied only when they are in several. */
+  #joined(): Buffer {
+    if (this.#pending.length > 1)
+      this.#pending = [Buffer.concat(this.#pending, this.#pendingBytes)];
+    return this.#pending[0] ?? Buffer.alloc(0);
   }
 }
 

@@ -148,7 +148,10 @@ export class RequestProcessor {
     const body = request.request_body;
     if (body) {
       this.#phase = 'request_body';
-      if (body.body && body.body.length > 0) this.#body.push(Buffer.from(body.body));
+      // A view of the decoded message, not a copy: bodies may be large.
+      const bytes = body.body;
+      if (bytes && bytes.length > 0)
+        this.#body.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       if (body.end_of_stream === true) await this.#execute();
     }
   }

@@ -29,6 +29,22 @@ describe('gRPC message framing', () => {
     assert.equal(reader.partial, false);
   });
 
+  test('a 1 MiB message in 16 KiB chunks comes out whole, once', () => {
+    const body = Buffer.alloc(1024 * 1024, 7);
+    body[body.length - 1] = 9;
+    const framed = Buffer.concat([frameMessage(body), frameMessage(Buffer.from('next'))]);
+    const reader = new MessageReader(2 * 1024 * 1024);
+    const messages: Buffer[] = [];
+    for (let offset = 0; offset < framed.length; offset += 16 * 1024) {
+      const outcome = reader.push(framed.subarray(offset, offset + 16 * 1024));
+      if (!outcome.ok) assert.fail(outcome.reason);
+      messages.push(...outcome.messages);
+    }
+    assert.equal(messages.length, 2);
+    assert.ok(messages[0]?.equals(body));
+    assert.equal(messages[1]?.toString('utf8'), 'next');
+  });
+
   test('a compressed message is refused, not misread', () => {
     const framed = frameMessage(Buffer.from('x'));
     framed[0] = 1;
