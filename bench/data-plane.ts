@@ -18,7 +18,7 @@ import { writeResults } from './results-file.ts';
  * Open-loop rates (vegeta) for latency, closed loop for peak throughput, and
  * CPU seconds per 1,000 requests of every process, read from /proc.
  *
- * `npx tsx bench/data-plane.ts [--duration 5] [--rounds 2]`
+ * `npx tsx bench/data-plane.ts [--duration 5] [--rounds 2] [--graphs G3,G5] [--modes 'closed loop'] [--workers 2]`
  */
 
 const { values: args } = parseArgs({
@@ -27,6 +27,8 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '2' },
     graphs: { type: 'string', default: 'G1,G2,G3,G4,G5,G6' },
     modes: { type: 'string' },
+    // Executor processes; results of any other count than 2 go to a file of their own.
+    workers: { type: 'string', default: '2' },
     // One executor process under --cpu-prof; the profile lands in bench/results/profiles.
     profile: { type: 'boolean', default: false },
   },
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
 const onlyGraphs = new Set(args.graphs.split(','));
 const durationSeconds = Number(args.duration);
 const rounds = Number(args.rounds);
+const workers = Number(args.workers);
 const root = join(import.meta.dirname, '..');
 
 const children: ChildProcess[] = [];
@@ -329,7 +332,7 @@ try {
       '--hop-url',
       `http://127.0.0.1:${String(ports.hops)}`,
       '--workers',
-      args.profile ? '1' : '2',
+      args.profile ? '1' : String(workers),
     ],
     /executor \(ext_proc\) pid \d+ on [^:]+:(\d+)/,
     args.profile
@@ -491,12 +494,12 @@ try {
   }
   const partial = args.profile || args.modes !== undefined || onlyGraphs.size < allGraphs.length;
   writeResults(
-    partial ? 'data-plane-partial' : 'data-plane',
+    `${partial ? 'data-plane-partial' : 'data-plane'}${workers === 2 ? '' : `-${String(workers)}-workers`}`,
     rows,
     [
       '# Data plane: each hop against direct calls (B0) and plain Envoy (B1)',
       '',
-      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with 2 workers). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
+      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with ${String(workers)} worker processes). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
       '',
       '`npx tsx bench/data-plane.ts`',
     ].join('\n'),
