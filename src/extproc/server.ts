@@ -79,13 +79,19 @@ export async function startExecutor(
           },
         };
       }
-      const send = (message: Uint8Array) => {
-        call.write(message);
-      };
       const finish = () => {
         call.end();
       };
-      const processor = new RequestProcessor(root, plan.value, services, send, finish, log);
+      const processor = new RequestProcessor(
+        root,
+        plan.value,
+        services,
+        (message) => {
+          call.write(message);
+        },
+        finish,
+        log,
+      );
       return {
         message: (bytes) => {
           let request: ProcessingRequest;
@@ -106,9 +112,8 @@ export async function startExecutor(
       };
     },
   });
-  const port = server.port;
   return {
-    port,
+    port: server.port,
     async stop() {
       await server.close();
       await hops.close();

@@ -79,6 +79,22 @@ spec:
     }
   });
 
+  /** A canary Envoy whose xDS connection runs through a proxy the test can cut. */
+  async function canaryEnvoyBehindProxy(name: string) {
+    const proxy = await startTcpProxy(controlPlane.xdsPort);
+    const envoy = await startEnvoyProcess({
+      bootstrap: bootstrapConfig({
+        nodeId: name,
+        nodeCluster: 'canary',
+        xdsAddress: '127.0.0.1',
+        xdsPort: proxy.port,
+        adminPort: await freePort(),
+      }),
+      name,
+    });
+    return { proxy, envoy };
+  }
+
   after(async () => {
     await Promise.all(envoys.map(({ envoy }) => envoy.stop()));
     await controlPlane.stop();
@@ -143,17 +159,7 @@ spec:
   });
 
   test('after a long control-plane outage, an Envoy is back within seconds of its return', async () => {
-    const proxy = await startTcpProxy(controlPlane.xdsPort);
-    const envoy = await startEnvoyProcess({
-      bootstrap: bootstrapConfig({
-        nodeId: 'outage',
-        nodeCluster: 'canary',
-        xdsAddress: '127.0.0.1',
-        xdsPort: proxy.port,
-        adminPort: await freePort(),
-      }),
-      name: 'outage',
-    });
+    const { proxy, envoy } = await canaryEnvoyBehindProxy('outage');
     try {
       const [, canary, edited] = models;
       assert.ok(canary && edited);
@@ -185,17 +191,7 @@ spec:
   });
 
   test('after a network cut, an Envoy reconnects and picks up what changed meanwhile', async () => {
-    const proxy = await startTcpProxy(controlPlane.xdsPort);
-    const envoy = await startEnvoyProcess({
-      bootstrap: bootstrapConfig({
-        nodeId: 'behind-proxy',
-        nodeCluster: 'canary',
-        xdsAddress: '127.0.0.1',
-        xdsPort: proxy.port,
-        adminPort: await freePort(),
-      }),
-      name: 'behind-proxy',
-    });
+    const { proxy, envoy } = await canaryEnvoyBehindProxy('behind-proxy');
     try {
       const [main, canary] = models;
       assert.ok(main && canary);
