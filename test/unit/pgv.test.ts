@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { validateResource, type Violation } from '../../src/envoy/pgv/validate.ts';
 import { typed } from '../../src/envoy/type-urls.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
+import { durationNanos, numberCheck } from '../../src/envoy/pgv/scalar-checks.ts';
 
 const root = envoyProtos();
 const cluster = (body: Record<string, unknown>) => ({
@@ -173,4 +174,33 @@ test('rules reach into Any: an HCM without stat_prefix inside a listener', () =>
     path: 'Listener.filter_chains[0].filters[0].typed_config.stat_prefix',
     rule: 'string.min_len',
   });
+});
+
+test('number rules: bounds, "outside" ranges, const, in and not_in', () => {
+  const rules = (r: Record<string, unknown>) => (value: number) => numberCheck('uint32', r)(value);
+  const atMost100 = rules({ lte: 100 });
+  assert.equal(atMost100(100), undefined);
+  assert.deepEqual(atMost100(101), { rule: 'uint32.lte', message: 'must be ≤ 100, got 101' });
+  assert.equal(rules({ gt: 0 })(0)?.rule, 'uint32.gt');
+  assert.equal(rules({ gte: 0, lt: 10 })(10)?.message, 'must be < 10, got 10');
+  // An upper bound below the lower one: the value must lie outside the range.
+  const outside = rules({ lt: 5, gt: 10 });
+  assert.equal(outside(3), undefined);
+  assert.equal(outside(11), undefined);
+  assert.equal(outside(7)?.message, 'must be outside 5..10, got 7');
+  assert.equal(rules({ const: 2 })(3)?.rule, 'uint32.const');
+  assert.equal(rules({ in: [1, 2] })(2), undefined);
+  assert.equal(rules({ in: [1, 2] })(3)?.message, 'must be one of 1, 2, got 3');
+  assert.equal(rules({ not_in: [0] })(0)?.rule, 'uint32.not_in');
+  // protobufjs reads 64-bit bounds as strings.
+  assert.equal(rules({ lte: '100' })(101)?.rule, 'uint32.lte');
+});
+
+test('durations read as written, the same text as often as it comes', () => {
+  for (let i = 0; i < 2; i += 1) {
+    assert.equal(durationNanos('1.5s'), 1_500_000_000n);
+    assert.equal(durationNanos('-0.000000001s'), -1n);
+    assert.equal(durationNanos('1.5'), undefined);
+  }
+  assert.equal(durationNanos({ seconds: 2, nanos: 5 }), 2_000_000_005n);
 });

@@ -72,39 +72,61 @@ function boundOf(rules: Rules, strictKey: string, looseKey: string): Bound | und
   return undefined;
 }
 
-/** const, lt, lte, gt, gte (an upper bound below the lower one means "outside"), in, not_in. */
-export function checkNumber(family: string, rules: Rules, raw: unknown): Broken | undefined {
-  const value = numberOf(raw);
-  const got = `got ${String(value)}`;
-  if (rules.const !== undefined && value !== numberOf(rules.const)) {
-    return { rule: `${family}.const`, message: `must be ${show(rules.const)}, ${got}` };
-  }
+/**
+ * The check of a number under `rules` (const, lt, lte, gt, gte, in, not_in;
+ * an upper bound below the lower one means "outside"), with the rules read
+ * once: every route and cluster carries numbers, and a passing value must
+ * cost no allocation.
+ */
+export function numberCheck(family: string, rules: Rules): (raw: unknown) => Broken | undefined {
+  const only = rules.const === undefined ? undefined : numberOf(rules.const);
   const lower = boundOf(rules, 'gt', 'gte');
   const upper = boundOf(rules, 'lt', 'lte');
   const lowerRule = `${family}.${lower?.strict === true ? 'gt' : 'gte'}`;
   const upperRule = `${family}.${upper?.strict === true ? 'lt' : 'lte'}`;
-  if (lower && upper && upper.value < lower.value) {
-    if (!isAbove(value, lower) && !isBelow(value, upper)) {
-      const range = `${String(upper.value)}..${String(lower.value)}`;
-      return { rule: lowerRule, message: `must be outside ${range}, ${got}` };
+  const outside = lower && upper && upper.value < lower.value ? { lower, upper } : undefined;
+  const allowed = Array.isArray(rules.in) ? new Set(rules.in.map(numberOf)) : undefined;
+  const forbidden = Array.isArray(rules.not_in) ? new Set(rules.not_in.map(numberOf)) : undefined;
+  return (raw) => {
+    const value = numberOf(raw);
+    if (only !== undefined && value !== only) {
+      return {
+        rule: `${family}.const`,
+        message: `must be ${show(rules.const)}, got ${String(value)}`,
+      };
     }
-  } else {
-    if (lower && !isAbove(value, lower)) {
-      const symbol = lower.strict ? '>' : '≥';
-      return { rule: lowerRule, message: `must be ${symbol} ${String(lower.value)}, ${got}` };
+    if (outside) {
+      if (!isAbove(value, outside.lower) && !isBelow(value, outside.upper)) {
+        const range = `${String(outside.upper.value)}..${String(outside.lower.value)}`;
+        return { rule: lowerRule, message: `must be outside ${range}, got ${String(value)}` };
+      }
+    } else {
+      if (lower && !isAbove(value, lower)) {
+        const symbol = lower.strict ? '>' : '≥';
+        return {
+          rule: lowerRule,
+          message: `must be ${symbol} ${String(lower.value)}, got ${String(value)}`,
+        };
+      }
+      if (upper && !isBelow(value, upper)) {
+        const symbol = upper.strict ? '<' : '≤';
+        return {
+          rule: upperRule,
+          message: `must be ${symbol} ${String(upper.value)}, got ${String(value)}`,
+        };
+      }
     }
-    if (upper && !isBelow(value, upper)) {
-      const symbol = upper.strict ? '<' : '≤';
-      return { rule: upperRule, message: `must be ${symbol} ${String(upper.value)}, ${got}` };
+    if (allowed && !allowed.has(value)) {
+      return {
+        rule: `${family}.in`,
+        message: `must be one of ${[...allowed].join(', ')}, got ${String(value)}`,
+      };
     }
-  }
-  if (Array.isArray(rules.in) && !rules.in.map(numberOf).includes(value)) {
-    return { rule: `${family}.in`, message: `must be one of ${rules.in.join(', ')}, ${got}` };
-  }
-  if (Array.isArray(rules.not_in) && rules.not_in.map(numberOf).includes(value)) {
-    return { rule: `${family}.not_in`, message: `must not be ${String(value)}` };
-  }
-  return undefined;
+    if (forbidden?.has(value)) {
+      return { rule: `${family}.not_in`, message: `must not be ${String(value)}` };
+    }
+    return undefined;
+  };
 }
 
 /** PGV counts characters as code points: a surrogate pair is one. */
@@ -193,14 +215,29 @@ export function checkBool(rules: Rules, raw: unknown): Broken | undefined {
   return undefined;
 }
 
+const durationText = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
+
+function textNanos(text: string): bigint | undefined {
+  const match = durationText.exec(text);
+  if (!match) return undefined;
+  const nanos = BigInt(match[2] ?? '0') * 1_000_000_000n + BigInt((match[3] ?? '').padEnd(9, '0'));
+  return match[1] ? -nanos : nanos;
+}
+
+/**
+ * Durations as written, read once each: a config repeats the same few
+ * ("1s", "0.25s") thousands of times. Emptied when full, so it stays small.
+ */
+const textDurations = new Map<string, bigint | undefined>();
+
 /** Durations in nanoseconds, from JSON ("1.5s") or a parsed option ({seconds, nanos}). */
 export function durationNanos(value: unknown): bigint | undefined {
   if (typeof value === 'string') {
-    const match = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(value);
-    if (!match) return undefined;
-    const nanos =
-      BigInt(match[2] ?? '0') * 1_000_000_000n + BigInt((match[3] ?? '').padEnd(9, '0'));
-    return match[1] ? -nanos : nanos;
+    if (textDurations.has(value)) return textDurations.get(value);
+    if (textDurations.size >= 4096) textDurations.clear();
+    const nanos = textNanos(value);
+    textDurations.set(value, nanos);
+    return nanos;
   }
   if (typeof value === 'object' && value !== null) {
     const { seconds, nanos } = value as { seconds?: unknown; nanos?: unknown };

@@ -4,7 +4,7 @@ import {
   checkBool,
   checkBytes,
   durationCheck,
-  checkNumber,
+  numberCheck,
   checkString,
   type Broken,
 } from './scalar-checks.ts';
@@ -378,8 +378,9 @@ function scalarCheck(protoType: string, rules: FieldRules | undefined): ValueChe
   const familyRules = rules?.[family ?? protoType];
   if (!familyRules) return undefined;
   if (family !== undefined) {
+    const check = numberCheck(family, familyRules);
     return (walk, value) => {
-      walk.report(checkNumber(family, familyRules, value ?? 0));
+      walk.report(check(value ?? 0));
     };
   }
   const checker = scalarCheckers[protoType];
