@@ -8,8 +8,8 @@ import { writeResults } from './results-file.ts';
 /**
  * Control-plane scale: parse + validate, then compile (plan, translate, check
  * against Envoy's PGV rules) N generated graphs; resident memory after. Each
- * size runs in a fresh process, for honest memory numbers:
- *   npx tsx bench/compile-scale.ts 1000 10000 50000
+ * size runs in fresh processes, for honest memory numbers, several times:
+ *   npx tsx bench/compile-scale.ts 1000 10000 50000 [--runs 3]
  */
 type Row = Record<string, string | number>;
 
@@ -49,20 +49,36 @@ const [first, second] = process.argv.slice(2);
 if (first === '--one') {
   process.stdout.write(JSON.stringify(measure(Number(second))));
 } else {
-  const sizes = process.argv.slice(2).map(Number);
-  const rows = (sizes.length > 0 ? sizes : [1000, 10000]).map(
-    (size) =>
-      JSON.parse(
-        execFileSync(
-          process.execPath,
-          [...process.execArgv, import.meta.filename, '--one', String(size)],
-          { encoding: 'utf8', maxBuffer: 1 << 20 },
-        ),
-      ) as Row,
-  );
+  // The machine's speed drifts run to run: each size runs several times, each
+  // in a fresh process, and the row is the median run (by compile time), with
+  // the fastest and slowest compile beside it.
+  const runsIndex = process.argv.indexOf('--runs');
+  const runs = runsIndex === -1 ? 3 : Number(process.argv[runsIndex + 1]);
+  const sizes = process.argv
+    .slice(2)
+    .filter((_, i, all) => all[i] !== '--runs' && all[i - 1] !== '--runs')
+    .map(Number);
+  const runOnce = (size: number) =>
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        [...process.execArgv, import.meta.filename, '--one', String(size)],
+        { encoding: 'utf8', maxBuffer: 1 << 20 },
+      ),
+    ) as Row;
+  const rows = (sizes.length > 0 ? sizes : [1000, 10000]).map((size) => {
+    const measured = Array.from({ length: runs }, () => runOnce(size)).sort(
+      (a, b) => Number(a['compile ms']) - Number(b['compile ms']),
+    );
+    const median = measured[Math.floor((measured.length - 1) / 2)] ?? {};
+    return {
+      ...median,
+      'compile ms, fastest–slowest': `${String(measured[0]?.['compile ms'])}–${String(measured.at(-1)?.['compile ms'])}`,
+    };
+  });
   writeResults(
     'compile-scale',
     rows,
-    '# Control plane: compile time and memory\n\nGenerated graphs (model, 90/10 split, header switch, mirror in turn), each size in a fresh process; `npx tsx bench/compile-scale.ts 1000 10000 50000`.',
+    `# Control plane: compile time and memory\n\nGenerated graphs (model, 90/10 split, header switch, mirror in turn). Each size runs ${String(runs)} times, each in a fresh process; a row is the run with the median compile time. \`npx tsx bench/compile-scale.ts 1000 10000 50000 [--runs 3]\``,
   );
 }
