@@ -499,7 +499,7 @@ try {
     [
       '# Data plane: each hop against direct calls (B0) and plain Envoy (B1)',
       '',
-      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with ${String(workers)} worker processes). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
+      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
       '',
       '`npx tsx bench/data-plane.ts`',
     ].join('\n'),
