@@ -138,16 +138,19 @@ export function editRouteTables(
 ): RouteIndex {
   const owners = new Map(index.owners);
   const v2Hosts = new Map(index.v2Hosts);
-  const keys = new Set<string>();
+  // The owners of each key this edit touches, copied once: a key many graphs share
+  // (Seldon's) would otherwise be copied once per graph, quadratic on a first load.
+  const touched = new Map<string, Set<string>>();
   const hosts = new Set<string>();
   const count = (graph: GraphPlan, delta: 1 | -1): void => {
     for (const key of ownRoutes(graph).keys()) {
-      const ids = new Set(owners.get(key));
+      let ids = touched.get(key);
+      if (!ids) {
+        ids = new Set(owners.get(key));
+        touched.set(key, ids);
+      }
       if (delta > 0) ids.add(graph.id);
       else ids.delete(graph.id);
-      if (ids.size > 0) owners.set(key, ids);
-      else owners.delete(key);
-      keys.add(key);
     }
     if (graph.protocol !== 'v2') return;
     const served = (v2Hosts.get(graph.host) ?? 0) + delta;
@@ -157,6 +160,11 @@ export function editRouteTables(
   };
   for (const graph of gone) count(graph, -1);
   for (const graph of came) count(graph, 1);
+  for (const [key, ids] of touched) {
+    if (ids.size > 0) owners.set(key, ids);
+    else owners.delete(key);
+  }
+  const keys = new Set(touched.keys());
   // A host that starts or stops serving V2 changes the server health tables.
   if ([...hosts].some((host) => index.v2Hosts.has(host) !== v2Hosts.has(host))) {
     for (const key of healthKeys) keys.add(key);

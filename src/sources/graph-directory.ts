@@ -165,7 +165,9 @@ export class GraphDirectory {
   #reportServed(inBatch: ReadonlySet<string>, setProblems: readonly Diagnostic[]): boolean {
     const bySource = new Map<string, Diagnostic[]>();
     for (const diagnostic of setProblems) {
-      bySource.set(diagnostic.source, [...(bySource.get(diagnostic.source) ?? []), diagnostic]);
+      const found = bySource.get(diagnostic.source);
+      if (found) found.push(diagnostic);
+      else bySource.set(diagnostic.source, [diagnostic]);
     }
     let changed = false;
     for (const [name, state] of this.#files) {

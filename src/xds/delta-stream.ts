@@ -139,7 +139,7 @@ export class DeltaStream extends XdsStream {
     // graphs, no scopes); an Envoy that already has resources needs none.
     const nothingToSay = updated.length === 0 && removed.length === 0;
     if (nothingToSay && (state.sent !== undefined || has.size > 0)) return undefined;
-    for (const r of updated) has.set(r.name, r.version);
+    for (const r of updated) has.set(r.name, r.version, r.digest);
     for (const name of removed) has.delete(name);
     // After this response Envoy has exactly what it wants: its version is what it has.
     const { nonce, answered } = this.recordSend(typeUrl, state, has.version, wanted);
@@ -183,9 +183,9 @@ class Had {
     return this.#versions.keys();
   }
 
-  set(name: string, version: string): void {
+  /** `digest` is the cache's when it is at hand; Envoy's initial versions come without. */
+  set(name: string, version: string, digest = digestOf(name, version)): void {
     this.delete(name);
-    const digest = digestOf(name, version);
     this.#versions.set(name, { version, digest });
     this.#sum += digest;
   }

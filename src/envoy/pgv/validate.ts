@@ -209,25 +209,13 @@ class Checks {
     const repeated = rules?.repeated;
     const item = this.#valueCheck(field, repeated?.items as FieldRules | undefined);
     if (!repeated && !item) return undefined;
-    const minItems = repeated?.min_items === undefined ? undefined : Number(repeated.min_items);
-    const maxItems = repeated?.max_items === undefined ? undefined : Number(repeated.max_items);
+    const counted = countCheck(repeated, 'repeated', 'items', 'item(s)');
     const unique = repeated?.unique === true;
     const ignoreEmpty = repeated?.ignore_empty === true;
     return (walk, value) => {
       const items = Array.isArray(value) ? (value as unknown[]) : [];
       if (!(ignoreEmpty && items.length === 0)) {
-        if (minItems !== undefined && items.length < minItems) {
-          walk.report({
-            rule: 'repeated.min_items',
-            message: `needs at least ${String(minItems)} item(s)`,
-          });
-        }
-        if (maxItems !== undefined && items.length > maxItems) {
-          walk.report({
-            rule: 'repeated.max_items',
-            message: `allows at most ${String(maxItems)} item(s)`,
-          });
-        }
+        counted(walk, items.length);
         if (unique && new Set(items.map((i) => JSON.stringify(i))).size !== items.length) {
           walk.report({ rule: 'repeated.unique', message: 'items must be unique' });
         }
@@ -246,26 +234,12 @@ class Checks {
     const keyRules = (map?.keys as FieldRules | undefined)?.string;
     const item = this.#valueCheck(field, map?.values as FieldRules | undefined);
     if (!map && !item) return undefined;
-    const minPairs = map?.min_pairs === undefined ? undefined : Number(map.min_pairs);
-    const maxPairs = map?.max_pairs === undefined ? undefined : Number(map.max_pairs);
+    const counted = countCheck(map, 'map', 'pairs', 'entries');
     const ignoreEmpty = map?.ignore_empty === true;
     const noSparse = map?.no_sparse === true;
     return (walk, value) => {
       const entries = Object.entries((value ?? {}) as Record<string, unknown>);
-      if (!(ignoreEmpty && entries.length === 0)) {
-        if (minPairs !== undefined && entries.length < minPairs) {
-          walk.report({
-            rule: 'map.min_pairs',
-            message: `needs at least ${String(minPairs)} entries`,
-          });
-        }
-        if (maxPairs !== undefined && entries.length > maxPairs) {
-          walk.report({
-            rule: 'map.max_pairs',
-            message: `allows at most ${String(maxPairs)} entries`,
-          });
-        }
-      }
+      if (!(ignoreEmpty && entries.length === 0)) counted(walk, entries.length);
       for (const [key, entry] of entries) {
         walk.enter(`[${JSON.stringify(key)}]`);
         if (keyRules) walk.report(checkString(keyRules, key));
@@ -424,6 +398,32 @@ function enumCheck(
       walk.report({ rule: 'enum.in', message: `must be one of ${allowed.join(', ')}` });
     if (forbidden?.includes(number))
       walk.report({ rule: 'enum.not_in', message: `must not be ${String(value)}` });
+  };
+}
+
+/** The min/max count rules of a repeated field (min_items) or a map (min_pairs), read once. */
+function countCheck(
+  rules: Readonly<Record<string, unknown>> | undefined,
+  family: 'repeated' | 'map',
+  counted: 'items' | 'pairs',
+  noun: string,
+): (walk: Walk, count: number) => void {
+  const bound = (key: string) => (rules?.[key] === undefined ? undefined : Number(rules[key]));
+  const min = bound(`min_${counted}`);
+  const max = bound(`max_${counted}`);
+  return (walk, count) => {
+    if (min !== undefined && count < min) {
+      walk.report({
+        rule: `${family}.min_${counted}`,
+        message: `needs at least ${String(min)} ${noun}`,
+      });
+    }
+    if (max !== undefined && count > max) {
+      walk.report({
+        rule: `${family}.max_${counted}`,
+        message: `allows at most ${String(max)} ${noun}`,
+      });
+    }
   };
 }
 
