@@ -30,6 +30,7 @@ const sampleModels = [
 ] as const;
 
 const payload = `'{"inputs":[{"name":"x","shape":[4],"datatype":"FP32","data":[1,2,3,4]}]}'`;
+const goldPayload = `'{"parameters":{"tier":"gold"},"inputs":[{"name":"x","shape":[4],"datatype":"FP32","data":[1,2,3,4]}]}'`;
 
 function tryThis(): string {
   const base = `http://127.0.0.1:${String(ports.listener)}/v2/models`;
@@ -40,8 +41,9 @@ function tryThis(): string {
     `  curl -s ${base}/fraud/infer -d ${payload}`,
     `  # 100 calls: about 90 answered by v1, 10 by v2`,
     `  for i in $(seq 100); do curl -s ${base}/fraud/infer -d ${payload} | ${pick}; done | sort | uniq -c`,
-    `  # header switch: gold customers get the large model, ?variant=fast the small one`,
+    `  # switch: gold customers (by header or by body) get the large model, ?variant=fast the small one`,
     `  curl -s -H 'x-tier: gold' ${base}/tiered/infer -d ${payload}`,
+    `  curl -s ${base}/tiered/infer -d ${goldPayload}`,
     `  curl -s '${base}/tiered/infer?variant=fast' -d ${payload}`,
     `  curl -s ${base}/tiered/infer -d ${payload}`,
     `  # mirror: the live model answers; half the calls are copied to the shadow (see the log here)`,

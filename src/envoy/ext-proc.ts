@@ -55,8 +55,8 @@ export function extProcFilter() {
 
 /**
  * Envoy refuses to buffer more than a connection's buffer limit (1 MiB by
- * default) for ext_proc; the buffer filter, turned on per executor route,
- * raises a request's limit to the graph's maxRequestBytes and no further.
+ * default) for ext_proc or for reading a body; the buffer filter, turned on
+ * per route that reads the body, raises a request's limit to the graph's maxRequestBytes and no further.
  */
 export function bufferFilter() {
   return {
@@ -69,16 +69,23 @@ export function bufferFilter() {
   };
 }
 
-/** Turns the executor on for one route and hands it the plan to run. */
-export function extProcRouteConfig(plan: ExecutionPlan) {
+/** Turns the buffer filter on for one route: the body may be read up to `maxBytes`. */
+export function bufferRouteConfig(maxBytes: number) {
   return {
     [BUFFER_FILTER]: {
       '@type': typed('envoy.config.route.v3.FilterConfig'),
       config: {
         '@type': typed('envoy.extensions.filters.http.buffer.v3.BufferPerRoute'),
-        buffer: { max_request_bytes: plan.maxBodyBytes },
+        buffer: { max_request_bytes: maxBytes },
       },
     },
+  };
+}
+
+/** Turns the executor on for one route and hands it the plan to run. */
+export function extProcRouteConfig(plan: ExecutionPlan) {
+  return {
+    ...bufferRouteConfig(plan.maxBodyBytes),
     [EXT_PROC_FILTER]: {
       '@type': typed('envoy.config.route.v3.FilterConfig'),
       config: {

@@ -1,3 +1,5 @@
+import type { BodyField } from '../plan/types.ts';
+import { bodyFieldsFilter } from './body-fields.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { scopedRouting } from './scopes.ts';
@@ -152,15 +154,23 @@ const noScopeMapper = {
 /**
  * One listener for all graphs. Its routes come by scoped RDS, a table per
  * graph, so traffic-split changes never touch the listener (nor drain
- * connections) and a one-graph change sends one small table.
+ * connections) and a one-graph change sends one small table. Only the set
+ * of body values that switches test, across all graphs, is the listener's.
  */
-export function listener(options: ListenerOptions): EnvoyResource {
+export function listener(
+  options: ListenerOptions,
+  bodyFields: readonly BodyField[],
+): EnvoyResource {
   return httpListener(
     LISTENER_NAME,
     options.address,
     options.port,
     scopedRouting(),
-    [bufferFilter(), extProcFilter()],
+    [
+      bufferFilter(),
+      ...(bodyFields.length > 0 ? [bodyFieldsFilter(bodyFields)] : []),
+      extProcFilter(),
+    ],
     [...nodeFailureMappers, executorFailureMapper, tooLargeMapper, noScopeMapper],
   );
 }

@@ -10,6 +10,12 @@ import type { ExecutionPlan } from '../plan/execution.ts';
 import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
+import {
+  BODY_UNREADABLE_KEY,
+  bodyMetadataMatcher,
+  bodyRouteConfig,
+  bodyValueMatcher,
+} from './body-fields.ts';
 import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './listener.ts';
 
@@ -229,26 +235,46 @@ export function serverHealthRoutes(host: string) {
   ];
 }
 
+function bodyMatch(rule: RouteRule) {
+  const matchers = rule.body.map((condition) =>
+    bodyMetadataMatcher(condition.field.path, bodyValueMatcher(condition.match)),
+  );
+  if (rule.bodyUnreadable) {
+    matchers.push(bodyMetadataMatcher(BODY_UNREADABLE_KEY, { present_match: true }));
+  }
+  return matchers;
+}
+
+function ruleRoute(plan: GraphPlan, rule: RouteRule, index: number): Record<string, unknown> {
+  const body = bodyMatch(rule);
+  return {
+    name: `${plan.id}/${String(index)}`,
+    match: {
+      path: plan.publicPath,
+      ...(rule.headers.length > 0 && {
+        headers: rule.headers.map((h) => ({ name: h.name, ...stringMatch(h.match) })),
+      }),
+      ...(rule.queries.length > 0 && {
+        query_parameters: rule.queries.map((q) => ({ name: q.name, ...stringMatch(q.match) })),
+      }),
+      ...(rule.drawBelow !== undefined && { runtime_fraction: perMillion(rule.drawBelow) }),
+      ...(body.length > 0 && { dynamic_metadata: body }),
+    },
+    ...action(plan, rule),
+    // The planner keeps executor routes out of switches that read the body.
+    ...(rule.readsBodyUpTo !== undefined && {
+      typed_per_filter_config: bodyRouteConfig(rule.readsBodyUpTo),
+    }),
+    metadata: metadata(plan.graph, rule.node),
+  };
+}
+
 /** The routes of one graph, in evaluation order. */
 function routesOf(plan: GraphPlan): Record<string, unknown>[] {
   return [
     ...modelInfoRoutes(plan),
     ...handoffRoutes(plan),
-    ...plan.rules.map((rule, index) => ({
-      name: `${plan.id}/${String(index)}`,
-      match: {
-        path: plan.publicPath,
-        ...(rule.headers.length > 0 && {
-          headers: rule.headers.map((h) => ({ name: h.name, ...stringMatch(h.match) })),
-        }),
-        ...(rule.queries.length > 0 && {
-          query_parameters: rule.queries.map((q) => ({ name: q.name, ...stringMatch(q.match) })),
-        }),
-        ...(rule.drawBelow !== undefined && { runtime_fraction: perMillion(rule.drawBelow) }),
-      },
-      ...action(plan, rule),
-      metadata: metadata(plan.graph, rule.node),
-    })),
+    ...plan.rules.map((rule, index) => ruleRoute(plan, rule, index)),
   ];
 }
 

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { PlannedGraph } from '../plan/plan.ts';
-import type { GraphPlan, UpstreamPlan } from '../plan/types.ts';
+import type { BodyField, GraphPlan, UpstreamPlan } from '../plan/types.ts';
+import { graphBodyFields } from './body-fields.ts';
 import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener, type ListenerOptions } from './listener.ts';
@@ -32,6 +33,7 @@ export interface Translation {
   /** Graphs whose hops the executor calls through the hop listener, by id. */
   readonly hopGraphs: ReadonlyMap<string, GraphPlan>;
   readonly routes: RouteIndex;
+  readonly bodyFields: BodyFieldUse;
   readonly resources: ResourceSet;
   /** What differs from the translation this one was made from. */
   readonly changes: ResourceChanges;
@@ -43,6 +45,7 @@ function emptyTranslation(options: ListenerOptions): Translation {
     graphs: new Map(),
     hopGraphs: new Map(),
     routes: emptyRouteIndex,
+    bodyFields: new Map(),
     resources: new Map(pushOrder.map((type) => [type, new Map<string, EnvoyResource>()])),
     changes: new Map(),
   };
@@ -77,6 +80,32 @@ function editUpstreams(
     edits.remove(ENDPOINT, upstream.id);
   }
   return inPlace;
+}
+
+/** How many graphs test each body value, by path: the listener reads the values some graph tests. */
+type BodyFieldUse = ReadonlyMap<string, { readonly field: BodyField; readonly graphs: number }>;
+
+/** The use after graphs left and came, and whether the set of values read changed. */
+function countBodyFields(
+  before: BodyFieldUse,
+  gone: readonly GraphPlan[],
+  came: readonly GraphPlan[],
+): { use: BodyFieldUse; changed: boolean } {
+  if (![...gone, ...came].some((graph) => graphBodyFields(graph).length > 0)) {
+    return { use: before, changed: false };
+  }
+  const use = new Map(before);
+  const add = (graph: GraphPlan, delta: number) => {
+    for (const field of graphBodyFields(graph)) {
+      const graphs = (use.get(field.path)?.graphs ?? 0) + delta;
+      if (graphs > 0) use.set(field.path, { field, graphs });
+      else use.delete(field.path);
+    }
+  };
+  for (const graph of gone) add(graph, -1);
+  for (const graph of came) add(graph, 1);
+  const changed = use.size !== before.size || [...use.keys()].some((path) => !before.has(path));
+  return { use, changed };
 }
 
 function byId(a: GraphPlan, b: GraphPlan): number {
@@ -124,13 +153,17 @@ export function translate(
   const fresh = from !== previous;
   if (!fresh && gone.length === 0 && came.length === 0) return { ...from, changes: new Map() };
 
+  const bodyFields = countBodyFields(from.bodyFields, gone, came);
+  if (fresh || bodyFields.changed) {
+    const fields = [...bodyFields.use.values()].map((use) => use.field);
+    fields.sort((a, b) => (a.path < b.path ? -1 : 1));
+    setNamed(edits, LISTENER, listener(options, fields));
+  }
   if (fresh) {
     for (const resource of [executorCluster(options), selfCluster(options)]) {
       setNamed(edits, CLUSTER, resource);
     }
-    for (const resource of [listener(options), hopListener(options)]) {
-      setNamed(edits, LISTENER, resource);
-    }
+    setNamed(edits, LISTENER, hopListener(options));
   }
   const routes = editRouteTables(
     from.routes,
@@ -149,5 +182,5 @@ export function translate(
     hopGraphs = next;
     setNamed(edits, ROUTE, hopRouteConfiguration([...next.values()].sort(byId)));
   }
-  return { options, graphs, hopGraphs, routes, ...edits.result() };
+  return { options, graphs, hopGraphs, routes, bodyFields: bodyFields.use, ...edits.result() };
 }

@@ -218,11 +218,16 @@ class GraphRun {
         return this.#step(to, input, tail);
       }
       case 'switch': {
-        if (step.cases.some((c) => c.when.body !== undefined)) {
-          const parsed = input.payload.json();
-          if (!parsed.ok) throw this.#payloadError(name, input, parsed.reason);
-        }
-        const matched = step.cases.find((c) => conditionHolds(c.when, this.#conditionInput(input)));
+        const conditionInput = this.#conditionInput(input);
+        const matched = step.cases.find((c) => {
+          // A body that is not JSON is refused when a body case is reached, not before:
+          // an earlier header case may take the request whatever its body.
+          if (c.when.body !== undefined) {
+            const parsed = input.payload.json();
+            if (!parsed.ok) throw this.#payloadError(name, input, parsed.reason);
+          }
+          return conditionHolds(c.when, conditionInput);
+        });
         const to = matched?.to ?? step.default;
         if (to === undefined) {
           throw new StepError(

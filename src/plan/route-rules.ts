@@ -11,6 +11,7 @@ import type {
   SwitchCondition,
   SwitchNode,
 } from '../spec/schema.ts';
+import { bodyCondition } from './body-conditions.ts';
 import type { ForwardAction, RetryPlan, RouteRule, ValueCondition } from './types.ts';
 import { upstreamId } from './upstreams.ts';
 
@@ -72,7 +73,7 @@ function inherit(node: NodeSpec, inherited: Inherited): Inherited {
 }
 
 function rule(node: string, action: RouteRule['action']): RouteRule {
-  return { node, headers: [], queries: [], action };
+  return { node, headers: [], queries: [], body: [], action };
 }
 
 /** Hands the request to the executor, which runs the graph from `name` down. */
@@ -205,43 +206,78 @@ function conditionOf(when: SwitchCondition): ValueCondition['match'] | undefined
   return undefined;
 }
 
+function headerOrQueryRules(
+  ctx: Context,
+  name: string,
+  index: number,
+  when: SwitchCondition,
+  children: RouteRule[],
+): RouteRule[] {
+  const match = conditionOf(when);
+  const header = when.header;
+  const query = when.query;
+  if (match === undefined || (header === undefined && query === undefined)) {
+    report(
+      ctx,
+      `spec.nodes.${name}.cases[${index}].when`,
+      'this condition cannot be matched by Envoy',
+      'use equals, in, prefix, regex or present on a header or query parameter',
+    );
+    return [];
+  }
+  const condition: ValueCondition = { name: header?.toLowerCase() ?? query ?? '', match };
+  return children.map((child) =>
+    header === undefined
+      ? { ...child, queries: [condition, ...child.queries] }
+      : { ...child, headers: [condition, ...child.headers] },
+  );
+}
+
+/**
+ * A switch that reads the body refuses a body that is not JSON, as the
+ * executor would, but only once a body case is reached: an earlier header
+ * case may take the request without its body.
+ */
+function unreadableBodyRules(name: string): RouteRule[] {
+  const refuse = (reason: string) =>
+    rule(name, { kind: 'reject', status: 400, reason: `the request cannot be read: ${reason}` });
+  return [
+    {
+      ...refuse('the payload is empty'),
+      headers: [{ name: 'content-length', match: { kind: 'exact', value: '0' } }],
+    },
+    { ...refuse('the payload is not JSON'), bodyUnreadable: true },
+  ];
+}
+
 function switchRules(
   ctx: Context,
   name: string,
   node: SwitchNode,
   inherited: Inherited,
 ): RouteRule[] {
-  if (node.cases.some((c) => c.when.body !== undefined)) {
+  const bodyConditions = node.cases.map((c) => bodyCondition(c.when));
+  if (node.cases.some((c, index) => c.when.body !== undefined && !bodyConditions[index])) {
     return [executorRule(name)];
   }
   const own = inherit(node, inherited);
-  const rules: RouteRule[] = [];
+  const firstBodyCase = node.cases.findIndex((c) => c.when.body !== undefined);
+  const beforeBody: RouteRule[] = [];
+  const afterBody: RouteRule[] = firstBodyCase < 0 ? [] : unreadableBodyRules(name);
   for (const [index, switchCase] of node.cases.entries()) {
-    const match = conditionOf(switchCase.when);
-    const header = switchCase.when.header;
-    const query = switchCase.when.query;
-    if (match === undefined || (header === undefined && query === undefined)) {
-      report(
-        ctx,
-        `spec.nodes.${name}.cases[${index}].when`,
-        'this condition cannot be matched by Envoy',
-        'use equals, in, prefix, regex or present on a header or query parameter',
-      );
-      continue;
-    }
-    const condition: ValueCondition = { name: header?.toLowerCase() ?? query ?? '', match };
-    for (const child of compileNode(ctx, switchCase.to, own)) {
-      rules.push(
-        header === undefined
-          ? { ...child, queries: [condition, ...child.queries] }
-          : { ...child, headers: [condition, ...child.headers] },
-      );
+    const children = compileNode(ctx, switchCase.to, own);
+    const rules = firstBodyCase < 0 || index < firstBodyCase ? beforeBody : afterBody;
+    const condition = bodyConditions[index];
+    if (condition) {
+      rules.push(...children.map((child) => ({ ...child, body: [condition, ...child.body] })));
+    } else {
+      rules.push(...headerOrQueryRules(ctx, name, index, switchCase.when, children));
     }
   }
   if (node.default !== undefined) {
-    rules.push(...compileNode(ctx, node.default, own));
+    afterBody.push(...compileNode(ctx, node.default, own));
   } else {
-    rules.push(
+    afterBody.push(
       rule(name, {
         kind: 'reject',
         status: 404,
@@ -249,7 +285,11 @@ function switchRules(
       }),
     );
   }
-  return rules;
+  if (firstBodyCase < 0) return [...beforeBody, ...afterBody];
+  // Envoy turns the executor on for a request when it picks the route, before any body is read.
+  if (afterBody.some((r) => r.action.kind === 'execute')) return [executorRule(name)];
+  const limit = ctx.graph.maxRequestBytes;
+  return [...beforeBody, ...afterBody.map((r) => ({ ...r, readsBodyUpTo: limit }))];
 }
 
 function mirrorRules(

@@ -31,6 +31,16 @@ export interface RouteRule {
   readonly node: string;
   readonly headers: readonly ValueCondition[];
   readonly queries: readonly ValueCondition[];
+  /** Tests of the JSON body; Envoy reads the body into dynamic metadata first. */
+  readonly body: readonly BodyCondition[];
+  /** Match only when the body cannot be read as JSON: a switch on the body refuses it. */
+  readonly bodyUnreadable?: true;
+  /**
+   * Set on every rule a request may match before its body is read, where
+   * the body decides: the route has Envoy read the body, up to this many
+   * bytes, and match again. Rules that need no body leave it streaming.
+   */
+  readonly readsBodyUpTo?: number;
   /**
    * Match only when the request's random draw, in millionths, is below this.
    * Rules are ordered so that earlier rules took every draw below their own
@@ -40,14 +50,40 @@ export interface RouteRule {
   readonly action: ForwardAction | StickySplitAction | RejectAction | ExecuteAction;
 }
 
+export type StringMatch =
+  | { readonly kind: 'exact'; readonly value: string }
+  | { readonly kind: 'prefix'; readonly value: string }
+  | { readonly kind: 'regex'; readonly value: string };
+
 export interface ValueCondition {
   readonly name: string;
-  readonly match:
-    | { readonly kind: 'exact'; readonly value: string }
-    | { readonly kind: 'prefix'; readonly value: string }
-    | { readonly kind: 'regex'; readonly value: string }
-    | { readonly kind: 'present'; readonly present: boolean };
+  readonly match: StringMatch | { readonly kind: 'present'; readonly present: boolean };
 }
+
+/** A value of the JSON body that some route tests, read by Envoy into dynamic metadata. */
+export interface BodyField {
+  /** Its canonical JSON path, e.g. "$.parameters.tier": the metadata key. */
+  readonly path: string;
+  /** The object keys from the body's root to the value. */
+  readonly keys: readonly string[];
+}
+
+export interface BodyCondition {
+  readonly field: BodyField;
+  readonly match: BodyValueMatch;
+}
+
+/**
+ * Typed like JSON: a string never equals a number. Number bounds are a
+ * half-open range [from, below), infinite where open; "greater than x"
+ * starts at the double just above x, so every comparison is exact.
+ */
+export type BodyValueMatch =
+  | { readonly kind: 'string'; readonly match: StringMatch }
+  | { readonly kind: 'number'; readonly equals: number }
+  | { readonly kind: 'number-range'; readonly from: number; readonly below: number }
+  | { readonly kind: 'bool'; readonly equals: boolean }
+  | { readonly kind: 'any-of'; readonly of: readonly BodyValueMatch[] };
 
 export interface RouteSettings {
   /** Whole-request deadline including retries, never above the graph's. */

@@ -81,7 +81,16 @@ function convertValue(field: protobuf.Field, value: unknown, path: string): unkn
   return messageToObject(resolved, value, path);
 }
 
+/**
+ * The empty Any, `{}` in proto3 JSON: what a route's FilterConfig holds to
+ * turn on a filter that has no per-route configuration.
+ */
+export function isEmptyAny(value: unknown): boolean {
+  return value !== null && typeof value === 'object' && Object.keys(value).length === 0;
+}
+
 function anyToObject(anyType: protobuf.Type, value: unknown, path: string): unknown {
+  if (isEmptyAny(value)) return {};
   const typeUrl = (value as { '@type'?: unknown })['@type'];
   if (typeof typeUrl !== 'string') throw new ProtoJsonError(`${path}: Any needs "@type"`);
   const inner = anyType.root.lookupType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));

@@ -338,7 +338,7 @@ export const GraphSpecBody = Type.Object(
         minimum: 1,
         maximum: 1073741824,
         description:
-          'Largest request body a graph run by the executor accepts; larger ones get 413. Default 10 MiB.',
+          'Largest request body a graph accepts where it reads the body (the executor, a switch on the body); larger ones get 413. Default 10 MiB.',
       }),
     ),
     nodes: Type.Record(Type.String(), NodeSpec, { minProperties: 1 }),

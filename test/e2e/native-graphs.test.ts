@@ -7,7 +7,7 @@ import { startControlPlane, type ControlPlane } from '../../src/cli/control-plan
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
-import { inParallel, modelVersion, post, waitFor } from '../support/http.ts';
+import { inParallel, modelVersion, post, v2Payload, waitFor } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
 import { routeNamed } from '../support/config-dump.ts';
 import { startStatusServer } from '../../src/cli/status-server.ts';
@@ -132,6 +132,25 @@ ${nodes}`;
     gold: { kind: model, endpoint: { addresses: [${address('gold')}] } }
 `,
         ),
+      );
+      writeFileSync(
+        join(dir, 'bodytier.yaml'),
+        graph(
+          'bodytier',
+          'tier',
+          `    tier:
+      kind: switch
+      cases:
+        - { when: { header: x-tier, equals: fast }, to: fast }
+        - { when: { body: "$.parameters.tier", in: [gold, platinum] }, to: gold }
+        - { when: { body: "$.parameters['score']", gt: 0.5 }, to: fast }
+        - { when: { body: "$.parameters.express", equals: true }, to: fast }
+      default: standard
+    gold: { kind: model, endpoint: { addresses: [${address('gold')}] } }
+    fast: { kind: model, endpoint: { addresses: [${address('fast')}] } }
+    standard: { kind: model, endpoint: { addresses: [${address('standard')}] } }
+`,
+        ).replace('spec:\n', 'spec:\n  maxRequestBytes: 4096\n'),
       );
       writeFileSync(
         join(dir, 'mirror.yaml'),
@@ -270,6 +289,58 @@ ${nodes}`;
       });
     });
 
+    test('(c) a body switch runs in Envoy alone: typed JSON values, in, ranges, booleans', async () => {
+      const tier = async (parameters: unknown, headers: Record<string, string> = {}) =>
+        modelVersion(await post(url('bodytier'), { ...v2Payload, parameters }, headers));
+      assert.equal(await tier({ tier: 'gold' }), 'gold');
+      assert.equal(await tier({ tier: 'platinum' }), 'gold');
+      assert.equal(await tier({ tier: 'silver' }), 'standard');
+      assert.equal(await tier({ score: 0.51 }), 'fast');
+      assert.equal(await tier({ score: 0.5 }), 'standard', 'gt is strict');
+      assert.equal(await tier({ score: '0.9' }), 'standard', 'a string is not a number');
+      assert.equal(await tier({ express: true }), 'fast');
+      assert.equal(await tier({ express: 'true' }), 'standard', 'a string is not a boolean');
+      assert.equal(await tier({ tier: { name: 'gold' } }), 'standard');
+      assert.equal(await tier(undefined), 'standard');
+      assert.equal(await tier({ tier: 'gold' }, { 'x-tier': 'fast' }), 'fast', 'first case wins');
+      // The body reaches the model as the client sent it.
+      const sent = { ...v2Payload, parameters: { tier: 'gold' } };
+      await post(url('bodytier'), sent);
+      assert.deepEqual(JSON.parse(model('gold').requests.at(-1)?.body ?? ''), sent);
+      assert.equal(model('gold').requests.at(-1)?.path, '/v2/models/gold/infer');
+    });
+
+    test('(c) a body switch refuses a body it cannot read, in the documented shape', async () => {
+      const send = async (body: string, headers: Record<string, string> = {}) => {
+        const response = await request(url('bodytier'), {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', ...headers },
+        });
+        return { status: response.statusCode, json: await response.body.json() };
+      };
+      const refusal = (status: number, reason: string) => ({
+        status,
+        json: { error: { graph: 'bodytier', node: 'tier', status, reason } },
+      });
+      assert.deepEqual(
+        await send('not json'),
+        refusal(400, 'the request cannot be read: the payload is not JSON'),
+      );
+      assert.deepEqual(
+        await send(''),
+        refusal(400, 'the request cannot be read: the payload is empty'),
+      );
+      const large = await send(
+        JSON.stringify({ parameters: { tier: 'gold' }, pad: 'x'.repeat(8192) }),
+      );
+      assert.equal(large.status, 413);
+      assert.equal((large.json as { error: { graph: string } }).error.graph, 'bodytier');
+      // A header case before the body cases takes the request without reading it.
+      await send('not json', { 'x-tier': 'fast' });
+      assert.equal(model('fast').requests.at(-1)?.body, 'not json');
+    });
+
     test('(d) a mirror copies its fraction to the shadow; the client sees only the primary', async () => {
       model('shadow').requests.length = 0;
       const versions = await inParallel(2000, 16, async () =>
@@ -350,6 +421,41 @@ ${nodes}`;
       );
     });
 
+    test('(e) a switch on a body value no graph read before changes the listener once', async () => {
+      const ldsCounter = 'listener_manager.lds.update_success';
+      const ldsBefore = (await envoy.stats(ldsCounter))[ldsCounter] ?? 0;
+      writeFileSync(
+        join(dir, 'bodyroute.yaml'),
+        graph(
+          'bodyroute',
+          'pick',
+          `    pick:
+      kind: switch
+      cases: [{ when: { body: "$.route", prefix: gold }, to: gold }]
+      default: standard
+    gold: { kind: model, endpoint: { addresses: [${address('gold')}] } }
+    standard: { kind: model, endpoint: { addresses: [${address('standard')}] } }
+`,
+        ),
+      );
+      await waitFor(
+        'the new graph to route on its body',
+        async () =>
+          modelVersion(await post(url('bodyroute'), { ...v2Payload, route: 'golden' })) === 'gold',
+        5000,
+      );
+      assert.equal(
+        modelVersion(await post(url('bodyroute'), { ...v2Payload, route: 'tin' })),
+        'standard',
+      );
+      assert.equal(
+        modelVersion(await post(url('bodytier'), { ...v2Payload, parameters: { tier: 'gold' } })),
+        'gold',
+        'the other body switch still reads its value',
+      );
+      assert.equal((await envoy.stats(ldsCounter))[ldsCounter], ldsBefore + 1);
+    });
+
     test('(f) an invalid edit keeps the previous routing and reports the error', async () => {
       const source = join(dir, 'split.yaml');
       writeFileSync(
@@ -388,7 +494,7 @@ ${nodes}`;
         assert.equal(others.length, 0);
         assert.equal(envoyStatus.nodeId, 'e2e-native');
         assert.equal(envoyStatus.protocol, delta ? 'delta' : 'sotw');
-        assert.equal(status.graphs.length, 9);
+        assert.equal(status.graphs.length, 11);
         await waitFor('every graph to be programmed', () =>
           controlPlane.status().graphs.every((g) => g.programmedOn === 1),
         );

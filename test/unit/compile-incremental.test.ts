@@ -195,3 +195,37 @@ test('a weight change replaces one route table and nothing else', () => {
     );
   }
 });
+
+test('the listener changes only when the set of body values some graph reads changes', () => {
+  const bodySwitch = (name: string, path: string) => {
+    const [graph] = loadGraphDocuments(
+      `${name}.yaml`,
+      `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: ${name} }
+spec:
+  entry: w
+  nodes:
+    w: { kind: switch, cases: [{ when: { body: "${path}", equals: x }, to: a }], default: a }
+    a: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] } }
+`,
+    ).graphs;
+    assert.ok(graph);
+    return graph;
+  };
+  const compiler = new GraphCompiler(root, listener);
+  const listenerChanged = (graphs: GraphModel[]) =>
+    compiler.compile(graphs).changes.get(LISTENER)?.updated.has('switchyard-http') === true;
+  const [one, two, other] = [
+    bodySwitch('one', '$.tier'),
+    bodySwitch('two', "$['tier']"),
+    bodySwitch('other', '$.region'),
+  ] as [GraphModel, GraphModel, GraphModel];
+  compiler.compile([]);
+  assert.equal(listenerChanged([one]), true, 'the first graph to read $.tier');
+  assert.equal(listenerChanged([one, two]), false, 'the same value, spelled another way');
+  assert.equal(listenerChanged([two]), false, 'another graph still reads it');
+  assert.equal(listenerChanged([two, other]), true, 'a new value');
+  assert.equal(listenerChanged([two, bodySwitch('other', '$.region')]), false, 'an edit');
+  assert.equal(listenerChanged([splitGraph('two', 1)]), true, 'no graph reads the body');
+});

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { conditionHolds, type ConditionInput } from '../../src/extproc/conditions.ts';
+import { runGraph } from '../../src/extproc/graph-run.ts';
+import { StepError } from '../../src/extproc/step-error.ts';
+import { executionPlan } from '../../src/plan/execution-plan.ts';
 import { parseJsonPath, valueAt } from '../../src/spec/json-path.ts';
+import { loadGraphDocuments } from '../../src/spec/load.ts';
 
 function input(body: unknown, headers: Record<string, string> = {}, query = ''): ConditionInput {
   return {
@@ -59,4 +63,51 @@ test('header and query conditions compare text', () => {
   assert.equal(conditionHolds({ header: 'x-n', equals: 3 }, request), true);
   assert.equal(conditionHolds({ query: 'variant', in: ['fast', 'slow'] }, request), true);
   assert.equal(conditionHolds({ query: 'other', present: true }, request), false);
+});
+
+test('the executor refuses a body that is not JSON when a body case is reached, not before', async () => {
+  const [graph] = loadGraphDocuments(
+    'w.yaml',
+    `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: w }
+spec:
+  entry: w
+  nodes:
+    w:
+      kind: switch
+      cases:
+        - { when: { header: x-tier, equals: fast }, to: fast }
+        - { when: { body: "$.inputs[0].data[0]", gt: 1 }, to: big }
+      default: big
+    fast: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] } }
+    big: { kind: model, endpoint: { addresses: ["127.0.0.1:9002"] } }
+`,
+  ).graphs;
+  assert.ok(graph);
+  const run = (headers: Record<string, string>) =>
+    runGraph(
+      executionPlan(graph, 'w'),
+      {
+        headers: new Map(Object.entries(headers)),
+        query: new URLSearchParams(),
+        body: Buffer.from('not json'),
+        contentType: 'application/json',
+      },
+      {
+        hops: { call: () => Promise.reject(new Error('no hop expected')) },
+        random: () => 0,
+        newId: () => 'id',
+      },
+    );
+  const taken = await run({ 'x-tier': 'fast' });
+  assert.ok(taken.kind === 'handoff');
+  assert.equal(taken.routing, 'w=fast');
+  await assert.rejects(
+    run({}),
+    (error) =>
+      error instanceof StepError &&
+      error.status === 400 &&
+      error.message.startsWith('the request cannot be read: the payload is not JSON'),
+  );
 });

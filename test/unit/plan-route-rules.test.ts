@@ -3,7 +3,9 @@ import { test } from 'node:test';
 import type { GraphModel } from '../../src/graph/model.ts';
 import { planGraph } from '../../src/plan/plan.ts';
 import type { RouteRule } from '../../src/plan/types.ts';
-import type { NodeSpec } from '../../src/spec/schema.ts';
+import { bodyCondition, canonicalPath, nextUp } from '../../src/plan/body-conditions.ts';
+import type { NodeSpec, SwitchCase, SwitchCondition } from '../../src/spec/schema.ts';
+import { parseJsonPath } from '../../src/spec/json-path.ts';
 
 function graphOf(entry: string, nodes: Record<string, NodeSpec>): GraphModel {
   const names = Object.keys(nodes).sort();
@@ -39,6 +41,9 @@ function summary(rule: RouteRule): string {
   const conditions = [
     ...rule.headers.map((h) => `h:${h.name}`),
     ...rule.queries.map((q) => `q:${q.name}`),
+    ...rule.body.map((b) => `b:${b.field.path}`),
+    ...(rule.bodyUnreadable ? ['unreadable'] : []),
+    ...(rule.readsBodyUpTo === undefined ? [] : ['reads']),
     ...(rule.drawBelow === undefined ? [] : [`<${String(rule.drawBelow)}`]),
   ];
   return `${conditions.join(',')}→${target}`;
@@ -270,4 +275,112 @@ test('a split branch that needs the executor is the only branch that meets it', 
 test('a model of another protocol than the graph needs an adapter, hence the executor', () => {
   const rules = rulesOf(graphOf('a', { a: model(1, { protocol: 'v1' }) }));
   assert.deepEqual(rules[0]?.action, { kind: 'execute', entry: 'a' });
+});
+
+test('a body switch is native: header cases first stream, the body is read from the first body case on', () => {
+  const rules = rulesOf(
+    graphOf('s', {
+      s: {
+        kind: 'splitter',
+        routes: [
+          { to: 'w', weight: 1 },
+          { to: 'c', weight: 1 },
+        ],
+      },
+      w: {
+        kind: 'switch',
+        cases: [
+          { when: { header: 'x-tier', equals: 'gold' }, to: 'a' },
+          { when: { body: "$['parameters'].tier", in: ['gold', 3] }, to: 'b' },
+          { when: { query: 'v', equals: 'b' }, to: 'b' },
+        ],
+        default: 'c',
+      },
+      a: model(1),
+      b: model(2),
+      c: model(3),
+    }),
+  );
+  assert.deepEqual(rules.map(summary), [
+    'h:x-tier,<500000→default/g/a',
+    'h:content-length,reads,<500000→reject',
+    'unreadable,reads,<500000→reject',
+    'b:$.parameters.tier,reads,<500000→default/g/b',
+    'q:v,reads,<500000→default/g/b',
+    'reads,<500000→default/g/c',
+    '→default/g/c',
+  ]);
+  assert.deepEqual(rules[3]?.body, [
+    {
+      field: { path: '$.parameters.tier', keys: ['parameters', 'tier'] },
+      match: {
+        kind: 'any-of',
+        of: [
+          { kind: 'string', match: { kind: 'exact', value: 'gold' } },
+          { kind: 'number', equals: 3 },
+        ],
+      },
+    },
+  ]);
+  assert.equal(rules[3].readsBodyUpTo, 10485760, "the graph's maxRequestBytes");
+});
+
+test('a body switch Envoy cannot run goes to the executor whole', () => {
+  const executes = (cases: SwitchCase[], extra: Record<string, NodeSpec> = {}) =>
+    rulesOf(graphOf('w', { w: { kind: 'switch', cases, default: 'a' }, a: model(1), ...extra }))
+      .map((r) => r.action.kind)
+      .join();
+  assert.equal(executes([{ when: { body: '$.inputs[0].data[0]', gt: 1 }, to: 'a' }]), 'execute');
+  assert.equal(executes([{ when: { body: '$.tier', present: true }, to: 'a' }]), 'execute');
+  assert.equal(executes([{ when: { body: '$', equals: 1 }, to: 'a' }]), 'execute');
+  const transformer = {
+    t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
+  } as Record<string, NodeSpec>;
+  assert.equal(
+    executes([{ when: { body: '$.tier', equals: 'x' }, to: 't' }], transformer),
+    'execute',
+  );
+  assert.equal(
+    executes(
+      [
+        { when: { header: 'x', equals: 'y' }, to: 't' },
+        { when: { body: '$.tier', equals: 'x' }, to: 'a' },
+      ],
+      transformer,
+    ),
+    'execute,reject,reject,forward,forward',
+    'the executor may take a header case before the body cases',
+  );
+});
+
+test('body conditions: exact number bounds, typed equals, one spelling per path', () => {
+  const match = (when: Omit<SwitchCondition, 'body'>) =>
+    bodyCondition({ body: '$.x', ...when })?.match;
+  assert.deepEqual(match({ gt: 1 }), {
+    kind: 'number-range',
+    from: 1.0000000000000002,
+    below: Infinity,
+  });
+  assert.deepEqual(match({ gte: 1 }), { kind: 'number-range', from: 1, below: Infinity });
+  assert.deepEqual(match({ lt: -2 }), { kind: 'number-range', from: -Infinity, below: -2 });
+  assert.deepEqual(match({ lte: 0 }), {
+    kind: 'number-range',
+    from: -Infinity,
+    below: Number.MIN_VALUE,
+  });
+  assert.deepEqual(match({ equals: true }), { kind: 'bool', equals: true });
+  assert.deepEqual(match({ equals: '3' }), {
+    kind: 'string',
+    match: { kind: 'exact', value: '3' },
+  });
+  assert.deepEqual(match({ in: [3] }), { kind: 'number', equals: 3 });
+  assert.deepEqual(match({ regex: 'a+' }), {
+    kind: 'string',
+    match: { kind: 'regex', value: 'a+' },
+  });
+  assert.equal(nextUp(-1), -0.9999999999999999);
+  assert.equal(nextUp(-Number.MIN_VALUE), -0);
+  assert.equal(nextUp(Number.MAX_VALUE), Infinity);
+  assert.equal(canonicalPath(['a', 'b-c', 'd.e', "it's"]), "$.a.b-c['d.e']['it\\'s']");
+  assert.deepEqual(parseJsonPath(canonicalPath(['d.e', "it's", '\\'])), ['d.e', "it's", '\\']);
 });

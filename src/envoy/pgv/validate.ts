@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs';
 import { oneofRequired, rulesOf, type FieldRules } from './rules.ts';
+import { isEmptyAny } from '../../protos/proto-json.ts';
 import {
   checkBool,
   checkBytes,
@@ -308,6 +309,7 @@ class Checks {
     const allowed = Array.isArray(rules?.in) ? (rules.in as unknown[]) : undefined;
     const forbidden = Array.isArray(rules?.not_in) ? (rules.not_in as unknown[]) : undefined;
     return (walk, value) => {
+      if (isEmptyAny(value) && !allowed) return;
       const typeUrl = (value as { '@type'?: unknown })['@type'];
       if (typeof typeUrl !== 'string') {
         walk.report({ rule: 'any.type', message: 'an Any needs "@type"' });
