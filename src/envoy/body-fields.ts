@@ -32,7 +32,7 @@ export function bodyValueMatcher(match: BodyValueMatch): Record<string, unknown>
     case 'string':
       return { string_match: stringMatcher(match.match) };
     case 'number':
-      return { double_match: { exact: match.equals } };
+      return { double_match: { exact: double(match.equals) } };
     case 'number-range':
       return { double_match: { range: { start: double(match.from), end: double(match.below) } } };
     case 'bool':

@@ -52,8 +52,8 @@ function valueMatch(when: SwitchCondition): BodyValueMatch | undefined {
 
 /**
  * A body condition as Envoy can test it, or undefined when it cannot:
- * Envoy selects values by object keys only (no list indexes), and not the
- * body's root itself.
+ * Envoy selects values by non-empty object keys only (no list indexes), and
+ * not the body's root itself.
  */
 export function bodyCondition(when: SwitchCondition): BodyCondition | undefined {
   if (when.body === undefined) return undefined;
@@ -61,7 +61,8 @@ export function bodyCondition(when: SwitchCondition): BodyCondition | undefined 
   if (steps === undefined || steps.length === 0) return undefined;
   const keys: string[] = [];
   for (const step of steps) {
-    if (typeof step !== 'string') return undefined;
+    // Envoy's selectors take non-empty object keys only.
+    if (typeof step !== 'string' || step === '') return undefined;
     keys.push(step);
   }
   const match = valueMatch(when);

@@ -12,7 +12,7 @@ import { freePort } from '../support/ports.ts';
 
 /**
  * Config changes under steady load drop nothing: weights every 100 ms, a
- * graph added and removed, a node renamed, endpoints replaced, and the
+ * graph added and removed (one that changes the listener), a node renamed, endpoints replaced, and the
  * control plane stopped, the graph edited while it is down, and restarted.
  */
 const seconds = Number(process.env.HITLESS_SECONDS ?? 30);
@@ -111,6 +111,8 @@ ${nodes}`;
   test('zero failed requests, and the final routing matches the last spec', async (t) => {
     const [one, two, three] = models;
     assert.ok(one && two && three);
+    const ldsCounter = 'listener_manager.lds.update_success';
+    const ldsBefore = (await envoy.stats(ldsCounter))[ldsCounter] ?? 0;
     const failures: string[] = [];
     let sent = 0;
     let inFlight = 0;
@@ -152,10 +154,13 @@ ${nodes}`;
         () => {
           writeFileSync(
             join(dir, 'extra.yaml'),
+            // It reads a body value no graph read before: the listener changes, and changes back.
             graph(
               'extra',
-              `    m: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(one.port)}"] } }\n`,
-              'm',
+              `    pick: { kind: switch, cases: [{ when: { body: "$.lane", equals: fast }, to: m }], default: m }
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:${String(one.port)}"] } }
+`,
+              'pick',
             ),
           );
         },
@@ -209,6 +214,10 @@ ${nodes}`;
     await load;
 
     assert.equal(step, steps.length, 'every change was made');
+    assert.ok(
+      ((await envoy.stats(ldsCounter))[ldsCounter] ?? 0) >= ldsBefore + 2,
+      'the listener changed under load, and back',
+    );
     assert.ok(sent >= rate * seconds * 0.9, `sent ${String(sent)} requests`);
     assert.deepEqual(
       failures.slice(0, 5),

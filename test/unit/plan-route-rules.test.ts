@@ -333,6 +333,7 @@ test('a body switch Envoy cannot run goes to the executor whole', () => {
   assert.equal(executes([{ when: { body: '$.inputs[0].data[0]', gt: 1 }, to: 'a' }]), 'execute');
   assert.equal(executes([{ when: { body: '$.tier', present: true }, to: 'a' }]), 'execute');
   assert.equal(executes([{ when: { body: '$', equals: 1 }, to: 'a' }]), 'execute');
+  assert.equal(executes([{ when: { body: "$['']", equals: 1 }, to: 'a' }]), 'execute');
   const transformer = {
     t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
   } as Record<string, NodeSpec>;
