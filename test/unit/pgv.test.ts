@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { validateResource, type Violation } from '../../src/envoy/pgv/validate.ts';
 import { typed } from '../../src/envoy/type-urls.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
-import { durationNanos, numberCheck } from '../../src/envoy/pgv/scalar-checks.ts';
+import { durationNanos, numberCheck, stringCheck } from '../../src/envoy/pgv/scalar-checks.ts';
 
 const root = envoyProtos();
 const cluster = (body: Record<string, unknown>) => ({
@@ -194,6 +194,27 @@ test('number rules: bounds, "outside" ranges, const, in and not_in', () => {
   assert.equal(rules({ not_in: [0] })(0)?.rule, 'uint32.not_in');
   // protobufjs reads 64-bit bounds as strings.
   assert.equal(rules({ lte: '100' })(101)?.rule, 'uint32.lte');
+});
+
+test('string rules: lengths in code points, bytes, patterns, sets, header names, in PGV order', () => {
+  const rule = (r: Record<string, unknown>, value: unknown) => stringCheck(r)(value)?.rule;
+  const pair = '\u{1F600}';
+  assert.equal(rule({ min_len: 1 }, ''), 'string.min_len');
+  assert.equal(stringCheck({ min_len: 1 })(undefined)?.message, 'must not be empty');
+  assert.equal(rule({ min_len: 2 }, pair), 'string.min_len', 'a surrogate pair is one character');
+  assert.equal(rule({ min_len: 2 }, `${pair}${pair}`), undefined);
+  assert.equal(rule({ max_len: 1 }, pair), undefined);
+  assert.equal(rule({ max_len: 1 }, 'ab'), 'string.max_len');
+  assert.equal(rule({ len: 1 }, pair), undefined);
+  assert.equal(rule({ max_bytes: 3 }, pair), 'string.max_bytes');
+  assert.equal(rule({ pattern: '^[a-z]+$' }, 'Ab'), 'string.pattern');
+  assert.equal(rule({ prefix: 'a', suffix: 'z' }, 'abz'), undefined);
+  assert.equal(rule({ in: ['a', 'b'] }, 'c'), 'string.in');
+  assert.equal(rule({ not_in: ['c'] }, 'c'), 'string.not_in');
+  assert.equal(rule({ well_known_regex: 'HTTP_HEADER_NAME' }, 'x tier'), 'string.well_known_regex');
+  assert.equal(rule({ well_known_regex: 'HTTP_HEADER_VALUE', strict: false }, '\u0001'), undefined);
+  assert.equal(rule({ min_len: 1, ignore_empty: true }, ''), undefined);
+  assert.equal(rule({ const: 'a', min_len: 5 }, 'b'), 'string.const', 'the first broken rule');
 });
 
 test('durations read as written, the same text as often as it comes', () => {

@@ -142,57 +142,156 @@ function codePoints(value: string): number {
   return count;
 }
 
-export function checkString(rules: Rules, raw: unknown): Broken | undefined {
-  const value = typeof raw === 'string' ? raw : '';
-  if (rules.ignore_empty === true && value === '') return undefined;
-  // Counted only when a rule needs them: this runs for every string of every resource.
-  const hasLengthRule =
-    rules.len !== undefined || rules.min_len !== undefined || rules.max_len !== undefined;
-  const chars = hasLengthRule ? codePoints(value) : 0;
-  const bytes =
-    rules.min_bytes !== undefined || rules.max_bytes !== undefined ? Buffer.byteLength(value) : 0;
-  if (rules.const !== undefined && value !== rules.const)
-    return stringBroken('const', `must be ${JSON.stringify(rules.const)}`);
-  if (rules.len !== undefined && chars !== numberOf(rules.len))
-    return stringBroken('len', `must be ${show(rules.len)} characters`);
-  if (rules.min_len !== undefined && chars < numberOf(rules.min_len)) {
-    return stringBroken(
-      'min_len',
-      numberOf(rules.min_len) === 1
-        ? 'must not be empty'
-        : `must have at least ${show(rules.min_len)} characters`,
+/** At least `n` code points: a string of 2n UTF-16 units has, whatever it holds. */
+function hasAtLeast(value: string, n: number): boolean {
+  return value.length >= 2 * n || codePoints(value) >= n;
+}
+
+function hasAtMost(value: string, n: number): boolean {
+  return value.length <= n || codePoints(value) <= n;
+}
+
+type StringRule = (value: string) => Broken | undefined;
+
+/**
+ * The check of a string under `rules`, with the rules read once and only
+ * the ones present kept, in PGV's order: every resource is mostly strings.
+ */
+export function stringCheck(rules: Rules): (raw: unknown) => Broken | undefined {
+  const checks: StringRule[] = [];
+  const add = (holds: (value: string) => boolean, rule: string, message: (v: string) => string) =>
+    checks.push((value) => (holds(value) ? undefined : stringBroken(rule, message(value))));
+  const bound = (key: string) => (rules[key] === undefined ? undefined : numberOf(rules[key]));
+  const [len, minLen, maxLen] = [bound('len'), bound('min_len'), bound('max_len')];
+  const [minBytes, maxBytes] = [bound('min_bytes'), bound('max_bytes')];
+  if (rules.const !== undefined) {
+    add(
+      (v) => v === rules.const,
+      'const',
+      () => `must be ${show(rules.const)}`,
     );
   }
-  if (rules.max_len !== undefined && chars > numberOf(rules.max_len))
-    return stringBroken('max_len', `must have at most ${show(rules.max_len)} characters`);
-  if (rules.min_bytes !== undefined && bytes < numberOf(rules.min_bytes))
-    return stringBroken('min_bytes', `must have at least ${show(rules.min_bytes)} bytes`);
-  if (rules.max_bytes !== undefined && bytes > numberOf(rules.max_bytes))
-    return stringBroken('max_bytes', `must have at most ${show(rules.max_bytes)} bytes`);
-  if (typeof rules.pattern === 'string' && !patternOf(rules.pattern).test(value)) {
-    return stringBroken('pattern', `${shortened(value)} does not match ${rules.pattern}`);
+  if (len !== undefined) {
+    add(
+      (v) => codePoints(v) === len,
+      'len',
+      () => `must be ${String(len)} characters`,
+    );
   }
-  if (typeof rules.prefix === 'string' && !value.startsWith(rules.prefix))
-    return stringBroken('prefix', `must start with ${JSON.stringify(rules.prefix)}`);
-  if (typeof rules.suffix === 'string' && !value.endsWith(rules.suffix))
-    return stringBroken('suffix', `must end with ${JSON.stringify(rules.suffix)}`);
-  if (typeof rules.contains === 'string' && !value.includes(rules.contains))
-    return stringBroken('contains', `must contain ${JSON.stringify(rules.contains)}`);
-  if (typeof rules.not_contains === 'string' && value.includes(rules.not_contains))
-    return stringBroken('not_contains', `must not contain ${JSON.stringify(rules.not_contains)}`);
-  if (Array.isArray(rules.in) && !rules.in.includes(value))
-    return stringBroken('in', `must be one of ${rules.in.join(', ')}`);
-  if (Array.isArray(rules.not_in) && rules.not_in.includes(value))
-    return stringBroken('not_in', `must not be ${shortened(value)}`);
-  if (typeof rules.well_known_regex === 'string') {
-    const pattern = rules.strict === false ? lenientHeader : wellKnownRegex[rules.well_known_regex];
-    if (pattern && !pattern.test(value))
-      return stringBroken(
-        'well_known_regex',
-        `${shortened(value)} is not a valid ${rules.well_known_regex}`,
-      );
+  if (minLen !== undefined) {
+    const message =
+      minLen === 1 ? 'must not be empty' : `must have at least ${String(minLen)} characters`;
+    add(
+      (v) => hasAtLeast(v, minLen),
+      'min_len',
+      () => message,
+    );
   }
-  return undefined;
+  if (maxLen !== undefined) {
+    const message = `must have at most ${String(maxLen)} characters`;
+    add(
+      (v) => hasAtMost(v, maxLen),
+      'max_len',
+      () => message,
+    );
+  }
+  if (minBytes !== undefined) {
+    const message = `must have at least ${String(minBytes)} bytes`;
+    add(
+      (v) => Buffer.byteLength(v) >= minBytes,
+      'min_bytes',
+      () => message,
+    );
+  }
+  if (maxBytes !== undefined) {
+    const message = `must have at most ${String(maxBytes)} bytes`;
+    add(
+      (v) => Buffer.byteLength(v) <= maxBytes,
+      'max_bytes',
+      () => message,
+    );
+  }
+  const { pattern, prefix, suffix, contains } = rules;
+  if (typeof pattern === 'string') {
+    const regex = patternOf(pattern);
+    add(
+      (v) => regex.test(v),
+      'pattern',
+      (v) => `${shortened(v)} does not match ${pattern}`,
+    );
+  }
+  if (typeof prefix === 'string') {
+    add(
+      (v) => v.startsWith(prefix),
+      'prefix',
+      () => `must start with ${show(prefix)}`,
+    );
+  }
+  if (typeof suffix === 'string') {
+    add(
+      (v) => v.endsWith(suffix),
+      'suffix',
+      () => `must end with ${show(suffix)}`,
+    );
+  }
+  if (typeof contains === 'string') {
+    add(
+      (v) => v.includes(contains),
+      'contains',
+      () => `must contain ${show(contains)}`,
+    );
+  }
+  const notContains = rules.not_contains;
+  if (typeof notContains === 'string') {
+    const message = `must not contain ${show(notContains)}`;
+    add(
+      (v) => !v.includes(notContains),
+      'not_contains',
+      () => message,
+    );
+  }
+  if (Array.isArray(rules.in)) {
+    const allowed = new Set(rules.in);
+    const message = `must be one of ${rules.in.join(', ')}`;
+    add(
+      (v) => allowed.has(v),
+      'in',
+      () => message,
+    );
+  }
+  if (Array.isArray(rules.not_in)) {
+    const forbidden = new Set(rules.not_in);
+    add(
+      (v) => !forbidden.has(v),
+      'not_in',
+      (v) => `must not be ${shortened(v)}`,
+    );
+  }
+  const wellKnown = rules.well_known_regex;
+  const header =
+    typeof wellKnown === 'string'
+      ? rules.strict === false
+        ? lenientHeader
+        : wellKnownRegex[wellKnown]
+      : undefined;
+  if (header) {
+    const name = String(wellKnown);
+    add(
+      (v) => header.test(v),
+      'well_known_regex',
+      (v) => `${shortened(v)} is not a valid ${name}`,
+    );
+  }
+  const ignoreEmpty = rules.ignore_empty === true;
+  return (raw) => {
+    const value = typeof raw === 'string' ? raw : '';
+    if (ignoreEmpty && value === '') return undefined;
+    for (const check of checks) {
+      const broken = check(value);
+      if (broken) return broken;
+    }
+    return undefined;
+  };
 }
 
 export function checkBytes(rules: Rules, raw: unknown): Broken | undefined {

@@ -6,7 +6,7 @@ import {
   checkBytes,
   durationCheck,
   numberCheck,
-  checkString,
+  stringCheck,
   type Broken,
 } from './scalar-checks.ts';
 
@@ -233,6 +233,7 @@ class Checks {
   #mapCheck(field: protobuf.Field, rules: FieldRules | undefined): ValueCheck | undefined {
     const map = rules?.map;
     const keyRules = (map?.keys as FieldRules | undefined)?.string;
+    const keyCheck = keyRules && stringCheck(keyRules);
     const item = this.#valueCheck(field, map?.values as FieldRules | undefined);
     if (!map && !item) return undefined;
     const counted = countCheck(map, 'map', 'pairs', 'entries');
@@ -243,7 +244,7 @@ class Checks {
       if (!(ignoreEmpty && entries.length === 0)) counted(walk, entries.length);
       for (const [key, entry] of entries) {
         walk.enter(`[${JSON.stringify(key)}]`);
-        if (keyRules) walk.report(checkString(keyRules, key));
+        if (keyCheck) walk.report(keyCheck(key));
         if (noSparse && !isSet(entry)) {
           walk.report({ rule: 'map.no_sparse', message: 'values must be set' });
         }
@@ -343,8 +344,8 @@ type ScalarChecker = (
   value: unknown,
 ) => Broken | undefined;
 
+/** The rarer scalar families, whose rules are read per value. */
 const scalarCheckers: Readonly<Record<string, ScalarChecker>> = {
-  string: checkString,
   bytes: checkBytes,
   bool: checkBool,
 };
@@ -353,8 +354,9 @@ function scalarCheck(protoType: string, rules: FieldRules | undefined): ValueChe
   const family = numericFamilies[protoType];
   const familyRules = rules?.[family ?? protoType];
   if (!familyRules) return undefined;
-  if (family !== undefined) {
-    const check = numberCheck(family, familyRules);
+  if (family !== undefined || protoType === 'string') {
+    const check =
+      family === undefined ? stringCheck(familyRules) : numberCheck(family, familyRules);
     return (walk, value) => {
       walk.report(check(value ?? 0));
     };
