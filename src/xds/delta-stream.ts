@@ -18,6 +18,7 @@ import {
   wildcardTypes,
   type StreamEvents,
   type TypeState,
+  type WholeSend,
 } from './xds-stream.ts';
 
 /**
@@ -123,16 +124,17 @@ export class DeltaStream extends XdsStream {
     const step = extra.length === 0 ? this.#step(state, type, typeUrl) : undefined;
     let updated: readonly VersionedResource[];
     let removed: readonly string[];
-    let wanted: readonly VersionedResource[] | undefined;
+    let whole: WholeSend | undefined;
     if (step) {
       updated = step.updated.filter((r) => has.versionOf(r.name) !== r.version);
       removed = step.removed.filter((name) => has.versionOf(name) !== undefined);
     } else {
-      wanted = this.wanted(state, snapshot, typeUrl, extra);
-      const wantedNames = new Set(wanted.map((r) => r.name));
+      const wanted = this.wanted(state, snapshot, typeUrl, extra);
+      const names = new Set(wanted.map((r) => r.name));
+      whole = { resources: wanted, names };
       const resend = state.resendEvenIfUnchanged;
       updated = wanted.filter((r) => resend || has.versionOf(r.name) !== r.version);
-      removed = [...has.names()].filter((name) => !wantedNames.has(name));
+      removed = [...has.names()].filter((name) => !names.has(name));
     }
     if (extra.length === 0) state.basis = type;
     // A fresh Envoy's listener waits for a first answer, so that one goes out even empty (no
@@ -142,7 +144,7 @@ export class DeltaStream extends XdsStream {
     for (const r of updated) has.set(r.name, r.version, r.digest);
     for (const name of removed) has.delete(name);
     // After this response Envoy has exactly what it wants: its version is what it has.
-    const { nonce, answered } = this.recordSend(typeUrl, state, has.version, wanted);
+    const { nonce, answered } = this.recordSend(typeUrl, state, has.version, whole);
     this.#write({
       system_version_info: has.version,
       resources: updated.map((r) => ({

@@ -75,7 +75,7 @@ export class SotwStream extends XdsStream {
     if (extra.length === 0) state.basis = snapshot.get(typeUrl);
     if (unchanged && !state.resendEvenIfUnchanged) return undefined;
     const carried = typeUrl === ROUTE ? this.#changedTables(state, resources) : resources;
-    const { nonce, answered } = this.recordSend(typeUrl, state, version, resources);
+    const { nonce, answered } = this.recordSend(typeUrl, state, version, { resources, names });
     this.#write({
       version_info: version,
       resources: carried.map((r) => this.#codec.any(r)),

@@ -32,6 +32,12 @@ export interface StreamEvents {
   nack(stream: XdsStream, typeUrl: string, version: string, message: string): void;
 }
 
+/** Every resource a response stands for, and their names, built once by the sender. */
+export interface WholeSend {
+  readonly resources: readonly VersionedResource[];
+  readonly names: ReadonlySet<string>;
+}
+
 export interface TypeState {
   /** Names Envoy asked for; undefined means every resource (LDS and CDS are always wildcard). */
   names: Set<string> | undefined;
@@ -200,7 +206,7 @@ export abstract class XdsStream {
 
   /**
    * Records a response about to be written and returns its nonce and the
-   * promise of its answer. `resources`, every resource the response stands
+   * promise of its answer. `whole`, every resource the response stands
    * for, is needed for clusters (the stale ones are resent from it) and by
    * SotW; an incremental response may leave it out.
    */
@@ -208,16 +214,14 @@ export abstract class XdsStream {
     typeUrl: ResourceTypeUrl,
     state: TypeState,
     version: string,
-    resources: readonly VersionedResource[] | undefined,
+    whole: WholeSend | undefined,
   ): { nonce: string; answered: Promise<void> } {
     state.resendEvenIfUnchanged = false;
     this.#nonce += 1;
     const nonce = String(this.#nonce);
-    state.sent = resources
-      ? { version, nonce, names: new Set(resources.map((r) => r.name)) }
-      : { version, nonce };
-    if (typeUrl === CLUSTER && resources) {
-      this.#lastSentClusters = new Map(resources.map((r) => [r.name, r]));
+    state.sent = whole ? { version, nonce, names: whole.names } : { version, nonce };
+    if (typeUrl === CLUSTER && whole) {
+      this.#lastSentClusters = new Map(whole.resources.map((r) => [r.name, r]));
     }
     const answered = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, answerTimeoutMs);
