@@ -1,0 +1,76 @@
+import { runGraph, type Hops } from '../src/extproc/graph-run.ts';
+import { executionPlan } from '../src/plan/execution-plan.ts';
+import { loadGraphDocuments } from '../src/spec/load.ts';
+import { referenceGraphs } from './data-plane/reference-graphs.ts';
+import { writeResults } from './results-file.ts';
+
+/**
+ * What the executor's own logic costs, without any I/O: the reference
+ * graphs the executor runs (G3, G4, G6) through `runGraph` with hops that
+ * answer at once from memory. Set against the executor's CPU per request in
+ * `bench/data-plane.ts`, the rest is transport: the ext_proc stream, the hop
+ * calls, their buffers and the garbage they leave.
+ *   npx tsx bench/executor-logic.ts [--requests 30000]
+ */
+const requestsIndex = process.argv.indexOf('--requests');
+const requests = requestsIndex < 0 ? 30_000 : Number(process.argv[requestsIndex + 1]);
+
+const v2 = (body: unknown) => Buffer.from(JSON.stringify(body));
+const request = v2({ inputs: [{ name: 'x', shape: [4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+const answer = v2({
+  model_name: 'm',
+  model_version: '1',
+  outputs: [{ name: 'output', shape: [4], datatype: 'FP32', data: [1, 2, 3, 4] }],
+});
+const hops: Hops = {
+  call: () =>
+    Promise.resolve({
+      status: 200,
+      headers: new Map([['content-type', 'application/json']]),
+      body: answer,
+    }),
+};
+
+const graphs = referenceGraphs('127.0.0.1:9000');
+const rows = [];
+for (const name of ['G3', 'G4', 'G6']) {
+  const file = `${name.toLowerCase()}.yaml`;
+  const [graph] = loadGraphDocuments(file, graphs[file] ?? '').graphs;
+  if (!graph) throw new Error(`${file} does not load`);
+  const plan = executionPlan(graph, graph.entry);
+  let calls = 0;
+  const counted: Hops = {
+    call: (...args) => {
+      calls += 1;
+      return hops.call(...args);
+    },
+  };
+  const run = () =>
+    runGraph(
+      plan,
+      {
+        headers: new Map([['content-type', 'application/json']]),
+        query: new URLSearchParams(),
+        body: request,
+        contentType: 'application/json',
+      },
+      { hops: counted, random: Math.random, newId: () => 'bench' },
+    );
+  // Warm up: the first runs are the JIT's.
+  for (let i = 0; i < 5_000; i++) await run();
+  calls = 0;
+  const before = process.cpuUsage();
+  for (let i = 0; i < requests; i++) await run();
+  const cpu = process.cpuUsage(before);
+  rows.push({
+    graph: name,
+    'hop calls per request': calls / requests,
+    'CPU µs per request': Math.round((cpu.user + cpu.system) / requests),
+  });
+}
+
+writeResults(
+  'executor-logic',
+  rows,
+  `# The executor's logic alone\n\n${String(requests)} runs of each graph through runGraph with in-memory hops (no network, no ext_proc), after 5,000 warm-up runs. \`npx tsx bench/executor-logic.ts\``,
+);
