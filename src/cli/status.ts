@@ -5,7 +5,9 @@ const typeNames: Readonly<Record<string, string>> = {
   'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',
   'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment': 'EDS',
   'type.googleapis.com/envoy.config.listener.v3.Listener': 'LDS',
+  'type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration': 'SRDS',
   'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
+  'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig': 'ECDS',
 };
 
 export function renderStatus(status: ControlPlaneStatus): string {

@@ -1,9 +1,12 @@
 import type { BodyField, BodyValueMatch, GraphPlan } from '../plan/types.ts';
 import { bufferRouteConfig } from './ext-proc.ts';
 import { memoizeByIdentity } from './memoize.ts';
-import { typed } from './type-urls.ts';
+import { ADS_CONFIG_SOURCE } from './config-source.ts';
+import type { EnvoyResource } from './resource-set.ts';
+import { EXTENSION_CONFIG, typed } from './type-urls.ts';
 
-export const BODY_FILTER = 'envoy.filters.http.json_to_metadata';
+/** The listener's filter entry and its ECDS resource share this name. */
+export const BODY_FILTER = 'switchyard-body';
 
 /** Dynamic-metadata namespace of the body values routes test, keyed by canonical JSON path. */
 export const BODY_NAMESPACE = 'switchyard.body';
@@ -55,34 +58,49 @@ export const graphBodyFields = memoizeByIdentity((graph: GraphPlan): BodyField[]
   return [...byPath.values()];
 });
 
+const JSON_TO_METADATA = typed('envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata');
+
 /**
- * The listener's json_to_metadata filter: reads every body value some
- * graph tests into dynamic metadata, typed as in JSON, and has Envoy match
- * the route again. Off unless a route that needs the body turns it on, so
- * other requests stream. Any content type is read, as the executor would:
- * what counts is whether the body parses.
+ * Envoy's json_to_metadata filter, configured to read every body value
+ * some graph tests into dynamic metadata, typed as in JSON; it then has
+ * Envoy match the route again. Any content type is read, as the executor
+ * would: what counts is whether the body parses.
  */
-export function bodyFieldsFilter(fields: readonly BodyField[]) {
+export function bodyFieldsConfig(fields: readonly BodyField[]) {
   const unreadable = {
     metadata_namespace: BODY_NAMESPACE,
     key: BODY_UNREADABLE_KEY,
     value: { bool_value: true },
   };
   return {
+    '@type': JSON_TO_METADATA,
+    request_rules: {
+      rules: fields.map((field) => ({
+        selectors: field.keys.map((key) => ({ key })),
+        on_present: { metadata_namespace: BODY_NAMESPACE, key: field.path },
+        on_error: unreadable,
+      })),
+      allow_content_types_regex: { regex: '.*' },
+      allow_empty_content_type: true,
+    },
+  };
+}
+
+/** The filter's configuration as its own resource (ECDS): a new value read leaves the listener alone. */
+export function bodyFieldsResource(fields: readonly BodyField[]): EnvoyResource {
+  return { '@type': EXTENSION_CONFIG, name: BODY_FILTER, typed_config: bodyFieldsConfig(fields) };
+}
+
+/**
+ * The listener's entry for the filter: its configuration comes by ECDS,
+ * and it is off unless a route that needs the body turns it on, so other
+ * requests stream.
+ */
+export function bodyFieldsFilter() {
+  return {
     name: BODY_FILTER,
     disabled: true,
-    typed_config: {
-      '@type': typed('envoy.extensions.filters.http.json_to_metadata.v3.JsonToMetadata'),
-      request_rules: {
-        rules: fields.map((field) => ({
-          selectors: field.keys.map((key) => ({ key })),
-          on_present: { metadata_namespace: BODY_NAMESPACE, key: field.path },
-          on_error: unreadable,
-        })),
-        allow_content_types_regex: { regex: '.*' },
-        allow_empty_content_type: true,
-      },
-    },
+    config_discovery: { config_source: ADS_CONFIG_SOURCE, type_urls: [JSON_TO_METADATA] },
   };
 }
 

@@ -3,7 +3,7 @@ import type { GraphModel } from '../graph/model.ts';
 import { planGraph, type PlannedGraph } from '../plan/plan.ts';
 import { graphId } from '../plan/upstreams.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { bodyFieldsFilter, graphBodyFields } from './body-fields.ts';
+import { bodyFieldsConfig, graphBodyFields } from './body-fields.ts';
 import { cluster, loadAssignment } from './cluster.ts';
 import type { ListenerOptions } from './listener.ts';
 import { validateResource } from './pgv/validate.ts';
@@ -43,8 +43,8 @@ function envoyRuleViolations(
   const bodyFields = graphBodyFields(planned.graph);
   const resources = [
     routes,
-    // What the graph adds to the listener's body filter: checked here, where it can be refused alone.
-    ...(bodyFields.length > 0 ? [bodyFieldsFilter(bodyFields).typed_config] : []),
+    // What the graph adds to the body filter's configuration: checked here, where it can be refused alone.
+    ...(bodyFields.length > 0 ? [bodyFieldsConfig(bodyFields)] : []),
     // A graph without hops adds nothing to the hop table.
     ...(planned.graph.hops.length > 0 ? [hopRouteConfiguration([planned.graph])] : []),
     ...planned.upstreams.map(cluster),

@@ -1,4 +1,3 @@
-import type { BodyField } from '../plan/types.ts';
 import { bodyFieldsFilter } from './body-fields.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
@@ -154,23 +153,17 @@ const noScopeMapper = {
 /**
  * One listener for all graphs. Its routes come by scoped RDS, a table per
  * graph, so traffic-split changes never touch the listener (nor drain
- * connections) and a one-graph change sends one small table. Only the set
- * of body values that switches test, across all graphs, is the listener's.
+ * connections) and a one-graph change sends one small table. The values
+ * switches read from bodies come by ECDS: the listener changes only when
+ * the first graph starts reading bodies, or the last stops.
  */
-export function listener(
-  options: ListenerOptions,
-  bodyFields: readonly BodyField[],
-): EnvoyResource {
+export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyResource {
   return httpListener(
     LISTENER_NAME,
     options.address,
     options.port,
     scopedRouting(),
-    [
-      bufferFilter(),
-      ...(bodyFields.length > 0 ? [bodyFieldsFilter(bodyFields)] : []),
-      extProcFilter(),
-    ],
+    [bufferFilter(), ...(readsBodies ? [bodyFieldsFilter()] : []), extProcFilter()],
     [...nodeFailureMappers, executorFailureMapper, tooLargeMapper, noScopeMapper],
   );
 }

@@ -2,6 +2,7 @@ import type { ResourceSet } from './resource-set.ts';
 import {
   CLUSTER,
   ENDPOINT,
+  EXTENSION_CONFIG,
   LISTENER,
   ROUTE,
   SCOPED_ROUTE,
@@ -12,6 +13,7 @@ const sections: readonly [string, ResourceTypeUrl][] = [
   ['clusters', CLUSTER],
   ['endpoints', ENDPOINT],
   ['listeners', LISTENER],
+  ['extension_configs', EXTENSION_CONFIG],
   ['scopes', SCOPED_ROUTE],
   ['routes', ROUTE],
 ];

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { PlannedGraph } from '../plan/plan.ts';
 import type { BodyField, GraphPlan, UpstreamPlan } from '../plan/types.ts';
-import { graphBodyFields } from './body-fields.ts';
+import { BODY_FILTER, bodyFieldsResource, graphBodyFields } from './body-fields.ts';
 import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener, type ListenerOptions } from './listener.ts';
@@ -11,6 +11,7 @@ import { editRouteTables, emptyRouteIndex, type RouteIndex } from './route-confi
 import {
   CLUSTER,
   ENDPOINT,
+  EXTENSION_CONFIG,
   LISTENER,
   ROUTE,
   pushOrder,
@@ -82,7 +83,7 @@ function editUpstreams(
   return inPlace;
 }
 
-/** How many graphs test each body value, by path: the listener reads the values some graph tests. */
+/** How many graphs test each body value, by path: Envoy reads the values some graph tests. */
 type BodyFieldUse = ReadonlyMap<string, { readonly field: BodyField; readonly graphs: number }>;
 
 /** The use after graphs left and came, and whether the set of values read changed. */
@@ -154,10 +155,15 @@ export function translate(
   if (!fresh && gone.length === 0 && came.length === 0) return { ...from, changes: new Map() };
 
   const bodyFields = countBodyFields(from.bodyFields, gone, came);
-  if (fresh || bodyFields.changed) {
+  const readsBodies = bodyFields.use.size > 0;
+  if (fresh || readsBodies !== from.bodyFields.size > 0) {
+    setNamed(edits, LISTENER, listener(options, readsBodies));
+  }
+  if (bodyFields.changed) {
     const fields = [...bodyFields.use.values()].map((use) => use.field);
     fields.sort((a, b) => (a.path < b.path ? -1 : 1));
-    setNamed(edits, LISTENER, listener(options, fields));
+    if (readsBodies) setNamed(edits, EXTENSION_CONFIG, bodyFieldsResource(fields));
+    else edits.remove(EXTENSION_CONFIG, BODY_FILTER);
   }
   if (fresh) {
     for (const resource of [executorCluster(options), selfCluster(options)]) {

@@ -1,6 +1,7 @@
 import {
   CLUSTER,
   ENDPOINT,
+  EXTENSION_CONFIG,
   LISTENER,
   ROUTE,
   SCOPED_ROUTE,
@@ -72,8 +73,9 @@ export function isPushedType(typeUrl: string): typeUrl is ResourceTypeUrl {
 /**
  * What both xDS variants share: one Envoy's stream state, and the order of
  * pushes. Make-before-break: clusters (old ones kept), endpoints, listeners,
- * route scopes, route tables, each after Envoy answered the one before; then the clusters
- * nothing uses any more are dropped. A NACK is recorded and never answered
+ * filter configs (ECDS), route scopes, route tables, each after Envoy
+ * answered the one before; then the clusters nothing uses any more are
+ * dropped. A NACK is recorded and never answered
  * by resending the same config: the next push comes when the config changes.
  */
 export abstract class XdsStream {
@@ -289,7 +291,7 @@ export abstract class XdsStream {
     // Not awaited: Envoy's EDS answer gates nothing here.
     void this.send(ENDPOINT, snapshot, []);
     await clustersAnswered;
-    for (const typeUrl of [LISTENER, SCOPED_ROUTE, ROUTE] as const) {
+    for (const typeUrl of [LISTENER, EXTENSION_CONFIG, SCOPED_ROUTE, ROUTE] as const) {
       if (this.closed) return;
       await this.send(typeUrl, snapshot, []);
     }

@@ -5,7 +5,14 @@ import { test } from 'node:test';
 import { compileGraphs, GraphCompiler } from '../../src/envoy/compile.ts';
 import { renderResources } from '../../src/envoy/render.ts';
 import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
-import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SCOPED_ROUTE } from '../../src/envoy/type-urls.ts';
+import {
+  CLUSTER,
+  ENDPOINT,
+  EXTENSION_CONFIG,
+  LISTENER,
+  ROUTE,
+  SCOPED_ROUTE,
+} from '../../src/envoy/type-urls.ts';
 import type { GraphModel } from '../../src/graph/model.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { encodeAny } from '../../src/protos/proto-json.ts';
@@ -196,7 +203,7 @@ test('a weight change replaces one route table and nothing else', () => {
   }
 });
 
-test('the listener changes only when the set of body values some graph reads changes', () => {
+test('the body values read travel by ECDS: the listener changes only when the first graph reads a body, or the last stops', () => {
   const bodySwitch = (name: string, path: string) => {
     const [graph] = loadGraphDocuments(
       `${name}.yaml`,
@@ -214,18 +221,23 @@ spec:
     return graph;
   };
   const compiler = new GraphCompiler(root, listener);
-  const listenerChanged = (graphs: GraphModel[]) =>
-    compiler.compile(graphs).changes.get(LISTENER)?.updated.has('switchyard-http') === true;
+  const changed = (graphs: GraphModel[]) => {
+    const { changes } = compiler.compile(graphs);
+    return ([LISTENER, EXTENSION_CONFIG] as const)
+      .filter((type) => changes.has(type))
+      .map((type) => (type === LISTENER ? 'listener' : 'body filter'))
+      .join();
+  };
   const [one, two, other] = [
     bodySwitch('one', '$.tier'),
     bodySwitch('two', "$['tier']"),
     bodySwitch('other', '$.region'),
   ] as [GraphModel, GraphModel, GraphModel];
   compiler.compile([]);
-  assert.equal(listenerChanged([one]), true, 'the first graph to read $.tier');
-  assert.equal(listenerChanged([one, two]), false, 'the same value, spelled another way');
-  assert.equal(listenerChanged([two]), false, 'another graph still reads it');
-  assert.equal(listenerChanged([two, other]), true, 'a new value');
-  assert.equal(listenerChanged([two, bodySwitch('other', '$.region')]), false, 'an edit');
-  assert.equal(listenerChanged([splitGraph('two', 1)]), true, 'no graph reads the body');
+  assert.equal(changed([one]), 'listener,body filter', 'the first graph to read a body');
+  assert.equal(changed([one, two]), '', 'the same value, spelled another way');
+  assert.equal(changed([two]), '', 'another graph still reads it');
+  assert.equal(changed([two, other]), 'body filter', 'a new value');
+  assert.equal(changed([two, bodySwitch('other', '$.region')]), '', 'an edit');
+  assert.equal(changed([splitGraph('two', 1)]), 'listener,body filter', 'no graph reads a body');
 });
