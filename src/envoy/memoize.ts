@@ -4,14 +4,17 @@
  * one graph, and unchanged resources stay the same objects: the snapshot
  * cache and the encoder then skip them by identity.
  */
-export function memoizeByIdentity<Key extends object, Value>(
+export function memoizeByIdentity<Key extends object, Value extends object>(
   translate: (key: Key) => Value,
 ): (key: Key) => Value {
   const remembered = new WeakMap<Key, Value>();
   return (key) => {
-    if (remembered.has(key)) return remembered.get(key) as Value;
-    const value = translate(key);
-    remembered.set(key, value);
+    // Translations are objects or lists, never undefined: one lookup tells a hit.
+    let value = remembered.get(key);
+    if (value === undefined) {
+      value = translate(key);
+      remembered.set(key, value);
+    }
     return value;
   };
 }
