@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { EnvoyResource, TypeChanges } from '../../src/envoy/resource-set.ts';
-import { CLUSTER, ENDPOINT, ROUTE, type ResourceTypeUrl } from '../../src/envoy/type-urls.ts';
+import { BODY_FILTER, bodyFieldsResource } from '../../src/envoy/body-fields.ts';
+import {
+  CLUSTER,
+  ENDPOINT,
+  EXTENSION_CONFIG,
+  ROUTE,
+  type ResourceTypeUrl,
+} from '../../src/envoy/type-urls.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { AdsServer } from '../../src/xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../../src/xds/cache.ts';
@@ -416,6 +423,58 @@ describe('Switchyard’s ADS server, beyond the protocol’s minimum', () => {
       }
     } finally {
       known.close();
+    }
+  });
+
+  test('a new body value reaches Envoy (ECDS) and is answered before the route tables that test it', async () => {
+    const config = (paths: string[], timeout: string) =>
+      new Map<ResourceTypeUrl, Map<string, EnvoyResource>>([
+        [
+          EXTENSION_CONFIG,
+          new Map([
+            [
+              BODY_FILTER,
+              bodyFieldsResource(paths.map((path) => ({ path: `$.${path}`, keys: [path] }))),
+            ],
+          ]),
+        ],
+        ...tables({ a: timeout }),
+      ]);
+    cache.setSnapshot(DEFAULT_GROUP, config(['tier'], '1s'));
+    const client = sotwClient(root, address());
+    try {
+      const ack = (
+        type: string,
+        names: string[],
+        answered: { version_info: string; nonce: string },
+      ) => {
+        client.send(
+          request(type, {
+            resource_names: names,
+            version_info: answered.version_info,
+            response_nonce: answered.nonce,
+          }),
+        );
+      };
+      client.send(request(EXTENSION_CONFIG, { resource_names: [BODY_FILTER] }));
+      const filter = await client.next();
+      assert.equal(filter?.type_url, EXTENSION_CONFIG);
+      ack(EXTENSION_CONFIG, [BODY_FILTER], filter);
+      client.send(request(ROUTE, { resource_names: ['a'] }));
+      const routes = await client.next();
+      assert.equal(routes?.type_url, ROUTE);
+      ack(ROUTE, ['a'], routes);
+
+      cache.setSnapshot(DEFAULT_GROUP, config(['tier', 'region'], '2s'));
+      const newFilter = await client.next();
+      assert.equal(newFilter?.type_url, EXTENSION_CONFIG, 'the filter configuration first');
+      assert.equal(await client.next(300), undefined, 'the tables wait for its answer');
+      ack(EXTENSION_CONFIG, [BODY_FILTER], newFilter);
+      const newRoutes = await client.next();
+      assert.equal(newRoutes?.type_url, ROUTE);
+      assert.deepEqual(names(newRoutes.resources), ['a']);
+    } finally {
+      client.close();
     }
   });
 });
