@@ -68,13 +68,14 @@ const program = new Command('switchyard')
   .description('Run ML inference graphs on Envoy.')
   .showHelpAfterError();
 
-program
-  .command('validate')
-  .description('check graph files and report every problem; exit 1 if there is any')
-  .argument('<files...>', 'graph files or directories')
-  .action(async (files: string[]) => {
-    process.exitCode = await validateCommand(files);
-  });
+withDataPlaneFlags(
+  program
+    .command('validate')
+    .description('check graph files and report every problem; exit 1 if there is any')
+    .argument('<files...>', 'graph files or directories'),
+).action(async (files: string[], options: DataPlaneFlags) => {
+  process.exitCode = await validateCommand(files, listenerOptions(options));
+});
 
 withDataPlaneFlags(
   program

@@ -1,15 +1,25 @@
+import { compileGraphs } from '../envoy/compile.ts';
+import type { ListenerOptions } from '../envoy/listener.ts';
+import { envoyProtos } from '../protos/envoy-protos.ts';
 import { readGraphFiles } from '../sources/graph-files.ts';
 import { printDiagnostics } from './output.ts';
 
-/** `switchyard validate FILE...`: every problem of every file, exit code 0 or 1. */
-export async function validateCommand(paths: readonly string[]): Promise<number> {
+/**
+ * `switchyard validate FILE...`: every problem of every file, exit code 0
+ * or 1. The graphs are compiled too, as `serve` would: a graph the planner
+ * or Envoy's own rules refuse is not valid.
+ */
+export async function validateCommand(
+  paths: readonly string[],
+  listener: ListenerOptions,
+): Promise<number> {
   const { graphs, diagnostics } = await readGraphFiles(paths);
-  printDiagnostics(diagnostics);
-  const problems = diagnostics.length;
+  const problems = [...diagnostics, ...compileGraphs(graphs, listener, envoyProtos()).diagnostics];
+  printDiagnostics(problems);
   process.stderr.write(
-    problems === 0
+    problems.length === 0
       ? `${String(graphs.length)} graph(s) valid\n`
-      : `${String(problems)} problem(s) found\n`,
+      : `${String(problems.length)} problem(s) found\n`,
   );
-  return problems === 0 ? 0 : 1;
+  return problems.length === 0 ? 0 : 1;
 }
