@@ -7,13 +7,16 @@ import { startControlPlane, type ControlPlane } from '../../src/cli/control-plan
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
-import { inParallel, modelVersion, post, waitFor } from '../support/http.ts';
+import { inParallel, modelVersion, post, v2Payload, waitFor } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
 
 /**
- * Config changes under steady load drop nothing: weights every 100 ms, a
- * graph added and removed (one that changes the listener), a node renamed, endpoints replaced, and the
- * control plane stopped, the graph edited while it is down, and restarted.
+ * Config changes under steady load drop nothing: weights every 100 ms; the
+ * first graph that reads bodies (the listener changes), then a body value
+ * no graph read before, twice (the filter's ECDS configuration changes),
+ * while half the load goes through that graph; a graph added and removed, a
+ * node renamed, endpoints replaced; and the control plane stopped, the graph
+ * edited while it is down, and restarted.
  */
 const seconds = Number(process.env.HITLESS_SECONDS ?? 30);
 const rate = 500;
@@ -112,7 +115,26 @@ ${nodes}`;
     const [one, two, three] = models;
     assert.ok(one && two && three);
     const ldsCounter = 'listener_manager.lds.update_success';
+    const ecdsCounter = 'extension_config_discovery.http_filter.switchyard-body.update_success';
     const ldsBefore = (await envoy.stats(ldsCounter))[ldsCounter] ?? 0;
+    // A switch on the body: it reads $.parameters.tier, and later $.lane as well.
+    const tiersPayload = { ...v2Payload, parameters: { tier: 'gold' }, lane: 'fast' };
+    const writeTiers = (laneTo?: string) => {
+      const lane = laneTo ? `{ when: { body: "$.lane", equals: fast }, to: ${laneTo} }, ` : '';
+      writeFileSync(
+        join(dir, 'tiers.yaml'),
+        graph(
+          'tiers',
+          `    tier: { kind: switch, cases: [${lane}{ when: { body: "$.parameters.tier", equals: gold }, to: gold }], default: other }
+    gold: { kind: model, model: m, endpoint: { addresses: ["127.0.0.1:${String(one.port)}"] } }
+    other: { kind: model, model: m, endpoint: { addresses: ["127.0.0.1:${String(two.port)}"] } }
+`,
+          'tier',
+        ),
+      );
+    };
+    let tiersServed = false;
+    let throughTiers = 0;
     const failures: string[] = [];
     let sent = 0;
     let inFlight = 0;
@@ -138,7 +160,12 @@ ${nodes}`;
         for (let i = 0; i < due; i++) {
           sent++;
           inFlight++;
-          post(`${base}/v2/models/split/infer`)
+          const toTiers = tiersServed && sent % 2 === 0;
+          if (toTiers) throughTiers++;
+          (toTiers
+            ? post(`${base}/v2/models/tiers/infer`, tiersPayload)
+            : post(`${base}/v2/models/split/infer`)
+          )
             .then((reply) => {
               if (reply.status !== 200) failures.push(`${String(reply.status)} ${reply.text}`);
             })
@@ -150,11 +177,23 @@ ${nodes}`;
 
     const steps: [number, () => Promise<void> | void][] = [
       [
+        0.05,
+        // The first graph to read a body: the listener gains the body filter under load.
+        async () => {
+          writeTiers();
+          await waitFor('the body switch to answer', async () => {
+            const reply = await post(`${base}/v2/models/tiers/infer`, tiersPayload);
+            return modelVersion(reply) === 'one';
+          });
+          tiersServed = true;
+        },
+      ],
+      [
         0.15,
         () => {
           writeFileSync(
             join(dir, 'extra.yaml'),
-            // It reads a body value no graph read before: the listener changes, and changes back.
+            // It reads a body value no graph read before: a new filter configuration (ECDS).
             graph(
               'extra',
               `    pick: { kind: switch, cases: [{ when: { body: "$.lane", equals: fast }, to: m }], default: m }
@@ -169,6 +208,12 @@ ${nodes}`;
         0.3,
         () => {
           unlinkSync(join(dir, 'extra.yaml'));
+        },
+      ],
+      [
+        0.35,
+        () => {
+          writeTiers('other');
         },
       ],
       [
@@ -215,8 +260,12 @@ ${nodes}`;
 
     assert.equal(step, steps.length, 'every change was made');
     assert.ok(
-      ((await envoy.stats(ldsCounter))[ldsCounter] ?? 0) >= ldsBefore + 2,
-      'the listener changed under load, and back',
+      ((await envoy.stats(ldsCounter))[ldsCounter] ?? 0) >= ldsBefore + 1,
+      'the listener changed under load',
+    );
+    assert.ok(
+      ((await envoy.stats(ecdsCounter))[ecdsCounter] ?? 0) >= 3,
+      'the body filter changed under load',
     );
     assert.ok(sent >= rate * seconds * 0.9, `sent ${String(sent)} requests`);
     assert.deepEqual(
@@ -231,6 +280,13 @@ ${nodes}`;
       versions.every((v) => v === 'three'),
       'the last spec: everything to the replaced endpoint',
     );
-    t.diagnostic(`hitless: ${String(sent)} requests, ${String(failures.length)} failed`);
+    assert.equal(
+      modelVersion(await post(`${base}/v2/models/tiers/infer`, tiersPayload)),
+      'two',
+      'the last spec: the lane case comes first',
+    );
+    t.diagnostic(
+      `hitless: ${String(sent)} requests (${String(throughTiers)} through the body switch), ${String(failures.length)} failed`,
+    );
   });
 });
