@@ -31,6 +31,8 @@ export interface GraphStatus {
   /** On how many of the group's connected Envoys the graph's current version is ACKed. */
   readonly programmedOn: number;
   readonly envoys: number;
+  /** The nodes the executor runs the graph from; empty when Envoy runs it alone. */
+  readonly executorEntries: readonly string[];
 }
 
 export interface ControlPlaneStatus {
@@ -92,6 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             version,
             programmedOn: running.filter((graphs) => graphs?.get(id) === graph).length,
             envoys: members.length,
+            executorEntries: pipeline.executorEntries(graph),
           };
         });
       }),

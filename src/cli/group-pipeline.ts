@@ -55,6 +55,11 @@ export class GroupPipeline {
     this.#directory.stop();
   }
 
+  /** The nodes the executor runs `graph` from; none when Envoy runs it alone. */
+  executorEntries(graph: GraphModel): readonly string[] {
+    return this.#compiler.plannedOf(graph)?.graph.executors.map((e) => e.entry) ?? [];
+  }
+
   problems(): ReadonlyMap<string, readonly Diagnostic[]> {
     return this.#problems;
   }

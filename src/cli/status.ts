@@ -32,8 +32,12 @@ export function renderStatus(status: ControlPlaneStatus): string {
   }
   lines.push(`Graphs (${String(status.graphs.length)})`);
   for (const graph of status.graphs) {
+    const runs =
+      graph.executorEntries.length === 0
+        ? 'Envoy alone'
+        : `executor from ${graph.executorEntries.join(', ')}`;
     lines.push(
-      `  ${graph.id}  group ${graph.group}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
+      `  ${graph.id}  group ${graph.group}  ${runs}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
     );
   }
   if (status.problems.length > 0) {

@@ -109,6 +109,11 @@ export class GraphCompiler {
     };
   }
 
+  /** The plan a compile made of `graph`, if it compiled it and the graph was accepted. */
+  plannedOf(graph: GraphModel): PlannedGraph | undefined {
+    return this.#results.get(graph)?.planned;
+  }
+
   #result(graph: GraphModel): GraphResult {
     let result = this.#results.get(graph);
     if (!result) {

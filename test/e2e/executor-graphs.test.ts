@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { post, waitFor } from '../support/http.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { renderStatus } from '../../src/cli/status.ts';
 
 /**
  * The executor's node kinds end to end: graph files → control plane → a
@@ -536,6 +537,14 @@ describe('executor graphs through a real Envoy', () => {
     await waitFor('the shadow to get its copy', () =>
       models.requests.some((r) => r.path === '/v2/models/shadow-model/infer'),
     );
+  });
+
+  test('status says which graphs the executor runs, and from which node', () => {
+    const entries = (id: string) =>
+      stack.controlPlane.status().graphs.find((g) => g.id === id)?.executorEntries;
+    // A switch on a list index of the body is the executor's, whole.
+    assert.deepEqual(entries('default/switch'), ['sw']);
+    assert.match(renderStatus(stack.controlPlane.status()), /default\/switch .*executor from sw/);
   });
 
   test('a request that is not JSON where a step must read it is the client’s error: 400', async () => {

@@ -506,7 +506,11 @@ ${nodes}`;
           [join(dir, 'split.yaml')],
         );
         const text = renderStatus(controlPlane.status());
-        assert.match(text, /default\/split {2}group switchyard {2}programmed on 1\/1 Envoy\(s\)/);
+        assert.match(
+          text,
+          /default\/split {2}group switchyard {2}Envoy alone {2}programmed on 1\/1 Envoy\(s\)/,
+        );
+        assert.match(text, /default\/bodytier .*Envoy alone/, 'a switch on the body, natively');
         assert.match(text, /unknown field "wieght"/);
       } finally {
         await server.stop();
