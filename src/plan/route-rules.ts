@@ -38,10 +38,15 @@ function nodeOf(ctx: Context, name: string): NodeSpec {
   return node;
 }
 
-function report(ctx: Context, path: string, message: string, hint: string): void {
+function add(ctx: Context, diagnostic: Diagnostic): void {
   // A node reached along several routes would otherwise report the same problem once per route.
+  const { path, message } = diagnostic;
   if (ctx.diagnostics.some((d) => d.path === path && d.message === message)) return;
-  ctx.diagnostics.push({ code: 'unsupported', source: ctx.graph.source, path, message, hint });
+  ctx.diagnostics.push(diagnostic);
+}
+
+function report(ctx: Context, path: string, message: string, hint: string): void {
+  add(ctx, { code: 'unsupported', source: ctx.graph.source, path, message, hint });
 }
 
 function ms(text: string): number {
@@ -262,20 +267,23 @@ function switchRules(
   }
   const own = inherit(node, inherited);
   const firstBodyCase = node.cases.findIndex((c) => c.when.body !== undefined);
+  // A switch on the body may still fall to the executor, and then Envoy's limits on its
+  // subtree do not apply: their problems count only once the switch is native.
+  const native: Context = firstBodyCase < 0 ? ctx : { graph: ctx.graph, diagnostics: [] };
   const beforeBody: RouteRule[] = [];
   const afterBody: RouteRule[] = firstBodyCase < 0 ? [] : unreadableBodyRules(name);
   for (const [index, switchCase] of node.cases.entries()) {
-    const children = compileNode(ctx, switchCase.to, own);
+    const children = compileNode(native, switchCase.to, own);
     const rules = firstBodyCase < 0 || index < firstBodyCase ? beforeBody : afterBody;
     const condition = bodyConditions[index];
     if (condition) {
       rules.push(...children.map((child) => ({ ...child, body: [condition, ...child.body] })));
     } else {
-      rules.push(...headerOrQueryRules(ctx, name, index, switchCase.when, children));
+      rules.push(...headerOrQueryRules(native, name, index, switchCase.when, children));
     }
   }
   if (node.default !== undefined) {
-    afterBody.push(...compileNode(ctx, node.default, own));
+    afterBody.push(...compileNode(native, node.default, own));
   } else {
     afterBody.push(
       rule(name, {
@@ -288,6 +296,7 @@ function switchRules(
   if (firstBodyCase < 0) return [...beforeBody, ...afterBody];
   // Envoy turns the executor on for a request when it picks the route, before any body is read.
   if (afterBody.some((r) => r.action.kind === 'execute')) return [executorRule(name)];
+  for (const diagnostic of native.diagnostics) add(ctx, diagnostic);
   const limit = ctx.graph.maxRequestBytes;
   return [...beforeBody, ...afterBody.map((r) => ({ ...r, readsBodyUpTo: limit }))];
 }
@@ -313,9 +322,12 @@ function mirrorRules(
     upstream: upstreamId(ctx.graph, node.shadow),
     perTenThousand: Math.round((node.percent ?? 100) * 100),
   };
-  const children = compileNode(ctx, node.to, inherit(node, inherited));
+  // As for a switch on the body: the subtree's problems with Envoy count only if it stays native.
+  const native: Context = { graph: ctx.graph, diagnostics: [] };
+  const children = compileNode(native, node.to, inherit(node, inherited));
   // Envoy mirrors at the route; below an executor route, the executor mirrors.
   if (children.some((child) => child.action.kind === 'execute')) return [executorRule(name)];
+  for (const diagnostic of native.diagnostics) add(ctx, diagnostic);
   return children.map((child) => {
     const action = child.action;
     if (action.kind === 'reject' || action.kind === 'execute') return child;

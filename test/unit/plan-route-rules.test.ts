@@ -385,3 +385,52 @@ test('body conditions: exact number bounds, typed equals, one spelling per path'
   assert.equal(canonicalPath(['a', 'b-c', 'd.e', "it's"]), "$.a.b-c['d.e']['it\\'s']");
   assert.deepEqual(parseJsonPath(canonicalPath(['d.e', "it's", '\\'])), ['d.e', "it's", '\\']);
 });
+
+test('a body switch left to the executor is not held to what only Envoy cannot do', () => {
+  // The mirror's shadow serves another path than its primary: a problem only when Envoy mirrors.
+  const result = planGraph(
+    graphOf('w', {
+      w: {
+        kind: 'switch',
+        cases: [
+          { when: { body: '$.a', equals: 'x' }, to: 't' },
+          { when: { body: '$.b', equals: 'y' }, to: 'm' },
+        ],
+        default: 'a',
+      },
+      t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
+      m: { kind: 'mirror', to: 'a', shadow: 's' },
+      a: model(1),
+      s: model(2),
+    }),
+  );
+  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(
+    result.planned?.graph.rules.map((r) => r.action.kind),
+    ['execute'],
+  );
+});
+
+test('a mirror over a subtree the executor runs is not held to what only Envoy cannot do', () => {
+  const result = planGraph(
+    graphOf('m', {
+      m: { kind: 'mirror', to: 'split', shadow: 'a' },
+      split: {
+        kind: 'splitter',
+        routes: [
+          { to: 't', weight: 1 },
+          { to: 'inner', weight: 1 },
+        ],
+      },
+      t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
+      inner: { kind: 'mirror', to: 'a', shadow: 's' },
+      a: model(1),
+      s: model(2),
+    }),
+  );
+  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(
+    result.planned?.graph.rules.map((r) => r.action.kind),
+    ['execute'],
+  );
+});
