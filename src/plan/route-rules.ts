@@ -246,11 +246,12 @@ function headerOrQueryRules(
 function unreadableBodyRules(name: string): RouteRule[] {
   const refuse = (reason: string) =>
     rule(name, { kind: 'reject', status: 400, reason: `the request cannot be read: ${reason}` });
+  // Envoy reads no body at all into metadata as it reads a missing value, so a request that
+  // has none must be told apart by its headers: an empty length, or a method without a body.
+  const empty = refuse('the payload is empty');
   return [
-    {
-      ...refuse('the payload is empty'),
-      headers: [{ name: 'content-length', match: { kind: 'exact', value: '0' } }],
-    },
+    { ...empty, headers: [{ name: 'content-length', match: { kind: 'exact', value: '0' } }] },
+    { ...empty, headers: [{ name: ':method', match: { kind: 'regex', value: 'GET|HEAD' } }] },
     { ...refuse('the payload is not JSON'), bodyUnreadable: true },
   ];
 }

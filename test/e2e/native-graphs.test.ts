@@ -331,6 +331,11 @@ ${nodes}`;
         await send(''),
         refusal(400, 'the request cannot be read: the payload is empty'),
       );
+      const get = await request(url('bodytier'));
+      assert.deepEqual(
+        { status: get.statusCode, json: await get.body.json() },
+        refusal(400, 'the request cannot be read: the payload is empty'),
+      );
       const large = await send(
         JSON.stringify({ parameters: { tier: 'gold' }, pad: 'x'.repeat(8192) }),
       );

@@ -304,13 +304,14 @@ test('a body switch is native: header cases first stream, the body is read from 
   assert.deepEqual(rules.map(summary), [
     'h:x-tier,<500000→default/g/a',
     'h:content-length,reads,<500000→reject',
+    'h::method,reads,<500000→reject',
     'unreadable,reads,<500000→reject',
     'b:$.parameters.tier,reads,<500000→default/g/b',
     'q:v,reads,<500000→default/g/b',
     'reads,<500000→default/g/c',
     '→default/g/c',
   ]);
-  assert.deepEqual(rules[3]?.body, [
+  assert.deepEqual(rules[4]?.body, [
     {
       field: { path: '$.parameters.tier', keys: ['parameters', 'tier'] },
       match: {
@@ -322,7 +323,7 @@ test('a body switch is native: header cases first stream, the body is read from 
       },
     },
   ]);
-  assert.equal(rules[3].readsBodyUpTo, 10485760, "the graph's maxRequestBytes");
+  assert.equal(rules[4].readsBodyUpTo, 10485760, "the graph's maxRequestBytes");
 });
 
 test('a body switch Envoy cannot run goes to the executor whole', () => {
@@ -349,7 +350,7 @@ test('a body switch Envoy cannot run goes to the executor whole', () => {
       ],
       transformer,
     ),
-    'execute,reject,reject,forward,forward',
+    'execute,reject,reject,reject,forward,forward',
     'the executor may take a header case before the body cases',
   );
 });
