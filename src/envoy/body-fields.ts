@@ -1,6 +1,7 @@
 import type { BodyField, BodyValueMatch, GraphPlan } from '../plan/types.ts';
 import { bufferRouteConfig } from './ext-proc.ts';
 import { memoizeByIdentity } from './memoize.ts';
+import { stringMatcher } from './string-matcher.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import type { EnvoyResource } from './resource-set.ts';
 import { EXTENSION_CONFIG, typed } from './type-urls.ts';
@@ -13,17 +14,6 @@ export const BODY_NAMESPACE = 'switchyard.body';
 
 /** Set when a body that a route must read is not JSON. JSON paths start with "$": no clash. */
 export const BODY_UNREADABLE_KEY = 'unreadable';
-
-function stringMatcher(match: Extract<BodyValueMatch, { kind: 'string' }>['match']) {
-  switch (match.kind) {
-    case 'exact':
-      return { exact: match.value };
-    case 'prefix':
-      return { prefix: match.value };
-    case 'regex':
-      return { safe_regex: { regex: match.value } };
-  }
-}
 
 /** Proto3 JSON spells the infinities as strings. */
 function double(value: number): number | string {

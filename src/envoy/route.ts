@@ -18,18 +18,12 @@ import {
 } from './body-fields.ts';
 import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './listener.ts';
+import { stringMatcher } from './string-matcher.ts';
 
 function stringMatch(match: ValueCondition['match']) {
-  switch (match.kind) {
-    case 'exact':
-      return { string_match: { exact: match.value } };
-    case 'prefix':
-      return { string_match: { prefix: match.value } };
-    case 'regex':
-      return { string_match: { safe_regex: { regex: match.value } } };
-    case 'present':
-      return { present_match: match.present };
-  }
+  return match.kind === 'present'
+    ? { present_match: match.present }
+    : { string_match: stringMatcher(match) };
 }
 
 function perMillion(numerator: number) {

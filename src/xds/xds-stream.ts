@@ -75,8 +75,8 @@ export function isPushedType(typeUrl: string): typeUrl is ResourceTypeUrl {
  * pushes. Make-before-break: clusters (old ones kept), endpoints, listeners,
  * filter configs (ECDS), route scopes, route tables, each after Envoy
  * answered the one before; then the clusters nothing uses any more are
- * dropped. A NACK is recorded and never answered
- * by resending the same config: the next push comes when the config changes.
+ * dropped. A NACK is recorded and never answered by resending the same
+ * config: the next push comes when the config changes.
  */
 export abstract class XdsStream {
   readonly connectedSince = new Date();
