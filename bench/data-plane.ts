@@ -278,7 +278,7 @@ try {
       '--workers',
       args.profile ? '1' : String(workers),
     ],
-    /executor \(ext_proc\) pid \d+ on [^:]+:(\d+)/,
+    /executor pid \d+ on [^:]+:(\d+)/,
     args.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
       : [],

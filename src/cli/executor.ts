@@ -31,7 +31,7 @@ async function serveOne(options: ExecutorCommandOptions): Promise<void> {
     log,
   });
   log(
-    `executor (ext_proc) pid ${String(process.pid)} on ${options.address}:${String(executor.port)}, calling nodes through ${options.hopUrl}`,
+    `executor pid ${String(process.pid)} on ${options.address}:${String(executor.port)}, calling nodes through ${options.hopUrl}`,
   );
   await untilSignal();
   await executor.stop();
@@ -70,7 +70,7 @@ async function superviseWorkers(workers: number): Promise<void> {
   );
 }
 
-/** `switchyard executor`: serves ext_proc until SIGINT/SIGTERM, on one process or several. */
+/** `switchyard executor`: serves until SIGINT/SIGTERM, on one process or several. */
 export async function executorCommand(options: ExecutorCommandOptions): Promise<void> {
   if (options.workers > 1 && cluster.isPrimary) {
     log(`executor: starting ${String(options.workers)} worker processes`);

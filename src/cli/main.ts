@@ -51,8 +51,8 @@ function withDataPlaneFlags(command: Command): Command {
       port,
       10001,
     )
-    .option('--executor-address <address>', 'address of the executor (ext_proc)', '127.0.0.1')
-    .option('--executor-port <port>', 'port of the executor (ext_proc)', port, 18081);
+    .option('--executor-address <address>', 'address of the executor', '127.0.0.1')
+    .option('--executor-port <port>', 'port of the executor', port, 18081);
 }
 
 function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
@@ -127,7 +127,7 @@ withDataPlaneFlags(
 
 program
   .command('executor')
-  .description('run the executor: the ext_proc service that runs graph steps Envoy cannot')
+  .description('run the executor: the service that runs the graph steps Envoy cannot')
   .option('--address <address>', 'address the executor listens on', '127.0.0.1')
   .option('--port <port>', 'port the executor listens on', port, 18081)
   .option('--hop-url <url>', "Envoy's hop listener", 'http://127.0.0.1:10001')

@@ -1,4 +1,4 @@
-import { PLAN_METADATA_KEY, type ExecutionPlan } from '../plan/execution.ts';
+import { PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
 import { typed } from './type-urls.ts';
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
@@ -14,6 +14,14 @@ export const EXECUTOR_NAMESPACE = 'switchyard';
  * short; the executor raises the wait to the graph's deadline per request.
  */
 export const MAX_GRAPH_WAIT_MS = 3_600_000;
+
+/** Envoy waits this long beyond a graph's deadline, so the executor's own 504 wins the race. */
+const ANSWER_MARGIN_MS = 1_000;
+
+/** How long Envoy waits for the executor's answer to a request of a graph with this deadline. */
+export function executorWaitMs(graphTimeoutMs: number): number {
+  return Math.min(graphTimeoutMs + ANSWER_MARGIN_MS, MAX_GRAPH_WAIT_MS);
+}
 
 /**
  * The ext_proc filter of the graph listener, off unless a route turns it on:
@@ -91,7 +99,7 @@ export function extProcRouteConfig(plan: ExecutionPlan) {
       config: {
         '@type': typed('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute'),
         overrides: {
-          grpc_initial_metadata: [{ key: PLAN_METADATA_KEY, value: JSON.stringify(plan) }],
+          grpc_initial_metadata: [{ key: PLAN_HEADER, value: JSON.stringify(plan) }],
         },
       },
     },

@@ -1,3 +1,4 @@
+import { PLAN_HEADER } from '../plan/execution.ts';
 import { bodyFieldsFilter } from './body-fields.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
@@ -41,6 +42,44 @@ function whenFlags(flags: string[], status: number, reason: string) {
   };
 }
 
+const UPSTREAM_FAILURE_FLAGS = ['UF', 'UH', 'URX', 'UC', 'UR', 'NC'];
+
+function executorRouteAnd(flags: string[]) {
+  return {
+    and_filter: {
+      filters: [
+        { header_filter: { header: { name: PLAN_HEADER, present_match: true } } },
+        { response_flag_filter: { flags } },
+      ],
+    },
+  };
+}
+
+/**
+ * A route that sends requests to the executor (the only requests that carry
+ * a plan header: the listener strips clients' copies) fails closed, as the
+ * ext_proc filter does: 503 when the executor cannot be reached, 504 when
+ * it outlives the graph's deadline (it answers 504 itself before that).
+ */
+const executorRouteMappers = [
+  {
+    filter: executorRouteAnd(['UT']),
+    status_code: 504,
+    body_format_override: errorBody(
+      504,
+      "the Switchyard executor did not answer within the graph's deadline",
+    ),
+  },
+  {
+    filter: executorRouteAnd([...UPSTREAM_FAILURE_FLAGS, 'UO']),
+    status_code: 503,
+    body_format_override: errorBody(
+      503,
+      'the Switchyard executor is unavailable (%RESPONSE_CODE_DETAILS%)',
+    ),
+  },
+];
+
 /**
  * Envoy's own error replies, in the graph error shape: upstream failures are
  * 502, deadlines 504, an open circuit breaker 503. Replies Switchyard writes
@@ -49,11 +88,7 @@ function whenFlags(flags: string[], status: number, reason: string) {
 const nodeFailureMappers = [
   whenFlags(['UT'], 504, 'the node did not answer within its timeout'),
   whenFlags(['UO'], 503, "the node's circuit breaker is open: too many requests in flight"),
-  whenFlags(
-    ['UF', 'UH', 'URX', 'UC', 'UR', 'NC'],
-    502,
-    'the node could not be reached: %RESPONSE_CODE_DETAILS%',
-  ),
+  whenFlags(UPSTREAM_FAILURE_FLAGS, 502, 'the node could not be reached: %RESPONSE_CODE_DETAILS%'),
 ];
 
 /**
@@ -164,7 +199,13 @@ export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyR
     options.port,
     scopedRouting(),
     [bufferFilter(), ...(readsBodies ? [bodyFieldsFilter()] : []), extProcFilter()],
-    [...nodeFailureMappers, executorFailureMapper, tooLargeMapper, noScopeMapper],
+    [
+      ...executorRouteMappers,
+      ...nodeFailureMappers,
+      executorFailureMapper,
+      tooLargeMapper,
+      noScopeMapper,
+    ],
   );
 }
 

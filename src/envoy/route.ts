@@ -16,6 +16,7 @@ import {
   bodyRouteConfig,
   bodyValueMatcher,
 } from './body-fields.ts';
+import { executorRoute } from './executor-route.ts';
 import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './listener.ts';
 import { stringMatcher } from './string-matcher.ts';
@@ -115,14 +116,15 @@ function action(plan: GraphPlan, rule: RouteRule) {
         },
       };
     case 'reject':
-      return directResponse(errorBody(plan.graph, rule.node, act.status, act.reason), act.status);
+      return directResponse(errorBody(plan.id, rule.node, act.status, act.reason), act.status);
     case 'execute': {
       const executor = plan.executors.find((e) => e.entry === act.entry);
+      if (executor?.transport === 'upstream') return executorRoute(executor.plan);
       // The executor answers every request itself or hands it off; reaching
       // this answer means it gave a request back without doing either.
       return {
         ...directResponse(
-          errorBody(plan.graph, rule.node, 502, 'the executor returned the request unanswered'),
+          errorBody(plan.id, rule.node, 502, 'the executor returned the request unanswered'),
           502,
         ),
         ...(executor && { typed_per_filter_config: extProcRouteConfig(executor.plan) }),
@@ -131,6 +133,7 @@ function action(plan: GraphPlan, rule: RouteRule) {
   }
 }
 
+/** Errors name the graph by id ("<namespace>/<name>"), as the executor's own do. */
 function metadata(graph: string, node: string) {
   return { filter_metadata: { [METADATA_NAMESPACE]: { graph, node } } };
 }
@@ -166,7 +169,7 @@ function handoffRoutes(plan: GraphPlan) {
       fromExecutor('x-switchyard-routing', 'routing'),
       fromExecutor('x-switchyard-soft-failures', 'soft_failures'),
     ],
-    metadata: metadata(plan.graph, handoff.node),
+    metadata: metadata(plan.id, handoff.node),
   }));
 }
 
@@ -212,12 +215,8 @@ function feedbackRoute(plan: GraphPlan, feedback: ExecutionPlan) {
   return {
     name: `${plan.id}/feedback`,
     match: { path: SELDON_FEEDBACK_PATH },
-    ...directResponse(
-      errorBody(plan.graph, feedback.entry, 502, 'the executor returned the feedback unanswered'),
-      502,
-    ),
-    typed_per_filter_config: extProcRouteConfig(feedback),
-    metadata: metadata(plan.graph, feedback.entry),
+    ...executorRoute(feedback),
+    metadata: metadata(plan.id, feedback.entry),
   };
 }
 
@@ -259,7 +258,7 @@ function ruleRoute(plan: GraphPlan, rule: RouteRule, index: number): Record<stri
     ...(rule.readsBodyUpTo !== undefined && {
       typed_per_filter_config: bodyRouteConfig(rule.readsBodyUpTo),
     }),
-    metadata: metadata(plan.graph, rule.node),
+    metadata: metadata(plan.id, rule.node),
   };
 }
 

@@ -1,3 +1,4 @@
+import { PLAN_HEADER } from '../plan/execution.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { SCOPED_ROUTE, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
@@ -57,6 +58,8 @@ export function scopedRouting(): Record<string, unknown> {
                 append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
               },
             },
+            // Only routes to the executor set it, and the listener's error replies tell them by it.
+            { remove: PLAN_HEADER },
           ],
         },
       },

@@ -24,6 +24,11 @@ export interface BidiServerOptions {
   readonly path: string;
   readonly maxMessageBytes: number;
   readonly open: (call: BidiCall) => BidiHandler;
+  /** Serves requests for any other path; without it they get gRPC's UNIMPLEMENTED. */
+  readonly otherPaths?: (
+    stream: http2.ServerHttp2Stream,
+    headers: http2.IncomingHttpHeaders,
+  ) => void;
 }
 
 export interface BidiServer {
@@ -129,10 +134,11 @@ function answerTrailersOnly(stream: http2.ServerHttp2Stream, status: number, mes
 
 /**
  * A gRPC server for one bidirectional-streaming method, straight on
- * node:http2. The executor serves nothing else, and grpc-js's general
- * machinery (interceptors, per-call metadata objects, deadline and
- * compression handling) cost more CPU per ext_proc stream than the
- * executor's own work (measured in bench/data-plane.ts; see the README).
+ * node:http2 (plain HTTP requests on other paths go to `otherPaths`). The
+ * executor serves no other method, and grpc-js's general machinery
+ * (interceptors, per-call metadata objects, deadline and compression
+ * handling) cost more CPU per ext_proc stream than the executor's own work
+ * (measured in bench/data-plane.ts; see the README).
  */
 export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -148,6 +154,10 @@ export async function startBidiServer(options: BidiServerOptions): Promise<BidiS
   });
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
+    if (headers[':path'] !== options.path && options.otherPaths) {
+      options.otherPaths(stream, headers);
+      return;
+    }
     if (headers[':method'] !== 'POST' || headers[':path'] !== options.path) {
       answerTrailersOnly(
         stream,

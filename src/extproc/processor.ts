@@ -1,10 +1,8 @@
 import type protobuf from 'protobufjs';
-import { EXECUTOR_NAMESPACE, MAX_GRAPH_WAIT_MS } from '../envoy/ext-proc.ts';
+import { EXECUTOR_NAMESPACE, executorWaitMs } from '../envoy/ext-proc.ts';
 import type { ExecutionPlan } from '../plan/execution.ts';
-import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
-import { runFeedback } from './feedback.ts';
-import { runGraph, type GraphResult, type RunServices } from './graph-run.ts';
-import { errorBody, StepError } from './step-error.ts';
+import { answerRequest, errorResult, tooLarge } from './graph-answer.ts';
+import type { GraphResult, RunServices } from './graph-run.ts';
 
 const RESPONSE_TYPE = 'envoy.service.ext_proc.v3.ProcessingResponse';
 
@@ -60,9 +58,6 @@ function stringStruct(values: Record<string, string>) {
     ),
   };
 }
-
-/** Envoy waits this long beyond a graph's deadline, so the executor's 504 wins the race. */
-const ANSWER_MARGIN_MS = 1_000;
 
 interface HeaderValue {
   key: string;
@@ -135,7 +130,7 @@ export class RequestProcessor {
       this.#headers = headerMap(headers.headers?.headers ?? []);
       const declared = Number(this.#headers.get('content-length') ?? '0');
       if (declared > this.#plan.maxBodyBytes) {
-        this.#reply(this.#error(this.#tooLarge(declared)));
+        this.#reply(errorResult(this.#plan, tooLarge(this.#plan, declared)));
         return;
       }
       if (headers.end_of_stream === true) {
@@ -156,64 +151,16 @@ export class RequestProcessor {
     }
   }
 
-  #tooLarge(bytes: number): StepError {
-    return new StepError(
-      413,
-      this.#plan.entry,
-      `the request body of ${String(bytes)} bytes is larger than the graph's maxRequestBytes of ${String(this.#plan.maxBodyBytes)}`,
-    );
-  }
-
   async #execute(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
     const body =
       this.#body.length === 1 ? (this.#body[0] ?? Buffer.alloc(0)) : Buffer.concat(this.#body);
-    if (body.length > this.#plan.maxBodyBytes) {
-      this.#reply(this.#error(this.#tooLarge(body.length)));
-      return;
+    if (body.length <= this.#plan.maxBodyBytes) {
+      // Envoy's default wait for an answer is far shorter than a graph may take.
+      this.#send(this.#encoder.wait(executorWaitMs(this.#plan.timeoutMs)));
     }
-    // Envoy's default wait for an answer is far shorter than a graph may take.
-    const wait = Math.min(this.#plan.timeoutMs + ANSWER_MARGIN_MS, MAX_GRAPH_WAIT_MS);
-    this.#send(this.#encoder.wait(wait));
-    let result: GraphResult;
-    try {
-      const path = this.#headers.get(':path')?.split('?')[0];
-      result =
-        path === SELDON_FEEDBACK_PATH
-          ? await runFeedback(this.#plan, body, this.#services.hops)
-          : await runGraph(
-              this.#plan,
-              {
-                headers: this.#headers,
-                query: new URLSearchParams(this.#headers.get(':path')?.split('?')[1] ?? ''),
-                body,
-                contentType: this.#headers.get('content-type') ?? 'application/json',
-              },
-              this.#services,
-            );
-    } catch (error) {
-      if (!(error instanceof StepError)) {
-        this.#log(
-          `graph ${this.#plan.graph}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-        );
-      }
-      result = this.#error(
-        error instanceof StepError
-          ? error
-          : new StepError(502, 'executor', `the executor failed: ${String(error)}`),
-      );
-    }
-    this.#reply(result);
-  }
-
-  #error(error: StepError): GraphResult {
-    return {
-      kind: 'answer',
-      status: error.status,
-      headers: [['content-type', 'application/json']],
-      body: Buffer.from(errorBody(this.#plan.graph, error)),
-    };
+    this.#reply(await answerRequest(this.#plan, this.#headers, body, this.#services, this.#log));
   }
 
   /**

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type protobuf from 'protobufjs';
-import { PLAN_METADATA_KEY } from '../plan/execution.ts';
+import { PLAN_HEADER } from '../plan/execution.ts';
 import type { RunServices } from './graph-run.ts';
 import { startBidiServer } from './grpc-bidi-server.ts';
 import { GrpcStatus } from './grpc-framing.ts';
 import { HopClient } from './hop-client.ts';
 import { PlanCache } from './plan-cache.ts';
+import { executorErrorBody } from './step-error.ts';
+import { serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 
 const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
@@ -35,15 +37,17 @@ function immediateError(root: protobuf.Root, status: number, reason: string): Ui
           { header: { key: 'content-type', raw_value: Buffer.from('application/json') } },
         ],
       },
-      body: Buffer.from(JSON.stringify({ error: { node: 'executor', status, reason } })),
+      body: Buffer.from(executorErrorBody(status, reason)),
       details: 'switchyard_executor',
     },
   });
 }
 
 /**
- * The ExternalProcessor gRPC service. Stateless: every stream brings its
- * plan in its initial metadata (set by the route Envoy matched).
+ * The executor: Envoy's upstream for graphs it answers, and the
+ * ExternalProcessor gRPC service for graphs that may hand a request back to
+ * Envoy, on one HTTP/2 port. Stateless: every request or stream brings its
+ * plan in a header set by the route Envoy matched.
  */
 export async function startExecutor(
   root: protobuf.Root,
@@ -63,8 +67,11 @@ export async function startExecutor(
     port: options.port,
     path: PROCESS_PATH,
     maxMessageBytes,
+    otherPaths: (stream, headers) => {
+      serveUpstreamRequest(stream, headers, plans, services, log);
+    },
     open: (call) => {
-      const header = call.metadata[PLAN_METADATA_KEY];
+      const header = call.metadata[PLAN_HEADER];
       const plan = plans.get(typeof header === 'string' ? header : (header?.[0] ?? ''));
       if (!plan.ok) {
         log(`executor: ${plan.reason}`);

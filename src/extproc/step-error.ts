@@ -22,6 +22,11 @@ export function errorBody(graph: string, error: StepError): string {
   });
 }
 
+/** The executor's own refusal, before it knows which graph a request is for. */
+export function executorErrorBody(status: number, reason: string): string {
+  return JSON.stringify({ error: { node: 'executor', status, reason } });
+}
+
 const EXCERPT_BYTES = 200;
 
 /** The start of a body, printable, for error reasons. */

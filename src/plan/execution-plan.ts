@@ -11,7 +11,7 @@ import {
   type StepPlan,
 } from './execution.ts';
 import { retryPlan } from './route-rules.ts';
-import type { HopRoutePlan } from './types.ts';
+import type { ExecutorTransport, HopRoutePlan } from './types.ts';
 import { graphId, hasEndpoint, upstreamId } from './upstreams.ts';
 
 /** Where the executor calls a node: one hop route per node, named after graph and node. */
@@ -217,6 +217,15 @@ export function executionPlan(graph: GraphModel, entry: string): ExecutionPlan {
   };
 }
 
+/** Only a plan that may hand a request back to Envoy needs ext_proc; the executor answers the others. */
+export function executorTransport(plan: ExecutionPlan): ExecutorTransport {
+  return Object.values(plan.nodes).some(
+    (step) => step.kind === 'model' && step.handoff !== undefined,
+  )
+    ? 'ext_proc'
+    : 'upstream';
+}
+
 /**
  * The hop routes of the nodes under `entry` that the executor calls: every
  * node with an endpoint, and nested graphs, which are called on their own
@@ -230,7 +239,7 @@ export function hopRoutes(graph: GraphModel, entry: string): HopRoutePlan[] {
     if (node.kind === 'graph') {
       return [
         {
-          graph: graph.name,
+          graph: graphId(graph),
           node: name,
           path: hopPath(graph, name),
           target: { kind: 'graph', path: publicInferencePath(protocolOf(graph, node), node.graph) },
@@ -242,7 +251,7 @@ export function hopRoutes(graph: GraphModel, entry: string): HopRoutePlan[] {
     const retries = retryPlan(node.retries);
     return [
       {
-        graph: graph.name,
+        graph: graphId(graph),
         node: name,
         path: hopPath(graph, name),
         target: {
@@ -269,7 +278,7 @@ export function feedbackHopRoutes(graph: GraphModel): HopRoutePlan[] {
     if (!node || !hasEndpoint(node)) return [];
     return [
       {
-        graph: graph.name,
+        graph: graphId(graph),
         node: name,
         path: feedbackHopPath(hopPath(graph, name)),
         target: {

@@ -1,19 +1,23 @@
 import type { BuiltinCombiner, Protocol, SwitchCondition } from '../spec/schema.ts';
 
 /**
- * The executor's contract: everything the ext_proc service needs to run one
- * graph, and nothing of Kubernetes or of Envoy's protos. Envoy hands it to
- * the executor with each request (the route's per-route ext_proc config
- * carries it as gRPC initial metadata), so a request always runs against
- * exactly the plan of the route Envoy matched, never a mix of old and new.
+ * The executor's contract: everything it needs to run one graph, and
+ * nothing of Kubernetes or of Envoy's protos. Envoy hands it to the
+ * executor with each request (PLAN_HEADER, set by the route Envoy matched),
+ * so a request always runs against exactly the plan of that route, never a
+ * mix of old and new.
  *
  * Bump EXECUTION_PLAN_VERSION on any change an older executor would misread;
  * an executor refuses plans of a version it does not know.
  */
 export const EXECUTION_PLAN_VERSION = 1;
 
-/** gRPC metadata key that carries the JSON-encoded plan to the executor. */
-export const PLAN_METADATA_KEY = 'x-switchyard-plan';
+/**
+ * The request header that carries the JSON-encoded plan to the executor:
+ * set by the route on requests sent to the executor, or as the gRPC
+ * metadata (HTTP/2 headers too) of an ext_proc stream.
+ */
+export const PLAN_HEADER = 'x-switchyard-plan';
 
 export interface ExecutionPlan {
   readonly version: typeof EXECUTION_PLAN_VERSION;

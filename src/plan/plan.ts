@@ -3,13 +3,14 @@ import { publicInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import {
   executionPlan,
+  executorTransport,
   feedbackHopRoutes,
   handoffKey,
   canHandOff,
   hopRoutes,
 } from './execution-plan.ts';
 import { graphRules, handoffForward } from './route-rules.ts';
-import type { GraphPlan, HandoffRule, UpstreamPlan } from './types.ts';
+import type { ExecutorRoutePlan, GraphPlan, HandoffRule, UpstreamPlan } from './types.ts';
 import { graphId, hasEndpoint, planUpstream } from './upstreams.ts';
 
 function byId<T extends { id: string }>(a: T, b: T): number {
@@ -66,7 +67,10 @@ export function planGraph(graph: GraphModel): {
         protocol: graph.protocol,
         publicPath: publicInferencePath(graph.protocol, graph.name),
         rules,
-        executors: entries.map((entry) => ({ entry, plan: executionPlan(graph, entry) })),
+        executors: entries.map((entry): ExecutorRoutePlan => {
+          const plan = executionPlan(graph, entry);
+          return { entry, plan, transport: executorTransport(plan) };
+        }),
         handoffs,
         hops: [...hops.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
         ...(seldon && { feedback: executionPlan(graph, graph.entry) }),

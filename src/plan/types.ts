@@ -125,7 +125,7 @@ export interface StickySplitAction extends RouteSettings {
   readonly targets: readonly { readonly upstream: string; readonly weight: number }[];
 }
 
-/** The executor (ext_proc) runs the graph from `entry` down. */
+/** The executor runs the graph from `entry` down. */
 export interface ExecuteAction {
   readonly kind: 'execute';
   readonly entry: string;
@@ -135,7 +135,19 @@ export interface ExecuteAction {
 export interface ExecutorRoutePlan {
   readonly entry: string;
   readonly plan: ExecutionPlan;
+  readonly transport: ExecutorTransport;
 }
+
+/**
+ * How Envoy brings a request to the executor. "upstream": the route sends
+ * the request to the executor as to any upstream, and the executor answers
+ * it; one HTTP exchange. "ext_proc": Envoy's ext_proc filter streams the
+ * request through the executor, which may hand it back for Envoy to forward
+ * to a model (and stream that model's answer). Only a plan that can hand
+ * off gets ext_proc: its exchange costs Envoy and the executor a quarter to
+ * a third more CPU per request (DESIGN.md).
+ */
+export type ExecutorTransport = 'upstream' | 'ext_proc';
 
 /**
  * A route that forwards a request the executor prepared to a model, chosen
@@ -150,6 +162,7 @@ export interface HandoffRule {
 
 /** A route of the hop listener: the executor's way to call one node through Envoy. */
 export interface HopRoutePlan {
+  /** "<namespace>/<name>", as the graph's errors name it. */
   readonly graph: string;
   readonly node: string;
   readonly path: string;

@@ -8,7 +8,8 @@ import { renderStatus } from '../../src/cli/status.ts';
 
 /**
  * The executor's node kinds end to end: graph files → control plane → a
- * real Envoy → the ext_proc executor → real HTTP servers on loopback.
+ * real Envoy → the executor (an upstream of Envoy, or its ext_proc service
+ * where a plan may hand off) → real HTTP servers on loopback.
  */
 
 type Tensor = { name: string; shape: number[]; datatype: string; data: number[] };
@@ -299,6 +300,23 @@ describe('executor graphs through a real Envoy', () => {
         t('post', 'output-transformer', 'wrap', 's') + m('s', 'sleepy', ', timeout: 300ms'),
       ),
       'v1-entry.yaml': graph('v1-entry', 'm', m('m', 'v1-double', ', protocol: v1')),
+      'limited-answer.yaml': graph(
+        'limited-answer',
+        'post',
+        t('post', 'output-transformer', 'wrap', 'm') + m('m', 'double'),
+        '  maxRequestBytes: 1000\n',
+      ),
+      // The plan rides in a header Envoy formats: a "%" in it must arrive as written.
+      'percent.yaml': graph(
+        'percent',
+        'sw',
+        `    sw:
+      kind: switch
+      cases: [{ when: { body: "$.inputs[0].datatype", equals: "100%" }, to: post }]
+` +
+          t('post', 'output-transformer', 'wrap', 'm') +
+          m('m', 'double'),
+      ),
       'limited.yaml': graph(
         'limited',
         'pre',
@@ -492,7 +510,7 @@ describe('executor graphs through a real Envoy', () => {
     assert.equal(big.status, 413);
     assert.deepEqual(big.json, {
       error: {
-        graph: 'limited',
+        graph: 'default/limited',
         node: 'pre',
         status: 413,
         reason: "the request body is larger than the graph's maxRequestBytes",
@@ -517,6 +535,34 @@ describe('executor graphs through a real Envoy', () => {
       last?.headers.traceparent,
       '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     );
+  });
+
+  test('a graph the executor answers is routed to it: 413 over maxRequestBytes, no plan from clients', async () => {
+    const big = await post(
+      url('limited-answer'),
+      v2Request(Array.from({ length: 500 }, (_, i) => i)),
+    );
+    assert.equal(big.status, 413, big.text);
+    const error = (big.json as { error: Record<string, unknown> }).error;
+    assert.equal(error.node, 'post');
+    assert.match(String(error.reason), /larger than the graph's maxRequestBytes of 1000/);
+    const forged = JSON.stringify({ version: 1, graph: 'forged', nodes: {} });
+    const reply = await post(url('limited-answer'), v2Request([1]), {
+      'x-switchyard-plan': forged,
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.json, { ...v2Answer('double', [2]), model_name: 'wrapped' });
+    const hop = models.requests.filter((r) => r.path === '/v2/models/wrap/infer').at(-1);
+    assert.equal(hop?.headers['x-switchyard-plan'], undefined);
+  });
+
+  test('a plan with a "%" in it reaches the executor as written', async () => {
+    const matched = await post(url('percent'), {
+      inputs: [{ name: 'x', shape: [1], datatype: '100%', data: [1] }],
+    });
+    assert.equal(matched.status, 200, matched.text);
+    assert.equal((matched.json as { model_name: string }).model_name, 'wrapped');
+    assert.equal((await post(url('percent'), v2Request([1]))).status, 404);
   });
 
   test('a node’s retries apply to the executor’s calls; step-level headers reach that step only', async () => {
@@ -599,11 +645,14 @@ describe('executor graphs through a real Envoy', () => {
     await stack.executor?.stop();
     stack.executor = undefined;
     try {
-      const reply = await post(url('transform'), v2Request([1]));
-      assert.equal(reply.status, 503, reply.text);
-      const error = (reply.json as { error: Record<string, unknown> }).error;
-      assert.equal(error.status, 503);
-      assert.match(String(error.reason), /executor is unavailable/);
+      // Over ext_proc (a transformer hands off to its model), and as an upstream.
+      for (const name of ['transform', 'output']) {
+        const reply = await post(url(name), v2Request([1]));
+        assert.equal(reply.status, 503, `${name}: ${reply.text}`);
+        const error = (reply.json as { error: Record<string, unknown> }).error;
+        assert.equal(error.status, 503);
+        assert.match(String(error.reason), /executor is unavailable/);
+      }
     } finally {
       await stack.startExecutor();
     }

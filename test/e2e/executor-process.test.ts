@@ -23,7 +23,7 @@ test('`switchyard executor --workers 2` serves from two processes and stops on S
       }, 20_000);
       const watch = (chunk: Buffer) => {
         output += chunk.toString('utf8');
-        if ((output.match(/executor \(ext_proc\) pid \d+ on/g) ?? []).length === 2) {
+        if ((output.match(/executor pid \d+ on/g) ?? []).length === 2) {
           clearTimeout(timer);
           resolve();
         }

@@ -281,7 +281,7 @@ ${nodes}`;
       assert.equal(reply.headers['content-type'], 'application/json');
       assert.deepEqual(reply.json, {
         error: {
-          graph: 'strict',
+          graph: 'default/strict',
           node: 'pick',
           status: 404,
           reason: 'no case of switch "pick" matched the request, and it has no default',
@@ -321,7 +321,7 @@ ${nodes}`;
       };
       const refusal = (status: number, reason: string) => ({
         status,
-        json: { error: { graph: 'bodytier', node: 'tier', status, reason } },
+        json: { error: { graph: 'default/bodytier', node: 'tier', status, reason } },
       });
       assert.deepEqual(
         await send('not json'),
@@ -340,7 +340,7 @@ ${nodes}`;
         JSON.stringify({ parameters: { tier: 'gold' }, pad: 'x'.repeat(8192) }),
       );
       assert.equal(large.status, 413);
-      assert.equal((large.json as { error: { graph: string } }).error.graph, 'bodytier');
+      assert.equal((large.json as { error: { graph: string } }).error.graph, 'default/bodytier');
       // A header case before the body cases takes the request without reading it.
       await send('not json', { 'x-tier': 'fast' });
       assert.equal(model('fast').requests.at(-1)?.body, 'not json');
@@ -376,7 +376,7 @@ ${nodes}`;
       assert.ok(elapsed >= 280 && elapsed < 1200, `timed out after ${elapsed.toFixed(0)} ms`);
       assert.deepEqual(slow.json, {
         error: {
-          graph: 'slow',
+          graph: 'default/slow',
           node: 'slow',
           status: 504,
           reason: 'the node did not answer within its timeout',
@@ -389,7 +389,7 @@ ${nodes}`;
       assert.equal(reply.status, 502);
       assert.equal(reply.headers['content-type'], 'application/json');
       const error = (reply.json as { error: Record<string, unknown> }).error;
-      assert.equal(error.graph, 'dead');
+      assert.equal(error.graph, 'default/dead');
       assert.equal(error.node, 'gone');
       assert.equal(error.status, 502);
       assert.match(String(error.reason), /^the node could not be reached: /);

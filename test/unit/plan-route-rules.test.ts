@@ -252,6 +252,30 @@ test('kinds that need the executor compile to an execute rule for the executor',
   assert.deepEqual(rules[0]?.action, { kind: 'execute', entry: 'e' });
 });
 
+test('the executor is an upstream for plans it answers, ext_proc for plans that may hand off', () => {
+  const transports = (graph: GraphModel) =>
+    planGraph(graph).planned?.graph.executors.map((e) => `${e.entry}:${e.transport}`);
+  const endpoint = { addresses: ['127.0.0.1:3'] };
+  // The ensemble's answer is the executor's own: Envoy only has to bring it the request.
+  assert.deepEqual(
+    transports(
+      graphOf('e', { e: { kind: 'ensemble', children: ['a'], combine: 'mean' }, a: model(1) }),
+    ),
+    ['e:upstream'],
+  );
+  assert.deepEqual(
+    transports(
+      graphOf('post', { post: { kind: 'output-transformer', to: 'a', endpoint }, a: model(1) }),
+    ),
+    ['post:upstream'],
+  );
+  // The model after a transformer answers for the graph: Envoy forwards to it and streams.
+  assert.deepEqual(
+    transports(graphOf('t', { t: { kind: 'transformer', to: 'a', endpoint }, a: model(1) })),
+    ['t:ext_proc'],
+  );
+});
+
 test('a split branch that needs the executor is the only branch that meets it', () => {
   const rules = rulesOf(
     graphOf('s', {

@@ -1,0 +1,35 @@
+import { PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
+import { seconds } from './durations.ts';
+import { EXECUTOR_CLUSTER, executorWaitMs } from './ext-proc.ts';
+
+/** Envoy reads "%" in an added header's value as the start of a command; "%%" is a literal one. */
+function literalHeaderValue(value: string): string {
+  return value.replaceAll('%', '%%');
+}
+
+/**
+ * The route action that sends a request to the executor as to any upstream,
+ * for plans that never hand a request back to Envoy. The route sets the
+ * plan header, over any a client sent (the listener also strips clients'
+ * copies before routing, so only these routes carry one).
+ */
+export function executorRoute(plan: ExecutionPlan) {
+  return {
+    route: {
+      cluster: EXECUTOR_CLUSTER,
+      timeout: seconds(executorWaitMs(plan.timeoutMs)),
+      // The executor never saw a request it refused or could not be reached for: safe to retry.
+      retry_policy: {
+        retry_on: 'connect-failure,refused-stream',
+        num_retries: 2,
+        retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' },
+      },
+    },
+    request_headers_to_add: [
+      {
+        header: { key: PLAN_HEADER, value: literalHeaderValue(JSON.stringify(plan)) },
+        append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+      },
+    ],
+  };
+}

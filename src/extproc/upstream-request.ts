@@ -1,0 +1,122 @@
+import http2 from 'node:http2';
+import { PLAN_HEADER } from '../plan/execution.ts';
+import { answerRequest, errorResult, tooLarge } from './graph-answer.ts';
+import type { GraphResult, RunServices } from './graph-run.ts';
+import type { PlanCache } from './plan-cache.ts';
+import { executorErrorBody, StepError } from './step-error.ts';
+
+function headerMap(headers: http2.IncomingHttpHeaders): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) map.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return map;
+}
+
+function errorAnswer(status: number, reason: string) {
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: executorErrorBody(status, reason),
+  };
+}
+
+function respond(
+  stream: http2.ServerHttp2Stream,
+  answer: { status: number; headers: http2.OutgoingHttpHeaders; body: Buffer | string },
+): void {
+  if (stream.destroyed || stream.headersSent) return;
+  stream.respond({
+    ...answer.headers,
+    ':status': answer.status,
+    'content-length': Buffer.byteLength(answer.body),
+  });
+  stream.end(answer.body);
+  // Answered before the request ended (too large): stop the rest of the body, once the
+  // answer is written (this turn of the event loop); a reset queued ahead of it drops it.
+  if (!stream.readableEnded) {
+    setImmediate(() => {
+      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  }
+}
+
+function respondResult(stream: http2.ServerHttp2Stream, result: GraphResult): void {
+  if (result.kind !== 'answer') {
+    respond(
+      stream,
+      errorAnswer(502, 'the plan hands the request off, which only an ext_proc route can do'),
+    );
+    return;
+  }
+  const headers: http2.OutgoingHttpHeaders = {};
+  for (const [name, value] of result.headers) {
+    const earlier = headers[name];
+    headers[name] = earlier === undefined ? value : `${String(earlier)}, ${value}`;
+  }
+  respond(stream, { status: result.status, headers, body: result.body });
+}
+
+/**
+ * A request Envoy routed to the executor as to any upstream: the route set
+ * its plan in a header, the body streams in, and the executor answers it.
+ */
+export function serveUpstreamRequest(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  plans: PlanCache,
+  services: RunServices,
+  log: (message: string) => void,
+): void {
+  const planText = headers[PLAN_HEADER];
+  if (typeof planText !== 'string') {
+    respond(
+      stream,
+      errorAnswer(
+        404,
+        `this is the Switchyard executor: requests reach it through Envoy's routes, which set ${PLAN_HEADER}`,
+      ),
+    );
+    return;
+  }
+  const plan = plans.get(planText);
+  if (!plan.ok) {
+    log(`executor: ${plan.reason}`);
+    respond(stream, errorAnswer(502, plan.reason));
+    return;
+  }
+  const limit = plan.value.maxBodyBytes;
+  const declared = Number(headers['content-length'] ?? '0');
+  if (declared > limit) {
+    respondResult(stream, errorResult(plan.value, tooLarge(plan.value, declared)));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  const onData = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= limit) {
+      chunks.push(chunk);
+      return;
+    }
+    stream.off('data', onData);
+    respondResult(stream, errorResult(plan.value, tooLarge(plan.value, received)));
+  };
+  stream.on('data', onData);
+  stream.once('end', () => {
+    if (received > limit) return;
+    const body = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks);
+    answerRequest(plan.value, headerMap(headers), body, services, log).then(
+      (result) => {
+        respondResult(stream, result);
+      },
+      (error: unknown) => {
+        log(`executor: ${String(error)}`);
+        respondResult(
+          stream,
+          errorResult(plan.value, new StepError(502, 'executor', 'the executor failed')),
+        );
+      },
+    );
+  });
+}
