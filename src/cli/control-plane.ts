@@ -7,7 +7,7 @@ import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
 import type { StreamStatus } from '../xds/xds-stream.ts';
-import { GroupPipeline } from './group-pipeline.ts';
+import { GroupPipeline, type ExecutorEntry } from './group-pipeline.ts';
 import { log } from './output.ts';
 
 export interface ControlPlaneOptions {
@@ -31,8 +31,8 @@ export interface GraphStatus {
   /** On how many of the group's connected Envoys the graph's current version is ACKed. */
   readonly programmedOn: number;
   readonly envoys: number;
-  /** The nodes the executor runs the graph from; empty when Envoy runs it alone. */
-  readonly executorEntries: readonly string[];
+  /** The nodes the executor runs the graph from, and how; empty when Envoy runs it alone. */
+  readonly executors: readonly ExecutorEntry[];
 }
 
 export interface ControlPlaneStatus {
@@ -94,7 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             version,
             programmedOn: running.filter((graphs) => graphs?.get(id) === graph).length,
             envoys: members.length,
-            executorEntries: pipeline.executorEntries(graph),
+            executors: pipeline.executors(graph),
           };
         });
       }),

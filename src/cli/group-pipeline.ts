@@ -1,12 +1,16 @@
 import { GraphCompiler } from '../envoy/compile.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
 import type { GraphModel } from '../graph/model.ts';
+import type { ExecutorRoutePlan } from '../plan/types.ts';
 import { graphId } from '../plan/upstreams.ts';
 import type protobuf from 'protobufjs';
 import { GraphDirectory, type DirectorySnapshot } from '../sources/graph-directory.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import type { SnapshotCache } from '../xds/cache.ts';
 import { log } from './output.ts';
+
+/** Where the executor takes over a graph, and how Envoy brings it requests. */
+export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport'>;
 
 /** How many route-configuration versions to remember for telling what each Envoy runs. */
 const historyLength = 64;
@@ -55,9 +59,13 @@ export class GroupPipeline {
     this.#directory.stop();
   }
 
-  /** The nodes the executor runs `graph` from; none when Envoy runs it alone. */
-  executorEntries(graph: GraphModel): readonly string[] {
-    return this.#compiler.plannedOf(graph)?.graph.executors.map((e) => e.entry) ?? [];
+  /** Where the executor runs `graph` from, and how Envoy reaches it; none when Envoy runs it alone. */
+  executors(graph: GraphModel): readonly ExecutorEntry[] {
+    return (
+      this.#compiler
+        .plannedOf(graph)
+        ?.graph.executors.map(({ entry, transport }) => ({ entry, transport })) ?? []
+    );
   }
 
   problems(): ReadonlyMap<string, readonly Diagnostic[]> {

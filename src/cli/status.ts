@@ -33,9 +33,9 @@ export function renderStatus(status: ControlPlaneStatus): string {
   lines.push(`Graphs (${String(status.graphs.length)})`);
   for (const graph of status.graphs) {
     const runs =
-      graph.executorEntries.length === 0
+      graph.executors.length === 0
         ? 'Envoy alone'
-        : `executor from ${graph.executorEntries.join(', ')}`;
+        : `executor from ${graph.executors.map((e) => `${e.entry} (${e.transport})`).join(', ')}`;
     lines.push(
       `  ${graph.id}  group ${graph.group}  ${runs}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
     );

@@ -585,12 +585,15 @@ describe('executor graphs through a real Envoy', () => {
     );
   });
 
-  test('status says which graphs the executor runs, and from which node', () => {
+  test('status says which graphs the executor runs, from which node, and how Envoy reaches it', () => {
     const entries = (id: string) =>
-      stack.controlPlane.status().graphs.find((g) => g.id === id)?.executorEntries;
-    // A switch on a list index of the body is the executor's, whole.
-    assert.deepEqual(entries('default/switch'), ['sw']);
-    assert.match(renderStatus(stack.controlPlane.status()), /default\/switch .*executor from sw/);
+      stack.controlPlane.status().graphs.find((g) => g.id === id)?.executors;
+    // A switch on a list index of the body is the executor's, whole; its cases hand off.
+    assert.deepEqual(entries('default/switch'), [{ entry: 'sw', transport: 'ext_proc' }]);
+    assert.deepEqual(entries('default/output'), [{ entry: 'post', transport: 'upstream' }]);
+    const text = renderStatus(stack.controlPlane.status());
+    assert.match(text, /default\/switch .*executor from sw \(ext_proc\)/);
+    assert.match(text, /default\/output .*executor from post \(upstream\)/);
   });
 
   test('a request that is not JSON where a step must read it is the client’s error: 400', async () => {
