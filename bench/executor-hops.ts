@@ -1,0 +1,148 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { runGraph } from '../src/extproc/graph-run.ts';
+import { HopClient } from '../src/extproc/hop-client.ts';
+import type { ExecutionPlan } from '../src/plan/execution.ts';
+import { executionPlan } from '../src/plan/execution-plan.ts';
+import { loadGraphDocuments } from '../src/spec/load.ts';
+import { handWrittenGraphs } from './data-plane/hand-written-graphs.ts';
+import { referenceGraphs } from './data-plane/reference-graphs.ts';
+import { writeResults } from './results-file.ts';
+
+/**
+ * The executor's graph logic with real HTTP hops, against the hand-written
+ * calls of the same graph, in one process and one run, with no Envoy and no
+ * inbound request: both call the benchmark's model server over loopback
+ * (the executor through its HopClient, the hand-written code through an
+ * undici pool), closed loop, alternating. The CPU this process spends per
+ * request is what the executor's own path costs beyond the calls any client
+ * makes; set it against `bench/data-plane.ts`, where the executor also
+ * receives each request and shares 2 cores with Envoy.
+ *   npx tsx bench/executor-hops.ts [--requests 20000] [--rounds 3]
+ */
+const option = (name: string, fallback: number) => {
+  const index = process.argv.indexOf(name);
+  return index < 0 ? fallback : Number(process.argv[index + 1]);
+};
+const requests = option('--requests', 20_000);
+const rounds = option('--rounds', 3);
+const concurrency = 16;
+
+const models = spawn(
+  process.execPath,
+  ['--import', 'tsx', join(import.meta.dirname, 'data-plane', 'models.ts')],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const modelsPort = await new Promise<number>((resolve, reject) => {
+  models.stdout.on('data', (chunk: Buffer) => {
+    const ready = /READY (\d+)/.exec(chunk.toString('utf8'));
+    if (ready) resolve(Number(ready[1]));
+  });
+  models.once('exit', (code) => {
+    reject(new Error(`the model server exited with ${String(code)}`));
+  });
+});
+const modelsUrl = `http://127.0.0.1:${String(modelsPort)}`;
+
+/** The plan with every hop sent straight to the node's model path: no hop listener here. */
+function direct(plan: ExecutionPlan, modelOf: (node: string) => string): ExecutionPlan {
+  return JSON.parse(JSON.stringify(plan), (_key, value: unknown) => {
+    if (typeof value === 'object' && value !== null && 'hop' in value) {
+      const hop = String(value.hop);
+      return { ...value, hop: `/v2/models/${modelOf(hop.slice(hop.lastIndexOf('/') + 1))}/infer` };
+    }
+    return value;
+  }) as ExecutionPlan;
+}
+
+const body = Buffer.from(
+  JSON.stringify({ inputs: [{ name: 'x', shape: [4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+);
+const hops = new HopClient(modelsUrl);
+const pool = new Pool(modelsUrl, { connections: 256, pipelining: 1 });
+const handWritten = handWrittenGraphs(pool);
+const graphs = referenceGraphs('127.0.0.1:9');
+const requestHeaders = new Map([
+  [':method', 'POST'],
+  [':path', '/v2/models/g/infer'],
+  ['content-type', 'application/json'],
+  ['x-request-id', 'bench'],
+]);
+
+async function closedLoop(run: () => Promise<unknown>, count: number): Promise<void> {
+  let started = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started++ < count) await run();
+    }),
+  );
+}
+
+/** CPU µs of this process per request, and requests per second. */
+async function measure(run: () => Promise<unknown>): Promise<{ cpu: number; rps: number }> {
+  await closedLoop(run, Math.min(requests, 5_000));
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await closedLoop(run, requests);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { cpu: (cpu.user + cpu.system) / requests, rps: requests / seconds };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
+
+const rows = [];
+try {
+  for (const name of ['G3', 'G4', 'G6']) {
+    const [graph] = loadGraphDocuments('g.yaml', graphs[`${name.toLowerCase()}.yaml`] ?? '').graphs;
+    if (!graph) throw new Error(`${name} does not load`);
+    const plan = direct(executionPlan(graph, graph.entry), (node) => {
+      const spec = graph.nodes.get(node);
+      return spec && 'model' in spec ? spec.model : node;
+    });
+    const services = { hops, random: Math.random, newId: () => 'bench' };
+    const executor = async () => {
+      const result = await runGraph(
+        plan,
+        {
+          headers: requestHeaders,
+          query: new URLSearchParams(),
+          body,
+          contentType: 'application/json',
+        },
+        services,
+      );
+      if (result.kind !== 'answer' || result.status !== 200) throw new Error(`${name} failed`);
+    };
+    const written = handWritten[`/${name.toLowerCase()}`];
+    if (!written) throw new Error(`no hand-written ${name}`);
+    const byHand = () => written(body);
+    const executorRuns = [];
+    const handRuns = [];
+    for (let round = 0; round < rounds; round++) {
+      executorRuns.push(await measure(executor));
+      handRuns.push(await measure(byHand));
+    }
+    const executorCpu = median(executorRuns.map((r) => r.cpu));
+    const handCpu = median(handRuns.map((r) => r.cpu));
+    rows.push({
+      graph: name,
+      'executor CPU µs per request': Math.round(executorCpu),
+      'hand-written CPU µs per request': Math.round(handCpu),
+      'executor / hand-written': (executorCpu / handCpu).toFixed(2),
+      'executor rps': Math.round(median(executorRuns.map((r) => r.rps))),
+      'hand-written rps': Math.round(median(handRuns.map((r) => r.rps))),
+    });
+  }
+} finally {
+  await hops.close();
+  await pool.close();
+  models.kill();
+}
+
+writeResults(
+  'executor-hops',
+  rows,
+  `# The executor's path with real hops, against hand-written calls\n\n${String(requests)} requests per run, ${String(concurrency)} in flight, ${String(rounds)} rounds alternating, medians; CPU of the one process making the calls (the model server runs in another). No Envoy, no inbound request. \`npx tsx bench/executor-hops.ts\``,
+);
