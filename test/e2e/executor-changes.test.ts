@@ -25,13 +25,18 @@ function v2Model(model: string, f: (n: number) => number) {
   };
 }
 
-function sequence(order: readonly string[], address: string): string {
+/**
+ * Two steps in `order`. "flip" hands its last step off to Envoy (ext_proc);
+ * "flop" returns a step's output beside the answer, so the executor answers
+ * it whole and Envoy routes to it as an upstream.
+ */
+function sequence(name: 'flip' | 'flop', order: readonly string[], address: string): string {
   return `apiVersion: switchyard.io/v1alpha1
 kind: InferenceGraph
-metadata: { name: flip }
+metadata: { name: ${name} }
 spec:
   entry: seq
-  nodes:
+${name === 'flop' ? '  returnOutputs: [add]\n' : ''}  nodes:
     seq: { kind: sequence, steps: [${order.map((n) => `{ node: ${n} }`).join(', ')}] }
     add: { kind: model, model: add-ten, endpoint: { addresses: ["${address}"] } }
     mul: { kind: model, model: double, endpoint: { addresses: ["${address}"] } }
@@ -41,7 +46,7 @@ spec:
 describe('executor graphs under change', () => {
   let models: ScriptedServer;
   let stack: Stack;
-  const url = () => `${stack.base}/v2/models/flip/infer`;
+  const url = (name = 'flip') => `${stack.base}/v2/models/${name}/infer`;
   const input = { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] };
   const answerOf = (json: unknown) => (json as V2).outputs?.[0]?.data[0];
 
@@ -50,10 +55,16 @@ describe('executor graphs under change', () => {
       ...v2Model('add-ten', (n) => n + 10),
       ...v2Model('double', (n) => n * 2),
     });
-    stack = await startStack('changes', { 'flip.yaml': sequence(['add', 'mul'], models.address) });
-    await waitFor('the graph to answer', async () => {
+    stack = await startStack('changes', {
+      'flip.yaml': sequence('flip', ['add', 'mul'], models.address),
+      'flop.yaml': sequence('flop', ['add', 'mul'], models.address),
+    });
+    await waitFor('the graphs to answer', async () => {
       try {
-        return (await post(url(), input)).status === 200;
+        return (
+          (await post(url('flip'), input)).status === 200 &&
+          (await post(url('flop'), input)).status === 200
+        );
       } catch {
         return false;
       }
@@ -65,59 +76,70 @@ describe('executor graphs under change', () => {
     await models.stop();
   });
 
-  test('reordering steps every 100 ms under load: every answer is wholly old or wholly new', async (t) => {
-    // add then mul: (1 + 10) * 2 = 22; mul then add: 1 * 2 + 10 = 12.
-    const allowed = new Set([22, 12]);
-    const seen = new Map<string, number>();
-    const deadline = Date.now() + 5_000;
-    let flips = 0;
-    const flipper = (async () => {
-      while (Date.now() < deadline) {
-        flips += 1;
-        stack.write(
-          'flip.yaml',
-          sequence(flips % 2 === 0 ? ['add', 'mul'] : ['mul', 'add'], models.address),
-        );
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const client = async () => {
-      while (Date.now() < deadline) {
-        const reply = await post(url(), input);
-        const key =
-          reply.status === 200
-            ? String(answerOf(reply.json))
-            : `status ${String(reply.status)}: ${reply.text}`;
-        seen.set(key, (seen.get(key) ?? 0) + 1);
-      }
-    };
-    await Promise.all([flipper, ...Array.from({ length: 8 }, client)]);
-    const total = [...seen.values()].reduce((a, b) => a + b, 0);
-    // Node's HTTP/2 server now and then refuses a stream (about 1 in 4,000 here); Envoy retries those.
-    const retries = await stack.envoy.stats('switchyard-executor.upstream_rq_retry');
-    t.diagnostic(
-      `refused executor streams retried: ${String(retries['cluster.switchyard-executor.upstream_rq_retry'] ?? 0)}`,
-    );
-    t.diagnostic(
-      `${String(total)} requests over ${String(flips)} changes: ${JSON.stringify([...seen])}`,
-    );
-    const unexpected = [...seen].filter(([key]) => !allowed.has(Number(key)));
-    assert.deepEqual(unexpected, [], `answers other than 22 or 12 among ${String(total)}`);
-    assert.ok((seen.get('22') ?? 0) > 0 && (seen.get('12') ?? 0) > 0, JSON.stringify([...seen]));
+  for (const [name, transport] of [
+    ['flip', 'ext_proc'],
+    ['flop', 'upstream'],
+  ] as const) {
+    test(`reordering steps every 100 ms under load (${transport}): every answer is wholly old or wholly new`, async (t) => {
+      const executors = stack.controlPlane
+        .status()
+        .graphs.find((g) => g.id === `default/${name}`)?.executors;
+      assert.deepEqual(executors, [{ entry: 'seq', transport }]);
+      // add then mul: (1 + 10) * 2 = 22; mul then add: 1 * 2 + 10 = 12.
+      const allowed = new Set([22, 12]);
+      const seen = new Map<string, number>();
+      const deadline = Date.now() + 5_000;
+      let flips = 0;
+      const flipper = (async () => {
+        while (Date.now() < deadline) {
+          flips += 1;
+          stack.write(
+            `${name}.yaml`,
+            sequence(name, flips % 2 === 0 ? ['add', 'mul'] : ['mul', 'add'], models.address),
+          );
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const client = async () => {
+        while (Date.now() < deadline) {
+          const reply = await post(url(name), input);
+          const key =
+            reply.status === 200
+              ? String(answerOf(reply.json))
+              : `status ${String(reply.status)}: ${reply.text}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+        }
+      };
+      await Promise.all([flipper, ...Array.from({ length: 8 }, client)]);
+      const total = [...seen.values()].reduce((a, b) => a + b, 0);
+      // Node's HTTP/2 server now and then refuses a stream (about 1 in 4,000 here); Envoy retries those.
+      const retries = await stack.envoy.stats('switchyard-executor.upstream_rq_retry');
+      t.diagnostic(
+        `refused executor streams retried: ${String(retries['cluster.switchyard-executor.upstream_rq_retry'] ?? 0)}`,
+      );
+      t.diagnostic(
+        `${String(total)} requests over ${String(flips)} changes: ${JSON.stringify([...seen])}`,
+      );
+      const unexpected = [...seen].filter(([key]) => !allowed.has(Number(key)));
+      assert.deepEqual(unexpected, [], `answers other than 22 or 12 among ${String(total)}`);
+      assert.ok((seen.get('22') ?? 0) > 0 && (seen.get('12') ?? 0) > 0, JSON.stringify([...seen]));
 
-    // The last spec wins once it has converged.
-    stack.write('flip.yaml', sequence(['mul', 'add'], models.address));
-    await waitFor(
-      'the last order to serve',
-      async () => answerOf((await post(url(), input)).json) === 12,
-    );
-  });
+      // The last spec wins once it has converged.
+      stack.write(`${name}.yaml`, sequence(name, ['mul', 'add'], models.address));
+      await waitFor(
+        'the last order to serve',
+        async () => answerOf((await post(url(name), input)).json) === 12,
+      );
+    });
+  }
 
   test('a stopped control plane does not stop executor graphs', async () => {
     await stack.controlPlane.stop();
     for (let i = 0; i < 20; i++) {
-      const reply = await post(url(), input);
-      assert.equal(reply.status, 200, reply.text);
+      for (const name of ['flip', 'flop']) {
+        const reply = await post(url(name), input);
+        assert.equal(reply.status, 200, reply.text);
+      }
     }
   });
 });
