@@ -1,6 +1,6 @@
 import { PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
 import { seconds } from './durations.ts';
-import { EXECUTOR_CLUSTER, executorWaitMs } from './ext-proc.ts';
+import { EXECUTOR_CLUSTER, EXECUTOR_RETRIES, executorWaitMs } from './ext-proc.ts';
 
 /** Envoy reads "%" in an added header's value as the start of a command; "%%" is a literal one. */
 function literalHeaderValue(value: string): string {
@@ -19,11 +19,7 @@ export function executorRoute(plan: ExecutionPlan) {
       cluster: EXECUTOR_CLUSTER,
       timeout: seconds(executorWaitMs(plan.timeoutMs)),
       // The executor never saw a request it refused or could not be reached for: safe to retry.
-      retry_policy: {
-        retry_on: 'connect-failure,refused-stream',
-        num_retries: 2,
-        retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' },
-      },
+      retry_policy: { retry_on: 'connect-failure,refused-stream', ...EXECUTOR_RETRIES },
     },
     request_headers_to_add: [
       {

@@ -15,6 +15,15 @@ export const EXECUTOR_NAMESPACE = 'switchyard';
  */
 export const MAX_GRAPH_WAIT_MS = 3_600_000;
 
+/**
+ * Envoy retries what the executor never saw (a refused stream, a failed
+ * connection) this many times, this soon: either way the executor is near.
+ */
+export const EXECUTOR_RETRIES = {
+  num_retries: 2,
+  retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' },
+};
+
 /** Envoy waits this long beyond a graph's deadline, so the executor's own 504 wins the race. */
 const ANSWER_MARGIN_MS = 1_000;
 
@@ -38,11 +47,7 @@ export function extProcFilter() {
       grpc_service: {
         envoy_grpc: { cluster_name: EXECUTOR_CLUSTER },
         // A stream the executor refused never ran: trying it again is safe.
-        retry_policy: {
-          retry_on: 'refused-stream',
-          num_retries: 2,
-          retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' },
-        },
+        retry_policy: { retry_on: 'refused-stream', ...EXECUTOR_RETRIES },
       },
       failure_mode_allow: false,
       processing_mode: {

@@ -76,12 +76,8 @@ class StreamCall implements BidiCall {
       );
       // Envoy resets each ext_proc stream (INTERNAL_ERROR) once it has the trailers, and
       // for a reset it did not ask for Node builds an error and its stack trace. Ending
-      // the request side ourselves "without error" (RFC 9113 §8.1) costs a fifth less
-      // executor CPU per request (measured A/B). Not before the trailers are written,
-      // which this turn of the event loop does: a reset queued ahead of them drops them.
-      setImmediate(() => {
-        if (!stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-      });
+      // the request side ourselves costs a fifth less executor CPU per request (measured A/B).
+      endRequestSide(stream);
     });
   }
 
@@ -117,6 +113,17 @@ class StreamCall implements BidiCall {
     this.#statusMessage = message;
     this.end();
   }
+}
+
+/**
+ * Ends a stream's request side "without error" (RFC 9113 §8.1) once its
+ * answer is out: not before this turn of the event loop writes the answer,
+ * as a reset queued ahead of it drops it.
+ */
+export function endRequestSide(stream: http2.ServerHttp2Stream): void {
+  setImmediate(() => {
+    if (!stream.closed && !stream.readableEnded) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
 }
 
 /** An answer with no messages: the status rides in the only HEADERS frame. */

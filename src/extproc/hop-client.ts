@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
+import { headerMap } from './header-map.ts';
 
 /** The node sent no answer (or stopped sending one) within the call's time. */
 export class HopTimeoutError extends Error {
@@ -58,12 +59,11 @@ export class HopClient {
         ? new HopTimeoutError(timeoutMs)
         : error;
     }
-    const answerHeaders = new Map<string, string>();
-    for (const [name, value] of Object.entries(response.headers)) {
-      if (value !== undefined)
-        answerHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-    return { status: response.statusCode, headers: answerHeaders, body: Buffer.concat(chunks) };
+    return {
+      status: response.statusCode,
+      headers: headerMap(response.headers),
+      body: Buffer.concat(chunks),
+    };
   }
 
   async close(): Promise<void> {

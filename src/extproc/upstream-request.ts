@@ -1,17 +1,11 @@
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
 import { PLAN_HEADER } from '../plan/execution.ts';
 import { answerRequest, errorResult, tooLarge } from './graph-answer.ts';
+import { endRequestSide } from './grpc-bidi-server.ts';
+import { headerMap } from './header-map.ts';
 import type { GraphResult, RunServices } from './graph-run.ts';
 import type { PlanCache } from './plan-cache.ts';
 import { executorErrorBody, StepError } from './step-error.ts';
-
-function headerMap(headers: http2.IncomingHttpHeaders): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) map.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  return map;
-}
 
 function errorAnswer(status: number, reason: string) {
   return {
@@ -32,13 +26,8 @@ function respond(
     'content-length': Buffer.byteLength(answer.body),
   });
   stream.end(answer.body);
-  // Answered before the request ended (too large): stop the rest of the body, once the
-  // answer is written (this turn of the event loop); a reset queued ahead of it drops it.
-  if (!stream.readableEnded) {
-    setImmediate(() => {
-      if (!stream.closed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    });
-  }
+  // Answered before the request ended (too large): the rest of the body is not wanted.
+  if (!stream.readableEnded) endRequestSide(stream);
 }
 
 function respondResult(stream: http2.ServerHttp2Stream, result: GraphResult): void {
