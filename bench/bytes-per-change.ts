@@ -28,7 +28,7 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
     address: '127.0.0.1',
     port: 10000,
     hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081 },
+    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
   });
   const cache = new SnapshotCache();
   cache.setSnapshot(DEFAULT_GROUP, compiler.compile(graphs.flat()).resources);

@@ -39,7 +39,7 @@ async function measure(size: number, delta: boolean): Promise<Record<string, str
       address: '127.0.0.1',
       port: await freePort(),
       hopPort: await freePort(),
-      executor: { address: '127.0.0.1', port: await freePort() },
+      executor: { address: '127.0.0.1', port: await freePort(), workers: 1 },
     },
     xdsEvents: {
       ack: (_stream, typeUrl, version) => {

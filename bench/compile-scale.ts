@@ -18,7 +18,7 @@ function measure(size: number): Row {
     address: '127.0.0.1',
     port: 10000,
     hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081 },
+    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
   };
   const root = envoyProtos();
   const texts = Array.from({ length: size }, (_, i) => generatedGraph(i));

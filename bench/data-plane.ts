@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { startEnvoyProcess, type RunningEnvoy } from '../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
-import { freePort } from '../test/support/ports.ts';
+import { freePort, freePortRun } from '../test/support/ports.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { attack, vegetaPath, type AttackReport } from './data-plane/vegeta.ts';
@@ -38,6 +38,8 @@ const onlyGraphs = new Set(args.graphs.split(','));
 const durationSeconds = Number(args.duration);
 const rounds = Number(args.rounds);
 const workers = Number(args.workers);
+// The profile is of one executor process.
+const executorWorkers = args.profile ? 1 : workers;
 const root = join(import.meta.dirname, '..');
 
 const children: ChildProcess[] = [];
@@ -245,7 +247,7 @@ try {
   const ports = {
     listen: await freePort(),
     hops: await freePort(),
-    executor: await freePort(),
+    executor: await freePortRun(executorWorkers),
     xds: await freePort(),
     status: await freePort(),
   };
@@ -263,6 +265,8 @@ try {
       String(ports.hops),
       '--executor-port',
       String(ports.executor),
+      '--executor-workers',
+      String(executorWorkers),
       '--status-port',
       String(ports.status),
     ],
@@ -277,9 +281,10 @@ try {
       '--hop-url',
       `http://127.0.0.1:${String(ports.hops)}`,
       '--workers',
-      args.profile ? '1' : String(workers),
+      String(executorWorkers),
     ],
-    /executor pid \d+ on [^:]+:(\d+)/,
+    // Every worker's start line.
+    new RegExp(`(?:executor pid \\d+ on [^:]+:(\\d+)[^]*?){${String(executorWorkers)}}`),
     args.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
       : [],

@@ -42,7 +42,7 @@ for (const size of fleets.length > 0 ? fleets : [1, 10]) {
       address: '127.0.0.1',
       port: 0,
       hopPort: 0,
-      executor: { address: '127.0.0.1', port: 1 },
+      executor: { address: '127.0.0.1', port: 1, workers: 1 },
     },
     xdsEvents: {
       ack: (stream, typeUrl, version) => {

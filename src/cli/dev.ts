@@ -73,7 +73,7 @@ export async function devCommand(graphsDir: string): Promise<void> {
       address: '127.0.0.1',
       port: ports.listener,
       hopPort: ports.hops,
-      executor: { address: '127.0.0.1', port: ports.executor },
+      executor: { address: '127.0.0.1', port: ports.executor, workers: 1 },
     },
   });
   const executor = await startExecutor(envoyProtos(), {

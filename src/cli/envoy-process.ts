@@ -45,6 +45,8 @@ export async function startEnvoyProcess(options: {
   bootstrap: Record<string, unknown>;
   name?: string;
   logLevel?: string;
+  /** Worker threads; Envoy's default is one per core. */
+  concurrency?: number;
 }): Promise<RunningEnvoy> {
   const binary = await resolveEnvoy();
   const dir = mkdtempSync(join(tmpdir(), `switchyard-envoy-${options.name ?? 'x'}-`));
@@ -59,6 +61,7 @@ export async function startEnvoyProcess(options: {
       options.logLevel ?? 'warn',
       '--use-dynamic-base-id',
       '--disable-hot-restart',
+      ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -8,9 +8,16 @@ export interface ExecutorCommandOptions {
   readonly address: string;
   readonly port: number;
   readonly hopUrl: string;
-  /** Processes serving the port; the executor is stateless, so any may take any stream. */
+  /**
+   * Processes, each on its own port from `port` on. Envoy balances every
+   * request over them: with one shared port it would balance connections,
+   * and an Envoy with fewer threads than workers would leave some idle.
+   */
   readonly workers: number;
 }
+
+/** The environment variable that tells a worker process which of the ports is its own. */
+const WORKER_INDEX = 'SWITCHYARD_EXECUTOR_WORKER';
 
 export function defaultWorkers(): number {
   return availableParallelism();
@@ -23,10 +30,10 @@ function untilSignal(): Promise<void> {
   });
 }
 
-async function serveOne(options: ExecutorCommandOptions): Promise<void> {
+async function serveOne(options: ExecutorCommandOptions, port: number): Promise<void> {
   const executor = await startExecutor(envoyProtos(), {
     host: options.address,
-    port: options.port,
+    port,
     hopUrl: options.hopUrl,
     log,
   });
@@ -39,17 +46,27 @@ async function serveOne(options: ExecutorCommandOptions): Promise<void> {
   if (cluster.isWorker) cluster.worker?.disconnect();
 }
 
-/** The primary keeps `workers` processes running until it is told to stop. */
+/**
+ * The primary keeps `workers` processes running until it is told to stop; a
+ * worker that dies is replaced on the same port, and meanwhile Envoy retries
+ * the requests it could not connect to on another.
+ */
 async function superviseWorkers(workers: number): Promise<void> {
   let stopping = false;
+  const indexOf = new Map<number, number>();
+  const fork = (index: number) => {
+    indexOf.set(cluster.fork({ [WORKER_INDEX]: String(index) }).id, index);
+  };
   cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
+    const index = indexOf.get(worker.id);
+    indexOf.delete(worker.id);
+    if (stopping || index === undefined) return;
     log(
       `executor worker ${String(worker.process.pid)} exited (code ${String(code)}, signal ${signal}); starting another`,
     );
-    cluster.fork();
+    fork(index);
   });
-  for (let i = 0; i < workers; i++) cluster.fork();
+  for (let i = 0; i < workers; i++) fork(i);
   await untilSignal();
   stopping = true;
   const workersLeft = Object.values(cluster.workers ?? {});
@@ -73,9 +90,11 @@ async function superviseWorkers(workers: number): Promise<void> {
 /** `switchyard executor`: serves until SIGINT/SIGTERM, on one process or several. */
 export async function executorCommand(options: ExecutorCommandOptions): Promise<void> {
   if (options.workers > 1 && cluster.isPrimary) {
-    log(`executor: starting ${String(options.workers)} worker processes`);
+    log(
+      `executor: starting ${String(options.workers)} worker processes on ports ${String(options.port)}-${String(options.port + options.workers - 1)}`,
+    );
     await superviseWorkers(options.workers);
     return;
   }
-  await serveOne(options);
+  await serveOne(options, options.port + Number(process.env[WORKER_INDEX] ?? '0'));
 }

@@ -34,6 +34,14 @@ interface DataPlaneFlags {
   hopPort: number;
   executorAddress: string;
   executorPort: number;
+  executorWorkers: number;
+}
+
+/** Where a run of `workers` consecutive ports from `first` would pass the last port, why. */
+function portsProblem(first: number, workers: number): string | undefined {
+  if (workers > 1 && first === 0) return 'several workers need a fixed first port, not 0';
+  const last = first + workers - 1;
+  return last > 65535 ? `ports ${String(first)}-${String(last)} pass 65535` : undefined;
 }
 
 /** The flags that say where Envoy serves graphs and where it finds the executor. */
@@ -52,7 +60,18 @@ function withDataPlaneFlags(command: Command): Command {
       10001,
     )
     .option('--executor-address <address>', 'address of the executor', '127.0.0.1')
-    .option('--executor-port <port>', 'port of the executor', port, 18081);
+    .option('--executor-port <port>', "port of the executor's first worker", port, 18081)
+    .option(
+      '--executor-workers <n>',
+      'executor worker processes, on consecutive ports from --executor-port (default: one per core, as the executor starts)',
+      count,
+      defaultWorkers(),
+    )
+    .hook('preAction', (_command, action) => {
+      const flags = action.opts<DataPlaneFlags>();
+      const problem = portsProblem(flags.executorPort, flags.executorWorkers);
+      if (problem) action.error(`error: --executor-port/--executor-workers: ${problem}`);
+    });
 }
 
 function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
@@ -60,7 +79,11 @@ function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
     address: flags.listenAddress,
     port: flags.listenPort,
     hopPort: flags.hopPort,
-    executor: { address: flags.executorAddress, port: flags.executorPort },
+    executor: {
+      address: flags.executorAddress,
+      port: flags.executorPort,
+      workers: flags.executorWorkers,
+    },
   };
 }
 
@@ -129,17 +152,29 @@ program
   .command('executor')
   .description('run the executor: the service that runs the graph steps Envoy cannot')
   .option('--address <address>', 'address the executor listens on', '127.0.0.1')
-  .option('--port <port>', 'port the executor listens on', port, 18081)
+  .option(
+    '--port <port>',
+    'port of the first worker; each next one takes the next port',
+    port,
+    18081,
+  )
   .option('--hop-url <url>', "Envoy's hop listener", 'http://127.0.0.1:10001')
   .option(
     '--workers <n>',
-    'processes serving the port (default: one per core)',
+    'worker processes, each on its own port (default: one per core)',
     count,
     defaultWorkers(),
   )
-  .action(async (options: { address: string; port: number; hopUrl: string; workers: number }) => {
-    await executorCommand(options);
-  });
+  .action(
+    async (
+      options: { address: string; port: number; hopUrl: string; workers: number },
+      command: Command,
+    ) => {
+      const problem = portsProblem(options.port, options.workers);
+      if (problem) command.error(`error: --port/--workers: ${problem}`);
+      await executorCommand(options);
+    },
+  );
 
 program
   .command('status')

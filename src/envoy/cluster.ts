@@ -81,13 +81,13 @@ function clusterOf(upstream: UpstreamPlan): EnvoyResource {
 export const cluster = memoizeByIdentity(clusterOf);
 export const loadAssignment = memoizeByIdentity(loadAssignmentOf);
 
-function staticCluster(name: string, address: string, port: number, http2: boolean) {
+function staticCluster(name: string, addresses: readonly HostPort[], http2: boolean) {
   return {
     '@type': CLUSTER,
     name,
     type: 'STATIC',
     connect_timeout: '1s',
-    load_assignment: { cluster_name: name, endpoints: lbEndpoints([{ host: address, port }]) },
+    load_assignment: { cluster_name: name, endpoints: lbEndpoints(addresses) },
     ...(http2 && {
       typed_extension_protocol_options: {
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
@@ -100,15 +100,35 @@ function staticCluster(name: string, address: string, port: number, http2: boole
 }
 
 /**
- * The ext_proc service: gRPC, so HTTP/2. One stream per request, so the
- * default circuit-breaker limits (1,024 requests, 3 retries in flight) would
- * cap the data plane instead of protecting it.
+ * The executor: HTTP/2 (its ext_proc service is gRPC), one endpoint per
+ * worker, so Envoy spreads requests, not connections, over the workers,
+ * and every Envoy thread keeps every worker busy. One stream per request,
+ * so the default circuit-breaker limits (1,024 requests, 3 retries in
+ * flight) would cap the data plane instead of protecting it.
  */
 export function executorCluster(options: ListenerOptions): EnvoyResource {
+  const { address, port, workers } = options.executor;
+  const ports = Array.from({ length: workers }, (_, index) => ({
+    host: address,
+    port: port + index,
+  }));
   return {
-    ...staticCluster(EXECUTOR_CLUSTER, options.executor.address, options.executor.port, true),
+    ...staticCluster(EXECUTOR_CLUSTER, ports, true),
+    lb_policy: 'LEAST_REQUEST',
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],
+    },
+    // A worker nobody can connect to (dead, or not started) is set aside after
+    // a few tries. The executor's own 5xx answers are a graph's failures, not
+    // the worker's, so only failures to reach it count.
+    outlier_detection: {
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: 3,
+      enforcing_consecutive_5xx: 0,
+      enforcing_success_rate: 0,
+      interval: '1s',
+      base_ejection_time: '5s',
+      max_ejection_percent: 100,
     },
   };
 }
@@ -118,5 +138,5 @@ export const SELF_CLUSTER = 'switchyard-self';
 /** Envoy's own graph listener, for nested graphs the executor calls on their public path. */
 export function selfCluster(options: ListenerOptions): EnvoyResource {
   const address = options.address === '0.0.0.0' ? '127.0.0.1' : options.address;
-  return staticCluster(SELF_CLUSTER, address, options.port, false);
+  return staticCluster(SELF_CLUSTER, [{ host: address, port: options.port }], false);
 }

@@ -18,10 +18,20 @@ export const MAX_GRAPH_WAIT_MS = 3_600_000;
 /**
  * Envoy retries what the executor never saw (a refused stream, a failed
  * connection) this many times, this soon: either way the executor is near.
+ * A retry goes to another worker: the one that failed may be restarting.
  */
 export const EXECUTOR_RETRIES = {
   num_retries: 2,
   retry_back_off: { base_interval: '0.005s', max_interval: '0.05s' },
+  retry_host_predicate: [
+    {
+      name: 'envoy.retry_host_predicates.previous_hosts',
+      typed_config: {
+        '@type': typed('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate'),
+      },
+    },
+  ],
+  host_selection_retry_max_attempts: 3,
 };
 
 /** Envoy waits this long beyond a graph's deadline, so the executor's own 504 wins the race. */
@@ -46,8 +56,8 @@ export function extProcFilter() {
       '@type': typed('envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor'),
       grpc_service: {
         envoy_grpc: { cluster_name: EXECUTOR_CLUSTER },
-        // A stream the executor refused never ran: trying it again is safe.
-        retry_policy: { retry_on: 'refused-stream', ...EXECUTOR_RETRIES },
+        // A stream the executor refused or could not be reached for never ran: safe to retry.
+        retry_policy: { retry_on: 'connect-failure,refused-stream', ...EXECUTOR_RETRIES },
       },
       failure_mode_allow: false,
       processing_mode: {

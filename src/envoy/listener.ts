@@ -12,8 +12,8 @@ export interface ListenerOptions {
   readonly port: number;
   /** Loopback port of the hop listener, through which the executor calls nodes. */
   readonly hopPort: number;
-  /** Where the executor (the ext_proc service) listens. */
-  readonly executor: { readonly address: string; readonly port: number };
+  /** Where the executor listens: `workers` processes on consecutive ports from `port`. */
+  readonly executor: { readonly address: string; readonly port: number; readonly workers: number };
 }
 
 export const LISTENER_NAME = 'switchyard-http';

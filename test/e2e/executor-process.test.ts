@@ -3,12 +3,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort } from '../support/ports.ts';
+import { freePortRun } from '../support/ports.ts';
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
-test('`switchyard executor --workers 2` serves from two processes and stops on SIGTERM', async () => {
-  const port = await freePort();
+test('`switchyard executor --workers 2` serves from two processes on two ports and stops on SIGTERM', async () => {
+  const port = await freePortRun(2);
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', main, 'executor', '--workers', '2', '--port', String(port)],
@@ -31,6 +31,11 @@ test('`switchyard executor --workers 2` serves from two processes and stops on S
       child.stdout.on('data', watch);
       child.stderr.on('data', watch);
     });
+    const ports = [...output.matchAll(/executor pid \d+ on [^:]+:(\d+)/g)].map((m) => Number(m[1]));
+    assert.deepEqual(
+      ports.sort((a, b) => a - b),
+      [port, port + 1],
+    );
     child.kill('SIGTERM');
     const stopped = await Promise.race([
       exited.then(() => true),
@@ -43,5 +48,31 @@ test('`switchyard executor --workers 2` serves from two processes and stops on S
     assert.ok(stopped, 'the executor and its workers exit within 10 s of SIGTERM');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('several workers need a fixed first port, within the port range', async () => {
+  for (const [flags, problem] of [
+    [
+      ['executor', '--workers', '2', '--port', '0'],
+      /--port\/--workers: several workers need a fixed first port/,
+    ],
+    [
+      ['executor', '--workers', '2', '--port', '65535'],
+      /--port\/--workers: ports 65535-65536 pass 65535/,
+    ],
+    [
+      ['validate', '--executor-port', '65535', '--executor-workers', '3', 'examples'],
+      /--executor-port\/--executor-workers: ports 65535-65537 pass 65535/,
+    ],
+  ] as const) {
+    const child = spawn(process.execPath, ['--import', 'tsx', main, ...flags], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 1, output);
+    assert.match(output, problem);
   }
 });

@@ -58,7 +58,7 @@ spec:
         address: '127.0.0.1',
         port: listenerPort,
         hopPort: await freePort(),
-        executor: { address: '127.0.0.1', port: await freePort() },
+        executor: { address: '127.0.0.1', port: await freePort(), workers: 1 },
       },
     });
     // In a real fleet each Envoy has a host of its own; here they share one, and the

@@ -70,7 +70,7 @@ ${nodes}`;
         address: '127.0.0.1',
         port: listenerPort,
         hopPort: await freePort(),
-        executor: { address: '127.0.0.1', port: await freePort() },
+        executor: { address: '127.0.0.1', port: await freePort(), workers: 1 },
       },
     });
 

@@ -198,7 +198,7 @@ ${nodes}`;
           address: '127.0.0.1',
           port: listenerPort,
           hopPort: await freePort(),
-          executor: { address: '127.0.0.1', port: await freePort() },
+          executor: { address: '127.0.0.1', port: await freePort(), workers: 1 },
         },
       });
       envoy = await startEnvoyProcess({

@@ -19,7 +19,7 @@ const listener = {
   address: '127.0.0.1',
   port: 10000,
   hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081 },
+  executor: { address: '127.0.0.1', port: 18081, workers: 2 },
 };
 
 const specs = readdirSync(casesDir)

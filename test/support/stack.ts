@@ -41,7 +41,7 @@ export async function startStack(
       address: '127.0.0.1',
       port: listenerPort,
       hopPort,
-      executor: { address: '127.0.0.1', port: executorPort },
+      executor: { address: '127.0.0.1', port: executorPort, workers: 1 },
     },
   });
   const root = envoyProtos();

@@ -9,7 +9,7 @@ const listener = {
   address: '127.0.0.1',
   port: 10000,
   hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081 },
+  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
 };
 
 function stickySplit(first: string): string {

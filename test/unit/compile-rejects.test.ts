@@ -35,7 +35,7 @@ test('a graph whose resources break Envoy’s PGV rules is left out, reported ag
       address: '127.0.0.1',
       port: 10000,
       hopPort: 10001,
-      executor: { address: '127.0.0.1', port: 18081 },
+      executor: { address: '127.0.0.1', port: 18081, workers: 1 },
     },
     envoyProtos(),
   );
