@@ -14,8 +14,9 @@ import { writeResults } from './results-file.ts';
  * The executor's graph logic with real HTTP hops, against the hand-written
  * calls of the same graph, in one process and one run, with no Envoy and no
  * inbound request: both call the benchmark's model server over loopback
- * (the executor through its HopClient, the hand-written code through an
- * undici pool), closed loop, alternating. The CPU this process spends per
+ * (the executor through its HopClient, which reads answers with undici's
+ * raw dispatch; the hand-written code through an undici pool's request(),
+ * as a minimal client would), closed loop, alternating. The CPU this process spends per
  * request is what the executor's own path costs beyond the calls any client
  * makes; set it against `bench/data-plane.ts`, where the executor also
  * receives each request and shares 2 cores with Envoy.
@@ -144,5 +145,5 @@ try {
 writeResults(
   'executor-hops',
   rows,
-  `# The executor's path with real hops, against hand-written calls\n\n${String(requests)} requests per run, ${String(concurrency)} in flight, ${String(rounds)} rounds alternating, medians; CPU of the one process making the calls (the model server runs in another). No Envoy, no inbound request. \`npx tsx bench/executor-hops.ts\``,
+  `# The executor's path with real hops, against hand-written calls\n\n${String(requests)} requests per run, ${String(concurrency)} in flight, ${String(rounds)} rounds alternating, medians; CPU of the one process making the calls (the model server runs in another). No Envoy, no inbound request. The executor reads hop answers with undici's dispatch, the hand-written calls with request(). \`npx tsx bench/executor-hops.ts\``,
 );

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
+import { isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { defaultWorkers, executorCommand } from './executor.ts';
@@ -69,6 +70,11 @@ function withDataPlaneFlags(command: Command): Command {
     )
     .hook('preAction', (_command, action) => {
       const flags = action.opts<DataPlaneFlags>();
+      if (!isValidHost(flags.executorAddress)) {
+        action.error(
+          `error: --executor-address: "${flags.executorAddress}" is neither an IP address nor a DNS name`,
+        );
+      }
       const problem = portsProblem(flags.executorPort, flags.executorWorkers);
       if (problem) action.error(`error: --executor-port/--executor-workers: ${problem}`);
     });

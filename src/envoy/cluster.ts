@@ -1,4 +1,5 @@
 import type { HostPort, UpstreamPlan } from '../plan/types.ts';
+import { isIpAddress } from '../spec/address.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { EXECUTOR_CLUSTER } from './ext-proc.ts';
 import type { ListenerOptions } from './listener.ts';
@@ -81,11 +82,14 @@ function clusterOf(upstream: UpstreamPlan): EnvoyResource {
 export const cluster = memoizeByIdentity(clusterOf);
 export const loadAssignment = memoizeByIdentity(loadAssignmentOf);
 
-function staticCluster(name: string, addresses: readonly HostPort[], http2: boolean) {
+/** A cluster of addresses given on the command line: IP addresses, or names DNS resolves. */
+function addressCluster(name: string, addresses: readonly HostPort[], http2: boolean) {
+  const resolved = addresses.some((a) => !isIpAddress(a.host));
   return {
     '@type': CLUSTER,
     name,
-    type: 'STATIC',
+    type: resolved ? 'STRICT_DNS' : 'STATIC',
+    ...(resolved && { dns_lookup_family: 'V4_PREFERRED' }),
     connect_timeout: '1s',
     load_assignment: { cluster_name: name, endpoints: lbEndpoints(addresses) },
     ...(http2 && {
@@ -102,7 +106,8 @@ function staticCluster(name: string, addresses: readonly HostPort[], http2: bool
 /**
  * The executor: HTTP/2 (its ext_proc service is gRPC), one endpoint per
  * worker, so Envoy spreads requests, not connections, over the workers,
- * and every Envoy thread keeps every worker busy. One stream per request,
+ * and every Envoy thread keeps every worker busy. A DNS name (a headless
+ * Service) gives an endpoint per address it resolves to. One stream per request,
  * so the default circuit-breaker limits (1,024 requests, 3 retries in
  * flight) would cap the data plane instead of protecting it.
  */
@@ -113,7 +118,7 @@ export function executorCluster(options: ListenerOptions): EnvoyResource {
     port: port + index,
   }));
   return {
-    ...staticCluster(EXECUTOR_CLUSTER, ports, true),
+    ...addressCluster(EXECUTOR_CLUSTER, ports, true),
     lb_policy: 'LEAST_REQUEST',
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],
@@ -138,5 +143,5 @@ export const SELF_CLUSTER = 'switchyard-self';
 /** Envoy's own graph listener, for nested graphs the executor calls on their public path. */
 export function selfCluster(options: ListenerOptions): EnvoyResource {
   const address = options.address === '0.0.0.0' ? '127.0.0.1' : options.address;
-  return staticCluster(SELF_CLUSTER, [{ host: address, port: options.port }], false);
+  return addressCluster(SELF_CLUSTER, [{ host: address, port: options.port }], false);
 }

@@ -25,7 +25,8 @@ function isIpv6(host: string): boolean {
   return halves.length === 2 ? width <= 7 : width === 8;
 }
 
-function validHost(host: string): boolean {
+/** An IPv4 address, an unbracketed IPv6 address, or a DNS name. */
+export function isValidHost(host: string): boolean {
   if (host.includes(':')) return isIpv6(host);
   return ipv4.test(host) || (dnsName.test(host) && !/^[\d.]+$/.test(host));
 }
@@ -43,7 +44,7 @@ export function parseHostPort(text: string): HostPort | undefined {
   if (!match) return undefined;
   const [, host = '', portText = ''] = match;
   const port = validPort(portText);
-  if (port === undefined || !validHost(host)) return undefined;
+  if (port === undefined || !isValidHost(host)) return undefined;
   return { host, port };
 }
 
@@ -60,6 +61,6 @@ export function parseEndpointUrl(text: string): (HostPort & { tls: boolean }) | 
   const tls = url.protocol === 'https:';
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = url.port === '' ? (tls ? 443 : 80) : validPort(url.port);
-  if (port === undefined || !validHost(host)) return undefined;
+  if (port === undefined || !isValidHost(host)) return undefined;
   return { host, port, tls };
 }

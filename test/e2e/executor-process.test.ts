@@ -51,7 +51,7 @@ test('`switchyard executor --workers 2` serves from two processes on two ports a
   }
 });
 
-test('several workers need a fixed first port, within the port range', async () => {
+test('executor flags that cannot work are refused with the reason', async () => {
   for (const [flags, problem] of [
     [
       ['executor', '--workers', '2', '--port', '0'],
@@ -60,6 +60,10 @@ test('several workers need a fixed first port, within the port range', async () 
     [
       ['executor', '--workers', '2', '--port', '65535'],
       /--port\/--workers: ports 65535-65536 pass 65535/,
+    ],
+    [
+      ['validate', '--executor-address', 'not a host', 'examples'],
+      /--executor-address: "not a host" is neither an IP address nor a DNS name/,
     ],
     [
       ['validate', '--executor-port', '65535', '--executor-workers', '3', 'examples'],

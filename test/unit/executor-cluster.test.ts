@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { executorCluster } from '../../src/envoy/cluster.ts';
+import type { ListenerOptions } from '../../src/envoy/listener.ts';
+import { validateResource } from '../../src/envoy/pgv/validate.ts';
+import { envoyProtos } from '../../src/protos/envoy-protos.ts';
+
+const root = envoyProtos();
+
+function options(address: string, workers: number): ListenerOptions {
+  return {
+    address: '127.0.0.1',
+    port: 10000,
+    hopPort: 10001,
+    executor: { address, port: 18081, workers },
+  };
+}
+
+type Endpoints = {
+  type: string;
+  dns_lookup_family?: string;
+  load_assignment: {
+    endpoints: { lb_endpoints: { endpoint: { address: { socket_address: unknown } } }[] }[];
+  };
+};
+
+const addressesOf = (cluster: Endpoints) =>
+  cluster.load_assignment.endpoints.flatMap((e) =>
+    e.lb_endpoints.map((l) => l.endpoint.address.socket_address),
+  );
+
+test('the executor cluster has an endpoint per worker, on consecutive ports', () => {
+  const cluster = executorCluster(options('10.0.0.7', 3)) as unknown as Endpoints;
+  assert.equal(cluster.type, 'STATIC');
+  assert.deepEqual(addressesOf(cluster), [
+    { address: '10.0.0.7', port_value: 18081 },
+    { address: '10.0.0.7', port_value: 18082 },
+    { address: '10.0.0.7', port_value: 18083 },
+  ]);
+  assert.deepEqual(validateResource(root, executorCluster(options('10.0.0.7', 3))), []);
+});
+
+test('an executor named by DNS (a headless Service) is resolved by Envoy, every address it has', () => {
+  const cluster = executorCluster(options('executor.switchyard.svc', 1)) as unknown as Endpoints;
+  assert.equal(cluster.type, 'STRICT_DNS');
+  assert.equal(cluster.dns_lookup_family, 'V4_PREFERRED');
+  assert.deepEqual(addressesOf(cluster), [
+    { address: 'executor.switchyard.svc', port_value: 18081 },
+  ]);
+  assert.deepEqual(
+    validateResource(root, executorCluster(options('executor.switchyard.svc', 1))),
+    [],
+  );
+});
