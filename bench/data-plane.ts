@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { startEnvoyProcess, type RunningEnvoy } from '../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { freePort, freePortRun } from '../test/support/ports.ts';
+import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { attack, vegetaPath, type AttackReport } from './data-plane/vegeta.ts';
@@ -44,35 +45,15 @@ const root = join(import.meta.dirname, '..');
 
 const children: ChildProcess[] = [];
 
-/**
- * Starts a TypeScript child process and waits for `ready` in what it prints
- * (stdout or stderr); the first group, if any, is the port it listens on.
- */
 async function startNode(
   script: string,
   argv: readonly string[],
-  ready = /READY (\d+)/,
-  nodeFlags: readonly string[] = [],
+  ready?: RegExp,
+  nodeFlags?: readonly string[],
 ) {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...argv], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    let seen = '';
-    const watch = (chunk: Buffer) => {
-      seen = (seen + chunk.toString('utf8')).slice(-16_384);
-      const match = ready.exec(seen);
-      if (match) resolve(Number(match[1] ?? 0));
-    };
-    child.stdout.on('data', watch);
-    child.stderr.on('data', watch);
-    child.once('exit', (code) => {
-      reject(new Error(`${script} exited with ${String(code)}:\n${seen}`));
-    });
-  });
-  return { pid: child.pid ?? 0, port };
+  const started = await startNodeProcess(script, argv, ready, nodeFlags);
+  children.push(started.child);
+  return started;
 }
 
 function staticEnvoyBootstrap(listenPort: number, adminPort: number, modelsPort: number) {
@@ -471,14 +452,6 @@ try {
 } finally {
   await envoy?.stop();
   await plain?.stop();
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise((resolve) => {
-          child.once('exit', resolve);
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  await stopNodeProcesses(children);
   rmSync(dir, { recursive: true, force: true });
 }

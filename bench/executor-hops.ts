@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { Pool } from 'undici';
 import { runGraph } from '../src/extproc/graph-run.ts';
 import { HopClient } from '../src/extproc/hop-client.ts';
-import type { ExecutionPlan } from '../src/plan/execution.ts';
 import { executionPlan } from '../src/plan/execution-plan.ts';
 import { loadGraphDocuments } from '../src/spec/load.ts';
+import { directPlan } from './data-plane/direct-plan.ts';
 import { handWrittenGraphs } from './data-plane/hand-written-graphs.ts';
+import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { writeResults } from './results-file.ts';
 
@@ -30,32 +29,8 @@ const requests = option('--requests', 20_000);
 const rounds = option('--rounds', 3);
 const concurrency = 16;
 
-const models = spawn(
-  process.execPath,
-  ['--import', 'tsx', join(import.meta.dirname, 'data-plane', 'models.ts')],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-const modelsPort = await new Promise<number>((resolve, reject) => {
-  models.stdout.on('data', (chunk: Buffer) => {
-    const ready = /READY (\d+)/.exec(chunk.toString('utf8'));
-    if (ready) resolve(Number(ready[1]));
-  });
-  models.once('exit', (code) => {
-    reject(new Error(`the model server exited with ${String(code)}`));
-  });
-});
-const modelsUrl = `http://127.0.0.1:${String(modelsPort)}`;
-
-/** The plan with every hop sent straight to the node's model path: no hop listener here. */
-function direct(plan: ExecutionPlan, modelOf: (node: string) => string): ExecutionPlan {
-  return JSON.parse(JSON.stringify(plan), (_key, value: unknown) => {
-    if (typeof value === 'object' && value !== null && 'hop' in value) {
-      const hop = String(value.hop);
-      return { ...value, hop: `/v2/models/${modelOf(hop.slice(hop.lastIndexOf('/') + 1))}/infer` };
-    }
-    return value;
-  }) as ExecutionPlan;
-}
+const models = await startNodeProcess('bench/data-plane/models.ts', []);
+const modelsUrl = `http://127.0.0.1:${String(models.port)}`;
 
 const body = Buffer.from(
   JSON.stringify({ inputs: [{ name: 'x', shape: [4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
@@ -98,7 +73,7 @@ try {
   for (const name of ['G3', 'G4', 'G6']) {
     const [graph] = loadGraphDocuments('g.yaml', graphs[`${name.toLowerCase()}.yaml`] ?? '').graphs;
     if (!graph) throw new Error(`${name} does not load`);
-    const plan = direct(executionPlan(graph, graph.entry), (node) => {
+    const plan = directPlan(executionPlan(graph, graph.entry), (node) => {
       const spec = graph.nodes.get(node);
       return spec && 'model' in spec ? spec.model : node;
     });
@@ -139,7 +114,7 @@ try {
 } finally {
   await hops.close();
   await pool.close();
-  models.kill();
+  await stopNodeProcesses([models.child]);
 }
 
 writeResults(

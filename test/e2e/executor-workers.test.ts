@@ -61,6 +61,8 @@ describe('executor workers behind an Envoy with one thread', () => {
   let base: string;
   let firstPort: number;
   const input = { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] };
+  /** Stops what `before` started, newest first, however far it got. */
+  const cleanups: (() => Promise<void>)[] = [];
 
   /** The pid serving each worker port, as the workers' latest start lines say. */
   const workerPids = () => {
@@ -88,7 +90,12 @@ describe('executor workers behind an Envoy with one thread', () => {
       ...v2Model('add-ten', (n) => n + 10),
       ...v2Model('double', (n) => n * 2),
     });
+    cleanups.push(() => models.stop());
     dir = mkdtempSync(join(tmpdir(), 'switchyard-workers-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    });
     writeFileSync(join(dir, 'hand.yaml'), graph('hand', models.address));
     writeFileSync(join(dir, 'whole.yaml'), graph('whole', models.address));
     const listenerPort = await freePort();
@@ -110,6 +117,11 @@ describe('executor workers behind an Envoy with one thread', () => {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    const exited = new Promise((resolve) => executor.once('exit', resolve));
+    cleanups.push(async () => {
+      if (executor.exitCode === null) executor.kill('SIGTERM');
+      await exited;
+    });
     executor.stdout?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
     executor.stderr?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
     await waitFor('both workers to listen', () => workerPids().size === WORKERS, 20_000);
@@ -124,6 +136,7 @@ describe('executor workers behind an Envoy with one thread', () => {
         executor: { address: '127.0.0.1', port: firstPort, workers: WORKERS },
       },
     });
+    cleanups.push(() => controlPlane.stop());
     envoy = await startEnvoyProcess({
       bootstrap: bootstrapConfig({
         nodeId: 'e2e-workers',
@@ -135,6 +148,7 @@ describe('executor workers behind an Envoy with one thread', () => {
       name: 'workers',
       concurrency: 1,
     });
+    cleanups.push(() => envoy.stop());
     base = `http://127.0.0.1:${String(listenerPort)}/v2/models`;
     await waitFor('both graphs to answer', async () => {
       try {
@@ -149,15 +163,7 @@ describe('executor workers behind an Envoy with one thread', () => {
   });
 
   after(async () => {
-    await envoy.stop();
-    await controlPlane.stop();
-    if (executor.exitCode === null) {
-      const exited = new Promise((resolve) => executor.once('exit', resolve));
-      executor.kill('SIGTERM');
-      await exited;
-    }
-    await models.stop();
-    rmSync(dir, { recursive: true, force: true });
+    for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
   test('every worker takes a share of the requests, on both transports', async (t) => {
