@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { startExecutor } from '../extproc/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
+import { cgroupCpuQuota } from './cpu-quota.ts';
 import { log } from './output.ts';
 
 export interface ExecutorCommandOptions {
@@ -19,8 +20,11 @@ export interface ExecutorCommandOptions {
 /** The environment variable that tells a worker process which of the ports is its own. */
 const WORKER_INDEX = 'SWITCHYARD_EXECUTOR_WORKER';
 
+/** One worker per core the process may use: the machine's, or fewer by its container's CPU limit. */
 export function defaultWorkers(): number {
-  return availableParallelism();
+  const cores = availableParallelism();
+  const quota = cgroupCpuQuota();
+  return quota === undefined ? cores : Math.max(1, Math.min(cores, Math.floor(quota)));
 }
 
 function untilSignal(): Promise<void> {

@@ -64,7 +64,7 @@ function withDataPlaneFlags(command: Command): Command {
     .option('--executor-port <port>', "port of the executor's first worker", port, 18081)
     .option(
       '--executor-workers <n>',
-      'executor worker processes, on consecutive ports from --executor-port (default: one per core, as the executor starts)',
+      'executor worker processes, on consecutive ports from --executor-port (default: as many as the executor starts here)',
       count,
       defaultWorkers(),
     )
@@ -167,7 +167,7 @@ program
   .option('--hop-url <url>', "Envoy's hop listener", 'http://127.0.0.1:10001')
   .option(
     '--workers <n>',
-    'worker processes, each on its own port (default: one per core)',
+    'worker processes, each on its own port (default: one per core, or per CPU of a container limit)',
     count,
     defaultWorkers(),
   )
