@@ -1,12 +1,10 @@
 import http2 from 'node:http2';
 import { Pool } from 'undici';
 import { PLAN_HEADER } from '../src/plan/execution.ts';
-import { executionPlan } from '../src/plan/execution-plan.ts';
-import { loadGraphDocuments } from '../src/spec/load.ts';
-import { directPlan } from './data-plane/direct-plan.ts';
+import { measureClosedLoop, median, numberOption } from './data-plane/closed-loop.ts';
+import { directReferencePlan } from './data-plane/direct-plan.ts';
 import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
-import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { writeResults } from './results-file.ts';
 
 /**
@@ -21,12 +19,8 @@ import { writeResults } from './results-file.ts';
  * them.
  *   npx tsx bench/executor-alone.ts [--requests 20000] [--rounds 3]
  */
-const option = (name: string, fallback: number) => {
-  const index = process.argv.indexOf(name);
-  return index < 0 ? fallback : Number(process.argv[index + 1]);
-};
-const requests = option('--requests', 20_000);
-const rounds = option('--rounds', 3);
+const requests = numberOption('--requests', 20_000);
+const rounds = numberOption('--rounds', 3);
 const concurrency = 16;
 
 const models = await startNodeProcess('bench/data-plane/models.ts', []);
@@ -83,39 +77,15 @@ async function toOrchestrator(path: string): Promise<void> {
   }
 }
 
-async function closedLoop(run: () => Promise<unknown>, count: number): Promise<void> {
-  let started = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started++ < count) await run();
-    }),
-  );
-}
-
 /** CPU µs per request of the server process `pid`, and requests per second. */
-async function measure(pid: number, run: () => Promise<unknown>) {
-  await closedLoop(run, Math.min(requests, 5_000));
-  const cpuBefore = treeCpuSeconds(pid);
-  const started = performance.now();
-  await closedLoop(run, requests);
-  const seconds = (performance.now() - started) / 1000;
-  return { cpu: ((treeCpuSeconds(pid) - cpuBefore) * 1e6) / requests, rps: requests / seconds };
+function measure(pid: number, run: () => Promise<unknown>) {
+  return measureClosedLoop(run, { requests, concurrency, cpuSeconds: () => treeCpuSeconds(pid) });
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
 
 const rows = [];
 try {
-  const graphs = referenceGraphs('127.0.0.1:9');
   for (const name of ['G3', 'G4', 'G6']) {
-    const [graph] = loadGraphDocuments('g.yaml', graphs[`${name.toLowerCase()}.yaml`] ?? '').graphs;
-    if (!graph) throw new Error(`${name} does not load`);
-    const plan = JSON.stringify(
-      directPlan(executionPlan(graph, graph.entry), (node) => {
-        const spec = graph.nodes.get(node);
-        return spec && 'model' in spec ? spec.model : node;
-      }),
-    );
+    const plan = JSON.stringify(directReferencePlan(name));
     const path = `/${name.toLowerCase()}`;
     const executorRuns = [];
     const orchestratorRuns = [];

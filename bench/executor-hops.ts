@@ -1,12 +1,10 @@
 import { Pool } from 'undici';
 import { runGraph } from '../src/extproc/graph-run.ts';
 import { HopClient } from '../src/extproc/hop-client.ts';
-import { executionPlan } from '../src/plan/execution-plan.ts';
-import { loadGraphDocuments } from '../src/spec/load.ts';
-import { directPlan } from './data-plane/direct-plan.ts';
+import { measureClosedLoop, median, numberOption } from './data-plane/closed-loop.ts';
+import { directReferencePlan } from './data-plane/direct-plan.ts';
 import { handWrittenGraphs } from './data-plane/hand-written-graphs.ts';
 import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
-import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { writeResults } from './results-file.ts';
 
 /**
@@ -21,12 +19,8 @@ import { writeResults } from './results-file.ts';
  * receives each request and shares 2 cores with Envoy.
  *   npx tsx bench/executor-hops.ts [--requests 20000] [--rounds 3]
  */
-const option = (name: string, fallback: number) => {
-  const index = process.argv.indexOf(name);
-  return index < 0 ? fallback : Number(process.argv[index + 1]);
-};
-const requests = option('--requests', 20_000);
-const rounds = option('--rounds', 3);
+const requests = numberOption('--requests', 20_000);
+const rounds = numberOption('--rounds', 3);
 const concurrency = 16;
 
 const models = await startNodeProcess('bench/data-plane/models.ts', []);
@@ -38,7 +32,6 @@ const body = Buffer.from(
 const hops = new HopClient(modelsUrl);
 const pool = new Pool(modelsUrl, { connections: 256, pipelining: 1 });
 const handWritten = handWrittenGraphs(pool);
-const graphs = referenceGraphs('127.0.0.1:9');
 const requestHeaders = new Map([
   [':method', 'POST'],
   [':path', '/v2/models/g/infer'],
@@ -46,37 +39,22 @@ const requestHeaders = new Map([
   ['x-request-id', 'bench'],
 ]);
 
-async function closedLoop(run: () => Promise<unknown>, count: number): Promise<void> {
-  let started = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (started++ < count) await run();
-    }),
-  );
-}
-
 /** CPU µs of this process per request, and requests per second. */
-async function measure(run: () => Promise<unknown>): Promise<{ cpu: number; rps: number }> {
-  await closedLoop(run, Math.min(requests, 5_000));
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  await closedLoop(run, requests);
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  return { cpu: (cpu.user + cpu.system) / requests, rps: requests / seconds };
+function measure(run: () => Promise<unknown>): Promise<{ cpu: number; rps: number }> {
+  return measureClosedLoop(run, {
+    requests,
+    concurrency,
+    cpuSeconds: () => {
+      const cpu = process.cpuUsage();
+      return (cpu.user + cpu.system) / 1e6;
+    },
+  });
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
 
 const rows = [];
 try {
   for (const name of ['G3', 'G4', 'G6']) {
-    const [graph] = loadGraphDocuments('g.yaml', graphs[`${name.toLowerCase()}.yaml`] ?? '').graphs;
-    if (!graph) throw new Error(`${name} does not load`);
-    const plan = directPlan(executionPlan(graph, graph.entry), (node) => {
-      const spec = graph.nodes.get(node);
-      return spec && 'model' in spec ? spec.model : node;
-    });
+    const plan = directReferencePlan(name);
     const services = { hops, random: Math.random, newId: () => 'bench' };
     const executor = async () => {
       const result = await runGraph(

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { post, waitFor } from '../support/http.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 import { startStack, type Stack } from '../support/stack.ts';
+import { arithmeticModels, twoStepSequence, type V2 } from '../support/two-step-graphs.ts';
 
 /**
  * The executor is stateless: each request runs the plan of the route Envoy
@@ -10,37 +11,9 @@ import { startStack, type Stack } from '../support/stack.ts';
  * the old plan or the new one, never a mix, and never an error.
  */
 
-type V2 = { outputs?: { data: number[] }[]; inputs?: { data: number[] }[] };
-
-function v2Model(model: string, f: (n: number) => number) {
-  return {
-    [`/v2/models/${model}/infer`]: (r: { json: unknown }) => {
-      const data = (r.json as V2).inputs?.[0]?.data ?? [];
-      return {
-        json: {
-          outputs: [{ name: 'y', shape: [data.length], datatype: 'FP64', data: data.map(f) }],
-        },
-      };
-    },
-  };
-}
-
-/**
- * Two steps in `order`. "flip" hands its last step off to Envoy (ext_proc);
- * "flop" returns a step's output beside the answer, so the executor answers
- * it whole and Envoy routes to it as an upstream.
- */
+/** "flip" hands its last step off to Envoy (ext_proc); "flop" is answered whole by the executor. */
 function sequence(name: 'flip' | 'flop', order: readonly string[], address: string): string {
-  return `apiVersion: switchyard.io/v1alpha1
-kind: InferenceGraph
-metadata: { name: ${name} }
-spec:
-  entry: seq
-${name === 'flop' ? '  returnOutputs: [add]\n' : ''}  nodes:
-    seq: { kind: sequence, steps: [${order.map((n) => `{ node: ${n} }`).join(', ')}] }
-    add: { kind: model, model: add-ten, endpoint: { addresses: ["${address}"] } }
-    mul: { kind: model, model: double, endpoint: { addresses: ["${address}"] } }
-`;
+  return twoStepSequence(name, order, address, name === 'flip' ? 'ext_proc' : 'upstream');
 }
 
 describe('executor graphs under change', () => {
@@ -51,10 +24,7 @@ describe('executor graphs under change', () => {
   const answerOf = (json: unknown) => (json as V2).outputs?.[0]?.data[0];
 
   before(async () => {
-    models = await startScriptedServer({
-      ...v2Model('add-ten', (n) => n + 10),
-      ...v2Model('double', (n) => n * 2),
-    });
+    models = await startScriptedServer(arithmeticModels);
     stack = await startStack('changes', {
       'flip.yaml': sequence('flip', ['add', 'mul'], models.address),
       'flop.yaml': sequence('flop', ['add', 'mul'], models.address),

@@ -11,6 +11,7 @@ import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { post, waitFor } from '../support/http.ts';
 import { freePort, freePortRun } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
+import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts';
 
 /**
  * The executor's workers each listen on a port of their own, and Envoy
@@ -21,35 +22,6 @@ import { startScriptedServer, type ScriptedServer } from '../support/scripted-se
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const WORKERS = 2;
-
-type V2 = { outputs?: { data: number[] }[]; inputs?: { data: number[] }[] };
-
-/** "hand" hands its last step to Envoy (ext_proc); "whole" is answered by the executor (upstream). */
-function graph(name: 'hand' | 'whole', address: string): string {
-  return `apiVersion: switchyard.io/v1alpha1
-kind: InferenceGraph
-metadata: { name: ${name} }
-spec:
-  entry: seq
-${name === 'whole' ? '  returnOutputs: [add]\n' : ''}  nodes:
-    seq: { kind: sequence, steps: [{ node: add }, { node: mul }] }
-    add: { kind: model, model: add-ten, endpoint: { addresses: ["${address}"] } }
-    mul: { kind: model, model: double, endpoint: { addresses: ["${address}"] } }
-`;
-}
-
-function v2Model(model: string, f: (n: number) => number) {
-  return {
-    [`/v2/models/${model}/infer`]: (r: { json: unknown }) => {
-      const data = (r.json as V2).inputs?.[0]?.data ?? [];
-      return {
-        json: {
-          outputs: [{ name: 'y', shape: [data.length], datatype: 'FP64', data: data.map(f) }],
-        },
-      };
-    },
-  };
-}
 
 describe('executor workers behind an Envoy with one thread', () => {
   let models: ScriptedServer;
@@ -86,18 +58,21 @@ describe('executor workers behind an Envoy with one thread', () => {
   };
 
   before(async () => {
-    models = await startScriptedServer({
-      ...v2Model('add-ten', (n) => n + 10),
-      ...v2Model('double', (n) => n * 2),
-    });
+    models = await startScriptedServer(arithmeticModels);
     cleanups.push(() => models.stop());
     dir = mkdtempSync(join(tmpdir(), 'switchyard-workers-'));
     cleanups.push(() => {
       rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();
     });
-    writeFileSync(join(dir, 'hand.yaml'), graph('hand', models.address));
-    writeFileSync(join(dir, 'whole.yaml'), graph('whole', models.address));
+    writeFileSync(
+      join(dir, 'hand.yaml'),
+      twoStepSequence('hand', ['add', 'mul'], models.address, 'ext_proc'),
+    );
+    writeFileSync(
+      join(dir, 'whole.yaml'),
+      twoStepSequence('whole', ['add', 'mul'], models.address, 'upstream'),
+    );
     const listenerPort = await freePort();
     const hopPort = await freePort();
     firstPort = await freePortRun(WORKERS);
