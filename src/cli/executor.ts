@@ -15,6 +15,8 @@ export interface ExecutorCommandOptions {
    * and an Envoy with fewer threads than workers would leave some idle.
    */
   readonly workers: number;
+  /** The most of one node's answer a worker holds in memory. */
+  readonly maxAnswerBytes: number;
 }
 
 /** The environment variable that tells a worker process which of the ports is its own. */
@@ -39,6 +41,7 @@ async function serveOne(options: ExecutorCommandOptions, port: number): Promise<
     host: options.address,
     port,
     hopUrl: options.hopUrl,
+    maxAnswerBytes: options.maxAnswerBytes,
     log,
   });
   log(

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../extproc/hop-client.ts';
 import { isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
@@ -171,9 +172,21 @@ program
     count,
     defaultWorkers(),
   )
+  .option(
+    '--max-answer-bytes <n>',
+    "the most of one node's answer a worker holds; a larger answer fails its step (502)",
+    count,
+    DEFAULT_MAX_ANSWER_BYTES,
+  )
   .action(
     async (
-      options: { address: string; port: number; hopUrl: string; workers: number },
+      options: {
+        address: string;
+        port: number;
+        hopUrl: string;
+        workers: number;
+        maxAnswerBytes: number;
+      },
       command: Command,
     ) => {
       const problem = portsProblem(options.port, options.workers);

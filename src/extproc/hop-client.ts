@@ -9,6 +9,19 @@ export class HopTimeoutError extends Error {
   }
 }
 
+/** The node's answer passed the executor's bound on answers it holds in memory. */
+export class HopAnswerTooLargeError extends Error {
+  constructor(limit: number) {
+    super(
+      `its answer is larger than the executor's limit of ${String(limit)} bytes (switchyard executor --max-answer-bytes)`,
+    );
+    this.name = 'HopAnswerTooLargeError';
+  }
+}
+
+/** What the executor holds of one answer by default: far above inference payloads, far below its heap. */
+export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 const undiciTimeouts = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 export interface HopAnswer {
@@ -24,9 +37,12 @@ export interface HopAnswer {
  */
 export class HopClient {
   readonly #pool: Pool;
+  readonly #maxAnswerBytes: number;
 
-  constructor(hopUrl: string, connections = 256) {
-    this.#pool = new Pool(hopUrl, { connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  /** Answers past `maxAnswerBytes` are cut off: the executor holds each answer whole in memory. */
+  constructor(hopUrl: string, maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES) {
+    this.#pool = new Pool(hopUrl, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+    this.#maxAnswerBytes = maxAnswerBytes;
   }
 
   /**
@@ -45,8 +61,10 @@ export class HopClient {
     headers: Record<string, string>,
     timeoutMs: number,
   ): Promise<HopAnswer> {
+    const limit = this.#maxAnswerBytes;
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
+      let received = 0;
       let status = 0;
       let answerHeaders: Map<string, string> | undefined;
       this.#pool.dispatch(
@@ -61,12 +79,17 @@ export class HopClient {
         {
           // undici takes a handler for its current interface only if it has this method.
           onRequestStart() {},
-          onResponseStart(_controller, statusCode, responseHeaders) {
+          onResponseStart(controller, statusCode, responseHeaders) {
             status = statusCode;
             answerHeaders = headerMap(responseHeaders);
+            if (Number(answerHeaders.get('content-length') ?? 0) > limit) {
+              controller.abort(new HopAnswerTooLargeError(limit));
+            }
           },
-          onResponseData(_controller, chunk) {
-            chunks.push(chunk);
+          onResponseData(controller, chunk) {
+            received += chunk.length;
+            if (received > limit) controller.abort(new HopAnswerTooLargeError(limit));
+            else chunks.push(chunk);
           },
           onResponseEnd() {
             resolve({

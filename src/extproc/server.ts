@@ -20,6 +20,8 @@ export interface ExecutorOptions {
   readonly port: number;
   /** Envoy's hop listener, e.g. http://127.0.0.1:10001. */
   readonly hopUrl: string;
+  /** The most of one node's answer the executor holds; DEFAULT_MAX_ANSWER_BYTES if unset. */
+  readonly maxAnswerBytes?: number;
   readonly log?: (message: string) => void;
 }
 
@@ -55,7 +57,7 @@ export async function startExecutor(
 ): Promise<Executor> {
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const requestType = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
-  const hops = new HopClient(options.hopUrl);
+  const hops = new HopClient(options.hopUrl, options.maxAnswerBytes);
   const services: RunServices = {
     hops,
     random: Math.random,

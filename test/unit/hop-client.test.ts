@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { HopClient, HopTimeoutError } from '../../src/extproc/hop-client.ts';
+import {
+  HopAnswerTooLargeError,
+  HopClient,
+  HopTimeoutError,
+} from '../../src/extproc/hop-client.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 
 /** The executor's HTTP client for hops, against a loopback server standing in for Envoy. */
@@ -17,6 +21,7 @@ describe('HopClient', () => {
       '/chunked': () => ({ chunks: ['one ', 'two ', 'three'] }),
       '/failing': () => ({ status: 503, text: 'overloaded' }),
       '/slow': () => ({ delayMs: 1_000, text: 'late' }),
+      '/big': () => ({ bytes: Buffer.alloc(4_096, 'x') }),
     });
     hops = new HopClient(`http://${server.address}`);
   });
@@ -50,6 +55,23 @@ describe('HopClient', () => {
     await assert.rejects(hops.call('/slow', Buffer.from('x'), {}, 100), HopTimeoutError);
     const answer = await hops.call('/echo', Buffer.from('after'), {}, 2_000);
     assert.equal(answer.body.toString('utf8'), 'after');
+  });
+
+  test('cuts off an answer past its limit, declared or streamed, and keeps working', async () => {
+    const small = new HopClient(`http://${server.address}`, 8);
+    try {
+      // 4,096 bytes with a content-length: refused before any is read.
+      await assert.rejects(small.call('/big', Buffer.from('x'), {}, 2_000), HopAnswerTooLargeError);
+      // Chunks with no declared length: refused once the bytes received pass 8.
+      await assert.rejects(
+        small.call('/chunked', Buffer.from('x'), {}, 2_000),
+        /larger than the executor's limit of 8 bytes/,
+      );
+      const answer = await small.call('/echo', Buffer.from('fits'), {}, 2_000);
+      assert.equal(answer.body.toString('utf8'), 'fits');
+    } finally {
+      await small.close();
+    }
   });
 
   test('rejects, not as a timeout, when nothing listens', async () => {
