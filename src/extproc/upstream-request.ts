@@ -5,7 +5,7 @@ import { endRequestSide } from './grpc-bidi-server.ts';
 import { headerMap } from './header-map.ts';
 import type { GraphResult, RunServices } from './graph-run.ts';
 import type { PlanCache } from './plan-cache.ts';
-import { executorErrorBody, StepError } from './step-error.ts';
+import { executorErrorBody } from './step-error.ts';
 
 function errorAnswer(status: number, reason: string) {
   return {
@@ -95,17 +95,9 @@ export function serveUpstreamRequest(
   stream.once('end', () => {
     if (received > limit) return;
     const body = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks);
-    answerRequest(plan.value, headerMap(headers), body, services, log).then(
-      (result) => {
-        respondResult(stream, result);
-      },
-      (error: unknown) => {
-        log(`executor: ${String(error)}`);
-        respondResult(
-          stream,
-          errorResult(plan.value, new StepError(502, 'executor', 'the executor failed')),
-        );
-      },
-    );
+    // answerRequest never rejects: every failure is an answer in the error shape.
+    void answerRequest(plan.value, headerMap(headers), body, services, log).then((result) => {
+      respondResult(stream, result);
+    });
   });
 }
