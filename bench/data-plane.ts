@@ -324,7 +324,6 @@ try {
     for (const url of Object.values(variants)) {
       await attack(vegeta, bodyFiles.small, {
         url,
-        body: bodies.small,
         rate: 0,
         durationSeconds: WARM_UP_SECONDS,
       });
@@ -369,7 +368,6 @@ try {
           const before = cpuNow();
           const report = await attack(vegeta, bodyFiles[mode.body], {
             url: graphUrls[variant],
-            body: bodies[mode.body],
             rate: mode.rate,
             durationSeconds,
           });

@@ -1,8 +1,12 @@
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 
 /**
- * The benchmark's model servers, one process, one port, a path per model.
+ * The benchmark's model servers, one port, a path per model; one process,
+ * or `--processes N` sharing the port (a machine with many cores must not
+ * wait on its models when it measures the executor).
  * They answer without parsing, so every variant of a scenario pays the same
  * model cost: models answer a fixed small V2 answer, transformers echo the
  * request they got, the combiner answers like a model.
@@ -15,17 +19,46 @@ const answer = Buffer.from(
 );
 const echoing = new Set(['/v2/models/pre/infer', '/v2/models/post/infer']);
 
-const server = createServer((request, response) => {
-  const chunks: Buffer[] = [];
-  request.on('data', (chunk: Buffer) => chunks.push(chunk));
-  request.on('end', () => {
-    const body = echoing.has(request.url ?? '') ? Buffer.concat(chunks) : answer;
-    response.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-    response.end(body);
+function serve(): void {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = echoing.has(request.url ?? '') ? Buffer.concat(chunks) : answer;
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': body.length,
+      });
+      response.end(body);
+    });
   });
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`READY ${String((server.address() as AddressInfo).port)}\n`);
-});
-process.once('SIGTERM', () => process.exit(0));
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    if (cluster.isPrimary) process.stdout.write(`READY ${String(port)}\n`);
+    else process.send?.({ port });
+  });
+}
+
+const { values: args } = parseArgs({ options: { processes: { type: 'string', default: '1' } } });
+const processes = Number(args.processes);
+if (!Number.isInteger(processes) || processes < 1) {
+  throw new Error(`--processes wants a whole number of at least 1, not ${args.processes}`);
+}
+
+if (cluster.isPrimary && processes > 1) {
+  // Workers that listen on port 0 in a cluster all get the same port.
+  let listening = 0;
+  for (let i = 0; i < processes; i++) {
+    cluster.fork().on('message', ({ port }: { port: number }) => {
+      if (++listening === processes) process.stdout.write(`READY ${String(port)}\n`);
+    });
+  }
+  process.once('SIGTERM', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
+    process.exit(0);
+  });
+} else {
+  serve();
+  process.once('SIGTERM', () => process.exit(0));
+}

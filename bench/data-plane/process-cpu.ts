@@ -34,3 +34,15 @@ export function treeCpuSeconds(pid: number): number {
   }
   return total / TICKS_PER_SECOND;
 }
+
+/**
+ * CPU seconds the whole machine has been busy so far, every core summed,
+ * from /proc/stat: what tells a run the machine was full, whoever filled it.
+ */
+export function machineBusySeconds(): number {
+  const [cpuLine = ''] = readFileSync('/proc/stat', 'utf8').split('\n');
+  // cpu user nice system idle iowait irq softirq steal ...
+  const [, user, nice, system, , , irq, softirq, steal] = cpuLine.split(/\s+/).map(Number);
+  const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+  return busy / TICKS_PER_SECOND;
+}

@@ -30,12 +30,16 @@ export async function vegetaPath(): Promise<string> {
 }
 
 export interface Attack {
-  readonly url: string;
-  readonly body: Buffer;
+  /** Where to send; several are taken in turn. */
+  readonly url: string | readonly string[];
   /** Requests per second (open loop), or 0 for as many as `workers` can send (closed loop). */
   readonly rate: number;
   readonly workers?: number;
   readonly durationSeconds: number;
+  /** Headers besides the JSON content type. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** HTTP/2 without TLS, as Envoy talks to the executor. */
+  readonly h2c?: boolean;
 }
 
 export interface AttackReport {
@@ -70,13 +74,16 @@ export async function attack(
     `-duration=${String(spec.durationSeconds)}s`,
     `-body=${bodyFile}`,
     '-header=Content-Type: application/json',
+    ...Object.entries(spec.headers ?? {}).map(([name, value]) => `-header=${name}: ${value}`),
+    ...(spec.h2c === true ? ['-h2c'] : []),
     '-keepalive=true',
     `-workers=${String(workers)}`,
     ...(spec.rate > 0 ? [] : [`-max-workers=${String(workers)}`]),
     '-timeout=10s',
   ];
   const attacker = spawn(vegeta, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  attacker.stdin.end(`POST ${spec.url}\n`);
+  const urls = typeof spec.url === 'string' ? [spec.url] : spec.url;
+  attacker.stdin.end(urls.map((url) => `POST ${url}\n`).join('\n'));
   const reporter = spawn(vegeta, ['report', '-type=json'], { stdio: ['pipe', 'pipe', 'inherit'] });
   attacker.stdout.pipe(reporter.stdin);
   let text = '';
