@@ -4,6 +4,7 @@ import { envoyProtos } from '../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../src/spec/load.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../src/xds/cache.ts';
 import { DiscoveryCodec } from '../src/xds/discovery-codec.ts';
+import { countArgument } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
 
@@ -14,7 +15,7 @@ import { writeResults } from './results-file.ts';
  * resources only), encoded exactly as the server encodes them.
  * `npx tsx bench/bytes-per-change.ts 1000 10000`
  */
-const sizes = process.argv.slice(2).map(Number);
+const sizes = process.argv.slice(2).map((size) => countArgument('graph count', size));
 const root = envoyProtos();
 const codec = new DiscoveryCodec(root);
 const rows: Record<string, string | number>[] = [];

@@ -6,6 +6,7 @@ import { startEnvoyProcess } from '../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { ROUTE } from '../src/envoy/type-urls.ts';
 import { freePort } from '../test/support/ports.ts';
+import { countArgument } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
 
@@ -15,7 +16,7 @@ import { writeResults } from './results-file.ts';
  * Envoy, state-of-the-world and delta xDS in turn.
  * `npx tsx bench/change-to-ack.ts 1 1000 10000`
  */
-const sizes = process.argv.slice(2).map(Number);
+const sizes = process.argv.slice(2).map((size) => countArgument('graph count', size));
 const changes = 20;
 const rows: Record<string, string | number>[] = [];
 

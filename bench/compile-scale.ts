@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { compileGraphs } from '../src/envoy/compile.ts';
 import { envoyProtos } from '../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../src/spec/load.ts';
+import { countArgument, countOption } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
 
@@ -47,17 +48,16 @@ function measure(size: number): Row {
 
 const [first, second] = process.argv.slice(2);
 if (first === '--one') {
-  process.stdout.write(JSON.stringify(measure(Number(second))));
+  process.stdout.write(JSON.stringify(measure(countArgument('--one', second))));
 } else {
   // The machine's speed drifts run to run: each size runs several times, each
   // in a fresh process, and the row is the median run (by compile time), with
   // the fastest and slowest compile beside it.
-  const runsIndex = process.argv.indexOf('--runs');
-  const runs = runsIndex === -1 ? 3 : Number(process.argv[runsIndex + 1]);
+  const runs = countOption('--runs', 3);
   const sizes = process.argv
     .slice(2)
     .filter((_, i, all) => all[i] !== '--runs' && all[i - 1] !== '--runs')
-    .map(Number);
+    .map((size) => countArgument('graph count', size));
   const runOnce = (size: number) =>
     JSON.parse(
       execFileSync(

@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { startEnvoyProcess, type RunningEnvoy } from '../src/cli/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { freePort, freePortRun } from '../test/support/ports.ts';
+import { countArgument } from './count-argument.ts';
 import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
@@ -36,9 +37,9 @@ const { values: args } = parseArgs({
   },
 });
 const onlyGraphs = new Set(args.graphs.split(','));
-const durationSeconds = Number(args.duration);
-const rounds = Number(args.rounds);
-const workers = Number(args.workers);
+const durationSeconds = countArgument('--duration', args.duration);
+const rounds = countArgument('--rounds', args.rounds);
+const workers = countArgument('--workers', args.workers);
 // The profile is of one executor process.
 const executorWorkers = args.profile ? 1 : workers;
 const root = join(import.meta.dirname, '..');

@@ -1,7 +1,8 @@
 import http2 from 'node:http2';
 import { Pool } from 'undici';
 import { PLAN_HEADER } from '../src/plan/execution.ts';
-import { measureClosedLoop, median, numberOption } from './data-plane/closed-loop.ts';
+import { countOption } from './count-argument.ts';
+import { measureClosedLoop, median } from './data-plane/closed-loop.ts';
 import { directReferencePlan } from './data-plane/direct-plan.ts';
 import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
@@ -19,8 +20,8 @@ import { writeResults } from './results-file.ts';
  * them.
  *   npx tsx bench/executor-alone.ts [--requests 20000] [--rounds 3]
  */
-const requests = numberOption('--requests', 20_000);
-const rounds = numberOption('--rounds', 3);
+const requests = countOption('--requests', 20_000);
+const rounds = countOption('--rounds', 3);
 const concurrency = 16;
 
 const models = await startNodeProcess('bench/data-plane/models.ts', []);

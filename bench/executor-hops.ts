@@ -1,7 +1,8 @@
 import { Pool } from 'undici';
 import { runGraph } from '../src/extproc/graph-run.ts';
 import { HopClient } from '../src/extproc/hop-client.ts';
-import { measureClosedLoop, median, numberOption } from './data-plane/closed-loop.ts';
+import { countOption } from './count-argument.ts';
+import { measureClosedLoop, median } from './data-plane/closed-loop.ts';
 import { directReferencePlan } from './data-plane/direct-plan.ts';
 import { handWrittenGraphs } from './data-plane/hand-written-graphs.ts';
 import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
@@ -19,8 +20,8 @@ import { writeResults } from './results-file.ts';
  * receives each request and shares 2 cores with Envoy.
  *   npx tsx bench/executor-hops.ts [--requests 20000] [--rounds 3]
  */
-const requests = numberOption('--requests', 20_000);
-const rounds = numberOption('--rounds', 3);
+const requests = countOption('--requests', 20_000);
+const rounds = countOption('--rounds', 3);
 const concurrency = 16;
 
 const models = await startNodeProcess('bench/data-plane/models.ts', []);

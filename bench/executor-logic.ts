@@ -1,6 +1,7 @@
 import { runGraph, type Hops } from '../src/extproc/graph-run.ts';
 import { executionPlan } from '../src/plan/execution-plan.ts';
 import { loadGraphDocuments } from '../src/spec/load.ts';
+import { countOption } from './count-argument.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { writeResults } from './results-file.ts';
 
@@ -12,8 +13,7 @@ import { writeResults } from './results-file.ts';
  * calls, their buffers and the garbage they leave.
  *   npx tsx bench/executor-logic.ts [--requests 30000]
  */
-const requestsIndex = process.argv.indexOf('--requests');
-const requests = requestsIndex < 0 ? 30_000 : Number(process.argv[requestsIndex + 1]);
+const requests = countOption('--requests', 30_000);
 
 const v2 = (body: unknown) => Buffer.from(JSON.stringify(body));
 const request = v2({ inputs: [{ name: 'x', shape: [4], datatype: 'FP32', data: [1, 2, 3, 4] }] });

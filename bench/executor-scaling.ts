@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PLAN_HEADER } from '../src/plan/execution.ts';
 import { freePortRun } from '../test/support/ports.ts';
+import { countArgument } from './count-argument.ts';
 import { median } from './data-plane/closed-loop.ts';
 import { directReferencePlan } from './data-plane/direct-plan.ts';
 import {
@@ -36,9 +37,11 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '64' },
   },
 });
-const workerCounts = args.workers.split(',').map(Number);
-const durationSeconds = Number(args.duration);
-const rounds = Number(args.rounds);
+const workerCounts = args.workers.split(',').map((count) => countArgument('--workers', count));
+const durationSeconds = countArgument('--duration', args.duration);
+const rounds = countArgument('--rounds', args.rounds);
+const connections = countArgument('--connections', args.connections);
+countArgument('--model-processes', args['model-processes']);
 const cores = availableParallelism();
 
 const vegeta = await vegetaPath();
@@ -95,7 +98,7 @@ try {
           headers: { [PLAN_HEADER]: plan },
           h2c: true,
           rate: 0,
-          workers: Number(args.connections),
+          workers: connections,
           // The first round only warms every process up.
           durationSeconds: round < 0 ? 2 : durationSeconds,
         });
@@ -149,6 +152,6 @@ writeResults(
   [
     '# The executor: peak throughput by worker count',
     '',
-    `Each worker count is an executor of its own; vegeta sends as many HTTP/2 requests as ${args.connections} workers can, the plan in their header, to every worker's port in turn, for ${String(durationSeconds)} s; the executor calls the models directly (${args['model-processes']} model process${args['model-processes'] === '1' ? '' : 'es'}). ${String(rounds)} rounds, the counts taking turns, after a warm-up round; medians. Executor CPU from /proc, the machine's from /proc/stat. Where the machine's cores are all busy before the executor's, the ratio shows what the machine can do, not what more workers could. \`npx tsx bench/executor-scaling.ts\``,
+    `Each worker count is an executor of its own; vegeta sends as many HTTP/2 requests as ${String(connections)} workers can, the plan in their header, to every worker's port in turn, for ${String(durationSeconds)} s; the executor calls the models directly (${args['model-processes']} model process${args['model-processes'] === '1' ? '' : 'es'}). ${String(rounds)} rounds, the counts taking turns, after a warm-up round; medians. Executor CPU from /proc, the machine's from /proc/stat. Where the machine's cores are all busy before the executor's, the ratio shows what the machine can do, not what more workers could. \`npx tsx bench/executor-scaling.ts\``,
   ].join('\n'),
 );

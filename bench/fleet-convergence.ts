@@ -7,6 +7,7 @@ import { startEnvoyProcess, type RunningEnvoy } from '../src/cli/envoy-process.t
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { ROUTE } from '../src/envoy/type-urls.ts';
 import { freePort } from '../test/support/ports.ts';
+import { countArgument } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
 
@@ -23,8 +24,8 @@ const { values: options, positionals } = parseArgs({
   },
 });
 const delta = options.delta;
-const fleets = positionals.map(Number);
-const graphs = Number(options.graphs);
+const fleets = positionals.map((count) => countArgument('Envoy count', count));
+const graphs = countArgument('--graphs', options.graphs);
 const changes = 10;
 const rows: Record<string, string | number>[] = [];
 

@@ -1,11 +1,5 @@
 /** Closed-loop measuring shared by the executor benchmarks that need no load generator. */
 
-/** A numeric `--name value` option of this script, or `fallback`. */
-export function numberOption(name: string, fallback: number): number {
-  const index = process.argv.indexOf(name);
-  return index < 0 ? fallback : Number(process.argv[index + 1]);
-}
-
 /** Runs `run` `count` times, `concurrency` at a time, each next one as soon as one ends. */
 export async function closedLoop(
   run: () => Promise<unknown>,

@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { countArgument } from '../count-argument.ts';
 
 /**
  * The benchmark's model servers, one port, a path per model; one process,
@@ -41,10 +42,7 @@ function serve(): void {
 }
 
 const { values: args } = parseArgs({ options: { processes: { type: 'string', default: '1' } } });
-const processes = Number(args.processes);
-if (!Number.isInteger(processes) || processes < 1) {
-  throw new Error(`--processes wants a whole number of at least 1, not ${args.processes}`);
-}
+const processes = countArgument('--processes', args.processes);
 
 if (cluster.isPrimary && processes > 1) {
   // Workers that listen on port 0 in a cluster all get the same port.
