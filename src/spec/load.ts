@@ -3,6 +3,7 @@ import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { parseDocuments, type ParsedDocument } from './parse.ts';
 import { parentPath } from './paths.ts';
+import { quickDocumentValues } from './quick-parse.ts';
 import { semanticDiagnostics } from './semantics.ts';
 import { validateDocument } from './validate.ts';
 
@@ -47,10 +48,35 @@ function checkDocument(
 }
 
 /**
+ * The graphs of a text read by the quick YAML reader, or undefined unless
+ * every document is a graph without a problem: problems are reported from
+ * the exact reader, which knows where in the text each one is.
+ */
+function quickLoad(source: string, text: string): GraphModel[] | undefined {
+  const values = quickDocumentValues(text)?.filter((value) => value != null);
+  if (values === undefined || values.length === 0) return undefined;
+  const graphs: GraphModel[] = [];
+  for (const value of values) {
+    const { graph } = checkDocument(source, { value, diagnostics: [], positions: new Map() });
+    if (!graph) return undefined;
+    graphs.push(graph);
+  }
+  return graphs;
+}
+
+/**
  * Text in, graph models and every problem out. Never throws on user input:
  * a document with any problem yields no graph, only its diagnostics.
  */
 export function loadGraphDocuments(
+  source: string,
+  text: string,
+): { graphs: GraphModel[]; diagnostics: Diagnostic[] } {
+  const graphs = quickLoad(source, text);
+  return graphs ? { graphs, diagnostics: [] } : exactLoad(source, text);
+}
+
+function exactLoad(
   source: string,
   text: string,
 ): { graphs: GraphModel[]; diagnostics: Diagnostic[] } {

@@ -236,6 +236,8 @@ export function schemaDiagnostics(
   value: unknown,
   prefix: readonly PathSegment[],
 ): Diagnostic[] {
+  // Walking for errors costs several times a check: most documents have none.
+  if (Value.Check(schema, value)) return [];
   const byPath = new Map<string, Diagnostic>();
   // "wieght" is unknown and "weight" missing: the did-you-mean says both at once.
   const misspelt = new Set<string>();
