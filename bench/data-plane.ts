@@ -21,7 +21,7 @@ import { writeResults } from './results-file.ts';
  * Open-loop rates (vegeta) for latency, closed loop for peak throughput, and
  * CPU seconds per 1,000 requests of every process, read from /proc.
  *
- * `npx tsx bench/data-plane.ts [--duration 5] [--rounds 2] [--graphs G3,G5] [--modes 'closed loop'] [--workers 2]`
+ * `npx tsx bench/data-plane.ts [--duration 5] [--rounds 2] [--graphs G3,G5] [--modes 'closed loop'] [--workers 2] [--sockets]`
  */
 
 const { values: args } = parseArgs({
@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     // One executor process under --cpu-prof; the profile lands in bench/results/profiles.
     profile: { type: 'boolean', default: false },
+    // Envoy and the executor meet on Unix sockets (switchyard --sockets); results go to a file of their own.
+    sockets: { type: 'boolean', default: false },
   },
 });
 const onlyGraphs = new Set(args.graphs.split(','));
@@ -226,6 +228,7 @@ try {
   for (const [file, yaml] of Object.entries(referenceGraphs(modelsAddress))) {
     writeFileSync(join(dir, file), yaml);
   }
+  const link = args.sockets ? ['--sockets', join(dir, 'sockets')] : [];
   const ports = {
     listen: await freePort(),
     hops: await freePort(),
@@ -251,6 +254,7 @@ try {
       String(executorWorkers),
       '--status-port',
       String(ports.status),
+      ...link,
     ],
     /xDS \(ADS\) listening/,
   );
@@ -264,9 +268,10 @@ try {
       `http://127.0.0.1:${String(ports.hops)}`,
       '--workers',
       String(executorWorkers),
+      ...link,
     ],
     // Every worker's start line.
-    new RegExp(`(?:executor pid \\d+ on [^:]+:(\\d+)[^]*?){${String(executorWorkers)}}`),
+    new RegExp(`(?:executor pid \\d+ on \\S+,[^]*?){${String(executorWorkers)}}`),
     args.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
       : [],
@@ -438,12 +443,12 @@ try {
   }
   const partial = args.profile || args.modes !== undefined || onlyGraphs.size < allGraphs.length;
   writeResults(
-    `${partial ? 'data-plane-partial' : 'data-plane'}${workers === 2 ? '' : `-${String(workers)}-workers`}`,
+    `${partial ? 'data-plane-partial' : 'data-plane'}${workers === 2 ? '' : `-${String(workers)}-workers`}${args.sockets ? '-sockets' : ''}`,
     rows,
     [
       '# Data plane: each hop against direct calls (B0) and plain Envoy (B1)',
       '',
-      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
+      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
       '',
       '`npx tsx bench/data-plane.ts`',
     ].join('\n'),

@@ -1,5 +1,7 @@
 import cluster from 'node:cluster';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { executorSocketPath, hopSocketPath } from '../envoy/sockets.ts';
 import { startExecutor } from '../extproc/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { cgroupCpuQuota } from './cpu-quota.ts';
@@ -17,6 +19,8 @@ export interface ExecutorCommandOptions {
   readonly workers: number;
   /** The most of one node's answer a worker holds in memory. */
   readonly maxAnswerBytes: number;
+  /** A directory shared with Envoy: Unix sockets in it replace `port` and `hopUrl`. */
+  readonly sockets?: string;
 }
 
 /** The environment variable that tells a worker process which of the ports is its own. */
@@ -36,16 +40,24 @@ function untilSignal(): Promise<void> {
   });
 }
 
-async function serveOne(options: ExecutorCommandOptions, port: number): Promise<void> {
+async function serveOne(options: ExecutorCommandOptions, index: number): Promise<void> {
+  const { sockets } = options;
+  if (sockets !== undefined) mkdirSync(sockets, { recursive: true });
   const executor = await startExecutor(envoyProtos(), {
     host: options.address,
-    port,
+    port: options.port + index,
     hopUrl: options.hopUrl,
+    ...(sockets !== undefined && {
+      socket: executorSocketPath(sockets, index),
+      hopSocket: hopSocketPath(sockets),
+    }),
     maxAnswerBytes: options.maxAnswerBytes,
     log,
   });
   log(
-    `executor pid ${String(process.pid)} on ${options.address}:${String(executor.port)}, calling nodes through ${options.hopUrl}`,
+    sockets === undefined
+      ? `executor pid ${String(process.pid)} on ${options.address}:${String(executor.port)}, calling nodes through ${options.hopUrl}`
+      : `executor pid ${String(process.pid)} on ${executorSocketPath(sockets, index)}, calling nodes through ${hopSocketPath(sockets)}`,
   );
   await untilSignal();
   await executor.stop();
@@ -98,10 +110,10 @@ async function superviseWorkers(workers: number): Promise<void> {
 export async function executorCommand(options: ExecutorCommandOptions): Promise<void> {
   if (options.workers > 1 && cluster.isPrimary) {
     log(
-      `executor: starting ${String(options.workers)} worker processes on ports ${String(options.port)}-${String(options.port + options.workers - 1)}`,
+      `executor: starting ${String(options.workers)} worker processes on ${options.sockets === undefined ? `ports ${String(options.port)}-${String(options.port + options.workers - 1)}` : `sockets in ${options.sockets}`}`,
     );
     await superviseWorkers(options.workers);
     return;
   }
-  await serveOne(options, options.port + Number(process.env[WORKER_INDEX] ?? '0'));
+  await serveOne(options, Number(process.env[WORKER_INDEX] ?? '0'));
 }

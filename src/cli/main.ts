@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
+import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../extproc/hop-client.ts';
 import { isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
@@ -37,7 +39,11 @@ interface DataPlaneFlags {
   executorAddress: string;
   executorPort: number;
   executorWorkers: number;
+  sockets?: string;
 }
+
+const SOCKETS_HELP =
+  'a directory Envoy and the executor share (one host or pod): they meet on Unix sockets in it instead of loopback ports, which costs each hop less';
 
 /** Where a run of `workers` consecutive ports from `first` would pass the last port, why. */
 function portsProblem(first: number, workers: number): string | undefined {
@@ -69,6 +75,7 @@ function withDataPlaneFlags(command: Command): Command {
       count,
       defaultWorkers(),
     )
+    .option('--sockets <dir>', SOCKETS_HELP)
     .hook('preAction', (_command, action) => {
       const flags = action.opts<DataPlaneFlags>();
       if (!isValidHost(flags.executorAddress)) {
@@ -78,6 +85,11 @@ function withDataPlaneFlags(command: Command): Command {
       }
       const problem = portsProblem(flags.executorPort, flags.executorWorkers);
       if (problem) action.error(`error: --executor-port/--executor-workers: ${problem}`);
+      const socketProblem =
+        flags.sockets === undefined
+          ? undefined
+          : socketDirProblem(flags.sockets, flags.executorWorkers);
+      if (socketProblem) action.error(`error: --sockets: ${socketProblem}`);
     });
 }
 
@@ -91,6 +103,7 @@ function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
       port: flags.executorPort,
       workers: flags.executorWorkers,
     },
+    ...(flags.sockets !== undefined && { sockets: resolve(flags.sockets) }),
   };
 }
 
@@ -166,6 +179,7 @@ program
     18081,
   )
   .option('--hop-url <url>', "Envoy's hop listener", 'http://127.0.0.1:10001')
+  .option('--sockets <dir>', `${SOCKETS_HELP} (--port and --hop-url are then not used)`)
   .option(
     '--workers <n>',
     'worker processes, each on its own port (default: one per core, or per CPU of a container limit)',
@@ -186,12 +200,20 @@ program
         hopUrl: string;
         workers: number;
         maxAnswerBytes: number;
+        sockets?: string;
       },
       command: Command,
     ) => {
-      const problem = portsProblem(options.port, options.workers);
-      if (problem) command.error(`error: --port/--workers: ${problem}`);
-      await executorCommand(options);
+      const { sockets, ...rest } = options;
+      if (sockets === undefined) {
+        const problem = portsProblem(options.port, options.workers);
+        if (problem) command.error(`error: --port/--workers: ${problem}`);
+        await executorCommand(rest);
+        return;
+      }
+      const problem = socketDirProblem(sockets, options.workers);
+      if (problem) command.error(`error: --sockets: ${problem}`);
+      await executorCommand({ ...rest, sockets: resolve(sockets) });
     },
   );
 

@@ -3,16 +3,22 @@ import { isIpAddress } from '../spec/address.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { EXECUTOR_CLUSTER } from './ext-proc.ts';
 import type { ListenerOptions } from './listener.ts';
+import { executorSocketPath } from './sockets.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
-function lbEndpoints(addresses: readonly HostPort[]) {
+function lbEndpoints(addresses: readonly (HostPort | string)[]) {
   return [
     {
       lb_endpoints: addresses.map((a) => ({
-        endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } },
+        endpoint: {
+          address:
+            typeof a === 'string'
+              ? { pipe: { path: a } }
+              : { socket_address: { address: a.host, port_value: a.port } },
+        },
       })),
     },
   ];
@@ -82,9 +88,12 @@ function clusterOf(upstream: UpstreamPlan): EnvoyResource {
 export const cluster = memoizeByIdentity(clusterOf);
 export const loadAssignment = memoizeByIdentity(loadAssignmentOf);
 
-/** A cluster of addresses given on the command line: IP addresses, or names DNS resolves. */
-function addressCluster(name: string, addresses: readonly HostPort[], http2: boolean) {
-  const resolved = addresses.some((a) => !isIpAddress(a.host));
+/**
+ * A cluster of addresses given on the command line: IP addresses, names DNS
+ * resolves, or Unix socket paths.
+ */
+function addressCluster(name: string, addresses: readonly (HostPort | string)[], http2: boolean) {
+  const resolved = addresses.some((a) => typeof a !== 'string' && !isIpAddress(a.host));
   return {
     '@type': CLUSTER,
     name,
@@ -113,12 +122,14 @@ function addressCluster(name: string, addresses: readonly HostPort[], http2: boo
  */
 export function executorCluster(options: ListenerOptions): EnvoyResource {
   const { address, port, workers } = options.executor;
-  const ports = Array.from({ length: workers }, (_, index) => ({
-    host: address,
-    port: port + index,
-  }));
+  const { sockets } = options;
+  const endpoints = Array.from({ length: workers }, (_, index) =>
+    sockets === undefined
+      ? { host: address, port: port + index }
+      : executorSocketPath(sockets, index),
+  );
   return {
-    ...addressCluster(EXECUTOR_CLUSTER, ports, true),
+    ...addressCluster(EXECUTOR_CLUSTER, endpoints, true),
     lb_policy: 'LEAST_REQUEST',
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],

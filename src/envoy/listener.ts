@@ -3,6 +3,7 @@ import { bodyFieldsFilter } from './body-fields.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { scopedRouting } from './scopes.ts';
+import { hopSocketPath } from './sockets.ts';
 import { LISTENER, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
@@ -14,6 +15,12 @@ export interface ListenerOptions {
   readonly hopPort: number;
   /** Where the executor listens: `workers` processes on consecutive ports from `port`. */
   readonly executor: { readonly address: string; readonly port: number; readonly workers: number };
+  /**
+   * A directory Envoy and the executor share: the hop listener and the
+   * executor's workers are then Unix sockets in it (sockets.ts), and
+   * `hopPort` and the executor's address and port are not used.
+   */
+  readonly sockets?: string;
 }
 
 export const LISTENER_NAME = 'switchyard-http';
@@ -133,8 +140,7 @@ export const HOP_ROUTE_CONFIG_NAME = 'switchyard-hops';
 
 function httpListener(
   name: string,
-  address: string,
-  port: number,
+  address: Record<string, unknown>,
   routing: Record<string, unknown>,
   filters: readonly Record<string, unknown>[],
   mappers: readonly Record<string, unknown>[],
@@ -142,7 +148,7 @@ function httpListener(
   return {
     '@type': LISTENER,
     name,
-    address: { socket_address: { address, port_value: port } },
+    address,
     filter_chains: [
       {
         filters: [
@@ -195,8 +201,7 @@ const noScopeMapper = {
 export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyResource {
   return httpListener(
     LISTENER_NAME,
-    options.address,
-    options.port,
+    { socket_address: { address: options.address, port_value: options.port } },
     scopedRouting(),
     [bufferFilter(), ...(readsBodies ? [bodyFieldsFilter()] : []), extProcFilter()],
     [
@@ -217,8 +222,10 @@ export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyR
 export function hopListener(options: ListenerOptions): EnvoyResource {
   return httpListener(
     HOP_LISTENER_NAME,
-    '127.0.0.1',
-    options.hopPort,
+    options.sockets === undefined
+      ? { socket_address: { address: '127.0.0.1', port_value: options.hopPort } }
+      : // Who may connect is the shared directory's to decide, not the socket's mode.
+        { pipe: { path: hopSocketPath(options.sockets), mode: 0o666 } },
     {
       rds: {
         route_config_name: HOP_ROUTE_CONFIG_NAME,

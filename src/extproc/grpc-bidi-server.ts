@@ -1,4 +1,6 @@
+import { rmSync } from 'node:fs';
 import http2 from 'node:http2';
+import net, { type ListenOptions } from 'node:net';
 import { frameMessage, GrpcStatus, MessageReader } from './grpc-framing.ts';
 
 export interface BidiCall {
@@ -20,6 +22,8 @@ export interface BidiHandler {
 export interface BidiServerOptions {
   readonly host: string;
   readonly port: number;
+  /** A Unix socket to listen on instead of `host` and `port`. */
+  readonly socket?: string;
   /** The one method served, e.g. /envoy.service.ext_proc.v3.ExternalProcessor/Process. */
   readonly path: string;
   readonly maxMessageBytes: number;
@@ -32,6 +36,7 @@ export interface BidiServerOptions {
 }
 
 export interface BidiServer {
+  /** The port listened on; 0 on a Unix socket. */
   readonly port: number;
   /** Stops taking connections and waits for the streams in flight to end. */
   close(): Promise<void>;
@@ -147,6 +152,47 @@ function answerTrailersOnly(stream: http2.ServerHttp2Stream, status: number, mes
  * handling) cost more CPU per ext_proc stream than the executor's own work
  * (measured in bench/data-plane.ts; see the README).
  */
+function listen(server: net.Server, options: ListenOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** A socket file nobody answers on is what a process that died left behind. */
+function isStaleSocket(path: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      resolve(error.code === 'ECONNREFUSED');
+    });
+  });
+}
+
+/**
+ * Listens on a Unix socket anyone may connect to (the directory's permissions
+ * decide who can reach it), taking the path over from a dead process.
+ */
+async function listenOnSocket(server: net.Server, path: string): Promise<void> {
+  const options = { path, readableAll: true, writableAll: true };
+  try {
+    await listen(server, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !(await isStaleSocket(path))) {
+      throw error;
+    }
+    rmSync(path);
+    await listen(server, options);
+  }
+}
+
 export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
   const server = http2.createServer({
@@ -201,14 +247,11 @@ export async function startBidiServer(options: BidiServerOptions): Promise<BidiS
       else handler.end();
     });
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      const address = server.address();
-      resolve(typeof address === 'object' && address ? address.port : options.port);
-    });
-  });
+  if (options.socket === undefined)
+    await listen(server, { port: options.port, host: options.host });
+  else await listenOnSocket(server, options.socket);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
     close: () =>

@@ -39,9 +39,18 @@ export class HopClient {
   readonly #pool: Pool;
   readonly #maxAnswerBytes: number;
 
-  /** Answers past `maxAnswerBytes` are cut off: the executor holds each answer whole in memory. */
-  constructor(hopUrl: string, maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES) {
-    this.#pool = new Pool(hopUrl, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000 });
+  /**
+   * Answers past `maxAnswerBytes` are cut off: the executor holds each answer
+   * whole in memory. With `socket`, connections go to that Unix socket and
+   * `hopUrl` only names the host in requests.
+   */
+  constructor(hopUrl: string, maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES, socket?: string) {
+    this.#pool = new Pool(hopUrl, {
+      connections: 256,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      ...(socket !== undefined && { socketPath: socket }),
+    });
     this.#maxAnswerBytes = maxAnswerBytes;
   }
 

@@ -20,12 +20,17 @@ export interface ExecutorOptions {
   readonly port: number;
   /** Envoy's hop listener, e.g. http://127.0.0.1:10001. */
   readonly hopUrl: string;
+  /** A Unix socket to listen on instead of `host` and `port` (envoy/sockets.ts). */
+  readonly socket?: string;
+  /** Envoy's hop listener as a Unix socket, instead of `hopUrl`. */
+  readonly hopSocket?: string;
   /** The most of one node's answer the executor holds; DEFAULT_MAX_ANSWER_BYTES if unset. */
   readonly maxAnswerBytes?: number;
   readonly log?: (message: string) => void;
 }
 
 export interface Executor {
+  /** The port listened on; 0 on a Unix socket. */
   readonly port: number;
   stop(): Promise<void>;
 }
@@ -57,7 +62,7 @@ export async function startExecutor(
 ): Promise<Executor> {
   const log = options.log ?? ((message: string) => process.stderr.write(`${message}\n`));
   const requestType = root.lookupType('envoy.service.ext_proc.v3.ProcessingRequest');
-  const hops = new HopClient(options.hopUrl, options.maxAnswerBytes);
+  const hops = new HopClient(options.hopUrl, options.maxAnswerBytes, options.hopSocket);
   const services: RunServices = {
     hops,
     random: Math.random,
@@ -67,6 +72,7 @@ export async function startExecutor(
   const server = await startBidiServer({
     host: options.host,
     port: options.port,
+    ...(options.socket !== undefined && { socket: options.socket }),
     path: PROCESS_PATH,
     maxMessageBytes,
     otherPaths: (stream, headers) => {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { executorCluster } from '../../src/envoy/cluster.ts';
-import type { ListenerOptions } from '../../src/envoy/listener.ts';
+import { hopListener, type ListenerOptions } from '../../src/envoy/listener.ts';
 import { validateResource } from '../../src/envoy/pgv/validate.ts';
+import { socketDirProblem } from '../../src/envoy/sockets.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 
 const root = envoyProtos();
@@ -51,4 +52,33 @@ test('an executor named by DNS (a headless Service) is resolved by Envoy, every 
     validateResource(root, executorCluster(options('executor.switchyard.svc', 1))),
     [],
   );
+});
+
+test('with a shared directory, the executor cluster and the hop listener are Unix sockets in it', () => {
+  const sockets: ListenerOptions = { ...options('10.0.0.7', 2), sockets: '/run/switchyard' };
+  const cluster = executorCluster(sockets) as unknown as {
+    type: string;
+    load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: unknown } }[] }[] };
+  };
+  assert.equal(cluster.type, 'STATIC');
+  assert.deepEqual(
+    cluster.load_assignment.endpoints.flatMap((e) => e.lb_endpoints.map((l) => l.endpoint.address)),
+    [
+      { pipe: { path: '/run/switchyard/executor-0.sock' } },
+      { pipe: { path: '/run/switchyard/executor-1.sock' } },
+    ],
+  );
+  assert.deepEqual(validateResource(root, executorCluster(sockets)), []);
+  const listener = hopListener(sockets);
+  assert.deepEqual(listener.address, { pipe: { path: '/run/switchyard/hops.sock', mode: 0o666 } });
+  assert.deepEqual(validateResource(root, listener), []);
+  assert.deepEqual(hopListener(options('10.0.0.7', 2)).address, {
+    socket_address: { address: '127.0.0.1', port_value: 10001 },
+  });
+});
+
+test('a socket directory too long for a Unix socket path is refused before anything starts', () => {
+  assert.equal(socketDirProblem('/run/switchyard', 64), undefined);
+  assert.match(socketDirProblem(`/${'d'.repeat(100)}`, 2) ?? '', /longer than the 107 bytes/);
+  assert.match(socketDirProblem('', 1) ?? '', /needs a directory/);
 });
