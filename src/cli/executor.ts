@@ -42,22 +42,22 @@ function untilSignal(): Promise<void> {
 
 async function serveOne(options: ExecutorCommandOptions, index: number): Promise<void> {
   const { sockets } = options;
+  const link =
+    sockets === undefined
+      ? undefined
+      : { socket: executorSocketPath(sockets, index), hopSocket: hopSocketPath(sockets) };
   if (sockets !== undefined) mkdirSync(sockets, { recursive: true });
   const executor = await startExecutor(envoyProtos(), {
     host: options.address,
     port: options.port + index,
     hopUrl: options.hopUrl,
-    ...(sockets !== undefined && {
-      socket: executorSocketPath(sockets, index),
-      hopSocket: hopSocketPath(sockets),
-    }),
+    ...link,
     maxAnswerBytes: options.maxAnswerBytes,
     log,
   });
+  const where = link?.socket ?? `${options.address}:${String(executor.port)}`;
   log(
-    sockets === undefined
-      ? `executor pid ${String(process.pid)} on ${options.address}:${String(executor.port)}, calling nodes through ${options.hopUrl}`
-      : `executor pid ${String(process.pid)} on ${executorSocketPath(sockets, index)}, calling nodes through ${hopSocketPath(sockets)}`,
+    `executor pid ${String(process.pid)} on ${where}, calling nodes through ${link?.hopSocket ?? options.hopUrl}`,
   );
   await untilSignal();
   await executor.stop();

@@ -182,7 +182,7 @@ program
   .option('--sockets <dir>', `${SOCKETS_HELP} (--port and --hop-url are then not used)`)
   .option(
     '--workers <n>',
-    'worker processes, each on its own port (default: one per core, or per CPU of a container limit)',
+    'worker processes, each on its own port or socket (default: one per core, or per CPU of a container limit)',
     count,
     defaultWorkers(),
   )
@@ -205,15 +205,15 @@ program
       command: Command,
     ) => {
       const { sockets, ...rest } = options;
-      if (sockets === undefined) {
-        const problem = portsProblem(options.port, options.workers);
-        if (problem) command.error(`error: --port/--workers: ${problem}`);
-        await executorCommand(rest);
-        return;
-      }
-      const problem = socketDirProblem(sockets, options.workers);
-      if (problem) command.error(`error: --sockets: ${problem}`);
-      await executorCommand({ ...rest, sockets: resolve(sockets) });
+      const [flags, problem] =
+        sockets === undefined
+          ? ['--port/--workers', portsProblem(options.port, options.workers)]
+          : ['--sockets', socketDirProblem(sockets, options.workers)];
+      if (problem) command.error(`error: ${flags}: ${problem}`);
+      await executorCommand({
+        ...rest,
+        ...(sockets !== undefined && { sockets: resolve(sockets) }),
+      });
     },
   );
 

@@ -144,14 +144,6 @@ function answerTrailersOnly(stream: http2.ServerHttp2Stream, status: number, mes
   );
 }
 
-/**
- * A gRPC server for one bidirectional-streaming method, straight on
- * node:http2 (plain HTTP requests on other paths go to `otherPaths`). The
- * executor serves no other method, and grpc-js's general machinery
- * (interceptors, per-call metadata objects, deadline and compression
- * handling) cost more CPU per ext_proc stream than the executor's own work
- * (measured in bench/data-plane.ts; see the README).
- */
 function listen(server: net.Server, options: ListenOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -193,6 +185,14 @@ async function listenOnSocket(server: net.Server, path: string): Promise<void> {
   }
 }
 
+/**
+ * A gRPC server for one bidirectional-streaming method, straight on
+ * node:http2 (plain HTTP requests on other paths go to `otherPaths`). The
+ * executor serves no other method, and grpc-js's general machinery
+ * (interceptors, per-call metadata objects, deadline and compression
+ * handling) cost more CPU per ext_proc stream than the executor's own work
+ * (measured in bench/data-plane.ts; see the README).
+ */
 export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
   const server = http2.createServer({

@@ -21,7 +21,9 @@ type Endpoints = {
   type: string;
   dns_lookup_family?: string;
   load_assignment: {
-    endpoints: { lb_endpoints: { endpoint: { address: { socket_address: unknown } } }[] }[];
+    endpoints: {
+      lb_endpoints: { endpoint: { address: { socket_address?: unknown; pipe?: unknown } } }[];
+    }[];
   };
 };
 
@@ -56,10 +58,7 @@ test('an executor named by DNS (a headless Service) is resolved by Envoy, every 
 
 test('with a shared directory, the executor cluster and the hop listener are Unix sockets in it', () => {
   const sockets: ListenerOptions = { ...options('10.0.0.7', 2), sockets: '/run/switchyard' };
-  const cluster = executorCluster(sockets) as unknown as {
-    type: string;
-    load_assignment: { endpoints: { lb_endpoints: { endpoint: { address: unknown } }[] }[] };
-  };
+  const cluster = executorCluster(sockets) as unknown as Endpoints;
   assert.equal(cluster.type, 'STATIC');
   assert.deepEqual(
     cluster.load_assignment.endpoints.flatMap((e) => e.lb_endpoints.map((l) => l.endpoint.address)),
