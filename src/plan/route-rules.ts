@@ -2,6 +2,7 @@ import type { GraphModel } from '../graph/model.ts';
 import { modelInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { parseDuration } from '../spec/duration.ts';
+import { inListRegex } from '../spec/in-regex.ts';
 import type {
   MirrorNode,
   ModelNode,
@@ -197,16 +198,13 @@ function splitterRules(
   return rules;
 }
 
-const regexSpecials = /[\\^$.|?*+()[\]{}]/g;
-
 function conditionOf(when: SwitchCondition): ValueCondition['match'] | undefined {
   if (when.equals !== undefined) return { kind: 'exact', value: String(when.equals) };
   if (when.prefix !== undefined) return { kind: 'prefix', value: when.prefix };
   if (when.regex !== undefined) return { kind: 'regex', value: when.regex };
   if (when.present !== undefined) return { kind: 'present', present: when.present };
   if (when.in !== undefined) {
-    const alternatives = when.in.map((v) => String(v).replace(regexSpecials, '\\$&'));
-    return { kind: 'regex', value: `(?:${alternatives.join('|')})` };
+    return { kind: 'regex', value: inListRegex(when.in) };
   }
   return undefined;
 }

@@ -17,7 +17,9 @@ export type DiagnosticCode =
   | 'cycle'
   | 'invalid-weights'
   | 'conflicting-route'
-  | 'unsupported';
+  | 'unsupported'
+  /** A limit of Envoy's or the reader's: a regex too large, a plan header too long, nesting too deep. */
+  | 'limit-exceeded';
 
 export interface Diagnostic {
   code: DiagnosticCode;

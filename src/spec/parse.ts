@@ -1,5 +1,6 @@
 import { isMap, isNode, isPair, isScalar, isSeq, parseAllDocuments, type Document } from 'yaml';
 import type { Diagnostic } from './diagnostic.ts';
+import { nestingProblem } from './nesting.ts';
 import { formatPath, type PathSegment } from './paths.ts';
 
 export interface ParsedDocument {
@@ -91,12 +92,16 @@ function readDocument(source: string, document: Document.Parsed): ParsedDocument
 
 /** Splits a YAML (or JSON) text into documents; syntax errors become diagnostics with line and column. */
 export function parseDocuments(source: string, text: string): ParsedDocument[] {
+  const tooDeep = nestingProblem(source, text);
+  if (tooDeep) return [{ value: undefined, diagnostics: [tooDeep], positions: new Map() }];
   let documents: Document.Parsed[];
   try {
     documents = [
       ...parseAllDocuments(text, {
         uniqueKeys: false,
         prettyErrors: true,
+        // YAML 1.1's merge keys ("<<: *defaults"), a common way to share settings between nodes.
+        merge: true,
         // Warnings would go to the process's stderr; every problem is a diagnostic instead.
         logLevel: 'silent',
       }),

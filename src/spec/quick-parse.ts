@@ -2,12 +2,14 @@ import {
   CORE_SCHEMA,
   EVENT_ID,
   NOT_RESOLVED,
+  SCALAR_STYLE,
   constructFromEvents,
   defineScalarTag,
   floatCoreTag,
   parseEvents,
   type Event,
 } from 'js-yaml';
+import { MAX_NESTING_DEPTH } from './limits.ts';
 
 /**
  * A float too large for a double is infinity in YAML 1.2's core schema, as the
@@ -33,7 +35,7 @@ const LONGEST_KEY = 1024;
  * are rare in graph files and where two YAML readers may differ: they are
  * left to the exact reader.
  */
-function isPlain(events: readonly Event[]): boolean {
+function isPlain(events: readonly Event[], text: string): boolean {
   // Per open collection: is it a mapping, and how many children it has had.
   const open: { mapping: boolean; children: number }[] = [];
   for (const event of events) {
@@ -51,6 +53,15 @@ function isPlain(events: readonly Event[]): boolean {
         return false;
       case EVENT_ID.SCALAR:
         if (isKey && event.valueEnd - event.valueStart > LONGEST_KEY) return false;
+        // A merge key ("<<") is the exact reader's to resolve.
+        if (
+          isKey &&
+          event.style === SCALAR_STYLE.PLAIN &&
+          text.startsWith('<<', event.valueStart) &&
+          event.valueEnd - event.valueStart === 2
+        ) {
+          return false;
+        }
         break;
       case EVENT_ID.MAPPING:
       case EVENT_ID.SEQUENCE:
@@ -75,8 +86,8 @@ function isPlain(events: readonly Event[]): boolean {
  */
 export function quickDocumentValues(text: string): unknown[] | undefined {
   try {
-    const events = parseEvents(text, {});
-    if (!isPlain(events)) return undefined;
+    const events = parseEvents(text, { maxDepth: MAX_NESTING_DEPTH });
+    if (!isPlain(events, text)) return undefined;
     return constructFromEvents(events, { source: text, schema });
   } catch {
     return undefined;

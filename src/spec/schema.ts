@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { UINT32_MAX } from './limits.ts';
 
 /**
  * The user-facing InferenceGraph spec (switchyard.io/v1alpha1), defined once.
@@ -74,25 +75,42 @@ export const Retries = Type.Object(
   strict,
 );
 
+/** A count Envoy keeps in a uint32: past its largest value it would wrap around to 0. */
+const count = (minimum: number) => Type.Integer({ minimum, maximum: UINT32_MAX });
+
 export const CircuitBreaker = Type.Object(
   {
-    maxConnections: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxPendingRequests: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxRequests: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxRetries: Type.Optional(Type.Integer({ minimum: 0 })),
+    maxConnections: Type.Optional(count(1)),
+    maxPendingRequests: Type.Optional(count(1)),
+    maxRequests: Type.Optional(count(1)),
+    maxRetries: Type.Optional(count(0)),
   },
   strict,
 );
 
 export const OutlierDetection = Type.Object(
   {
-    consecutive5xx: Type.Optional(Type.Integer({ minimum: 1 })),
+    consecutive5xx: Type.Optional(count(1)),
     interval: Type.Optional(DurationString),
     baseEjectionTime: Type.Optional(DurationString),
     maxEjectionPercent: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
   },
   strict,
 );
+
+/**
+ * A model's name as it stands in its server's URL path (/v2/models/NAME/infer):
+ * the characters a path segment may hold as they are, anything else
+ * percent-encoded. Refused rather than encoded for the user: "a%20b" and
+ * "a b" would otherwise name the same model, and which one a server means is
+ * the user's to say.
+ */
+export const ModelName = Type.String({
+  minLength: 1,
+  pattern: "^(?!\\.{1,2}$)(?:[-A-Za-z0-9._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$",
+  description:
+    "The model's name on its server, as it appears in the URL path (other characters percent-encoded); defaults to the node's name.",
+});
 
 /** Settings every step has, whatever its kind. */
 const stepSettings = {
@@ -111,12 +129,7 @@ const endpointSettings = {
   ...stepSettings,
   endpoint: Endpoint,
   protocol: Type.Optional(Protocol),
-  model: Type.Optional(
-    Type.String({
-      minLength: 1,
-      description: "The model's name on its server; defaults to the node's name.",
-    }),
-  ),
+  model: Type.Optional(ModelName),
   circuitBreaker: Type.Optional(CircuitBreaker),
   outlierDetection: Type.Optional(OutlierDetection),
 };
@@ -158,6 +171,7 @@ export const SplitRoute = Type.Object(
     to: NodeRef,
     weight: Type.Integer({
       minimum: 0,
+      maximum: UINT32_MAX,
       description: 'Relative weight; weights need not sum to 100.',
     }),
   },

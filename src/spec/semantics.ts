@@ -2,8 +2,11 @@ import { parseJsonPath } from './json-path.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { parseEndpointUrl, parseHostPort } from './address.ts';
 import { parseDuration } from './duration.ts';
+import { inListRegex } from './in-regex.ts';
+import { MAX_DURATION_MS, MAX_QUERY_NAME_BYTES, UINT32_MAX } from './limits.ts';
 import { formatPath, type PathSegment } from './paths.ts';
 import type { Endpoint, NodeSpec, Retries, SwitchCondition } from './schema.ts';
+import { MAX_REGEX_PROGRAM_SIZE, regexProgramSize } from './regex-program-size.ts';
 import type { ValidatedDocument } from './validate.ts';
 
 type Report = (
@@ -34,6 +37,15 @@ function checkDuration(
       'invalid-duration',
       `${JSON.stringify(text)} is not a positive duration`,
       'for example "250ms", "2s", "1.5s"',
+    );
+    return undefined;
+  }
+  if (ms > MAX_DURATION_MS) {
+    report(
+      path,
+      'invalid-duration',
+      `${JSON.stringify(text)} is longer than Envoy takes: at most "${String(MAX_DURATION_MS / 1000)}s" (about 292 years)`,
+      'Envoy counts a duration in 64-bit milliseconds and refuses a longer one ("Duration out-of-range")',
     );
     return undefined;
   }
@@ -112,39 +124,117 @@ function checkHeaderNames(
 }
 
 /**
- * Checks a pattern with JavaScript's compiler, which differs from Envoy's RE2:
- * RE2's named groups "(?P<x>" and flag groups "(?i)" are rewritten to what
- * JavaScript reads, and lookaround and backreferences, which only JavaScript
- * has, are looked for explicitly, as Envoy would reject them.
+ * Why JavaScript, which runs the switches the executor tests, cannot compile
+ * a pattern RE2 accepted: RE2's named groups "(?P<x>" and flag groups "(?i)"
+ * are first rewritten to what JavaScript reads.
  */
-function regexProblem(pattern: string): string | undefined {
+function javascriptProblem(pattern: string): string | undefined {
   const asJavaScript = pattern
     .replace(/\(\?P</g, '(?<')
     .replace(/\(\?[imsU-]+\)/g, '')
     .replace(/\(\?[imsU-]+:/g, '(?:');
   try {
-    new RegExp(asJavaScript);
+    new RegExp(asJavaScript, 'u');
   } catch (error) {
     return (error as Error).message.replace(/^Invalid regular expression: /, '');
-  }
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') {
-      const next = pattern[i + 1] ?? '';
-      if (!inClass && (/[1-9]/.test(next) || next === 'k'))
-        return 'backreferences are not supported';
-      i++;
-    } else if (c === '[') inClass = true;
-    else if (c === ']') inClass = false;
-    else if (!inClass && c === '(' && /^\?<?[=!]/.test(pattern.slice(i + 1))) {
-      return 'lookahead and lookbehind are not supported';
-    }
   }
   return undefined;
 }
 
-function checkCondition(report: Report, at: readonly PathSegment[], when: SwitchCondition): void {
+/**
+ * A regex as Envoy compiles it (RE2, its program size limit) and, for the
+ * switches the executor runs, as JavaScript compiles it. `inEnvoy` is false
+ * for conditions only the executor ever tests.
+ */
+function checkRegex(
+  report: Report,
+  path: readonly PathSegment[],
+  pattern: string,
+  inEnvoy: boolean,
+  fromInList = false,
+): void {
+  const compiled = regexProgramSize(pattern);
+  if ('error' in compiled) {
+    report(
+      path,
+      'invalid-value',
+      `not a valid RE2 regular expression: ${compiled.error}`,
+      'Envoy uses RE2 syntax: no lookaround, no backreferences',
+    );
+    return;
+  }
+  const problem = fromInList ? undefined : javascriptProblem(pattern);
+  if (problem !== undefined) {
+    report(
+      path,
+      'invalid-value',
+      `RE2 reads this regex, but the executor (JavaScript) cannot: ${problem}`,
+      'write it in the syntax both share: no possessive or Unicode-class forms JavaScript lacks',
+    );
+    return;
+  }
+  if (inEnvoy && compiled.size > MAX_REGEX_PROGRAM_SIZE) {
+    report(
+      path,
+      'limit-exceeded',
+      fromInList
+        ? `Envoy matches this list as one regex, of RE2 program size ${String(compiled.size)}; it refuses more than ${String(MAX_REGEX_PROGRAM_SIZE)}`
+        : `this regex compiles to an RE2 program of size ${String(compiled.size)}; Envoy refuses more than ${String(MAX_REGEX_PROGRAM_SIZE)}`,
+      fromInList
+        ? 'shorten the list, or split it over several cases that lead to the same node'
+        : `every character and each repetition of a bounded repeat costs about one: prefer "+" or "*" to a large {n}, a prefix match to a long literal, or split the case in two (Envoy's runtime re2.max_program_size.error_level sets the limit)`,
+    );
+  }
+}
+
+/** Characters that read the same in Envoy, which matches a header's bytes, and in the executor. */
+const headerValueText = /^[\x20-\x7E]*$/;
+/**
+ * Characters a query string carries unencoded: Envoy compares names and
+ * values as sent, the executor after decoding "%xx" and "+".
+ */
+const queryText = /^[-A-Za-z0-9._~!$'()*,;:@/?[\]]*$/;
+
+function checkMatchValues(
+  report: Report,
+  at: readonly PathSegment[],
+  when: SwitchCondition,
+  source: 'header' | 'query',
+): void {
+  const values: [PathSegment[], string][] = [];
+  if (typeof when.equals === 'string') values.push([[...at, 'equals'], when.equals]);
+  if (when.prefix !== undefined) values.push([[...at, 'prefix'], when.prefix]);
+  when.in?.forEach((v, index) => {
+    if (typeof v === 'string') values.push([[...at, 'in', index], v]);
+  });
+  if (when.regex !== undefined) values.push([[...at, 'regex'], when.regex]);
+  for (const [path, value] of values) {
+    if (!headerValueText.test(value)) {
+      report(
+        path,
+        'invalid-value',
+        `${JSON.stringify(value)} holds characters other than visible ASCII and spaces, which Envoy and the executor would read differently in a ${source}`,
+        source === 'header'
+          ? 'Envoy compares header bytes, the executor decoded text: match on ASCII only'
+          : 'a query string carries other characters percent-encoded: match on ASCII only',
+      );
+    } else if (source === 'query' && path.at(-1) !== 'regex' && !queryText.test(value)) {
+      report(
+        path,
+        'invalid-value',
+        `${JSON.stringify(value)} would not match the same requests in Envoy and the executor: Envoy compares the query string as sent, the executor after decoding "%xx" and "+"`,
+        `use only characters a query string carries unencoded: letters, digits and -._~!$'()*,;:@/?[]`,
+      );
+    }
+  }
+}
+
+function checkCondition(
+  report: Report,
+  at: readonly PathSegment[],
+  when: SwitchCondition,
+  inEnvoy: boolean,
+): void {
   const source = sources.filter((s) => when[s] !== undefined);
   const ops = operators.filter((o) => when[o] !== undefined);
   if (source.length !== 1) {
@@ -172,7 +262,21 @@ function checkCondition(report: Report, at: readonly PathSegment[], when: Switch
       'use equals, in, prefix, regex or present on headers and query parameters',
     );
   }
-  if (when.header !== undefined) checkHeaderName(report, [...at, 'header'], when.header);
+  if (when.header !== undefined) {
+    checkHeaderName(report, [...at, 'header'], when.header);
+    checkMatchValues(report, at, when, 'header');
+  }
+  if (when.query !== undefined) {
+    if (!queryText.test(when.query) || when.query.length > MAX_QUERY_NAME_BYTES) {
+      report(
+        [...at, 'query'],
+        'invalid-value',
+        `${JSON.stringify(when.query)} is not a query parameter name Envoy and the executor read alike`,
+        `use at most ${String(MAX_QUERY_NAME_BYTES)} of the characters a query string carries unencoded: letters, digits and -._~!$'()*,;:@/?[]`,
+      );
+    }
+    checkMatchValues(report, at, when, 'query');
+  }
   if (when.body !== undefined && parseJsonPath(when.body) === undefined) {
     report(
       [...at, 'body'],
@@ -181,16 +285,10 @@ function checkCondition(report: Report, at: readonly PathSegment[], when: Switch
       `write "$" then .name, ['name'] or [index] steps, e.g. "$.inputs[0].data[0]"`,
     );
   }
-  if (when.regex !== undefined) {
-    const problem = regexProblem(when.regex);
-    if (problem !== undefined) {
-      report(
-        [...at, 'regex'],
-        'invalid-value',
-        `not a valid regular expression: ${problem}`,
-        'Envoy uses RE2 syntax: no lookaround, no backreferences',
-      );
-    }
+  if (when.regex !== undefined) checkRegex(report, [...at, 'regex'], when.regex, inEnvoy);
+  // Envoy tests a header or query `in` list as one regex; a body's as a list of values.
+  if (when.in !== undefined && when.body === undefined) {
+    checkRegex(report, [...at, 'in'], inListRegex(when.in), inEnvoy, true);
   }
 }
 
@@ -222,17 +320,29 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
           'give at least one route a weight > 0',
         );
       }
+      {
+        const total = node.routes.reduce((sum, route) => sum + route.weight, 0);
+        if (total > UINT32_MAX) {
+          report(
+            [...at, 'routes'],
+            'invalid-weights',
+            `the weights sum to ${String(total)}; Envoy takes at most ${String(UINT32_MAX)} in total`,
+            'weights are relative: divide them all by the same number',
+          );
+        }
+      }
       if (node.stickyHeader !== undefined) {
         checkHeaderName(report, [...at, 'stickyHeader'], node.stickyHeader);
       }
       return;
     case 'switch':
       node.cases.forEach((c, index) => {
-        checkCondition(report, [...at, 'cases', index, 'when'], c.when);
+        checkCondition(report, [...at, 'cases', index, 'when'], c.when, true);
       });
       return;
     case 'sequence': {
-      if (node.stopWhen) checkCondition(report, [...at, 'stopWhen'], node.stopWhen);
+      // Only the executor tests when a sequence stops.
+      if (node.stopWhen) checkCondition(report, [...at, 'stopWhen'], node.stopWhen, false);
       const earlier: string[] = [];
       node.steps.forEach((step, index) => {
         const input = step.input;

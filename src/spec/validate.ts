@@ -10,12 +10,14 @@ import {
   InferenceGraphDocument,
   KIND,
   Metadata,
+  ModelName,
   Name,
   nodeSchemas,
   type GraphSpecBody as GraphSpecBodyType,
   type NodeKind,
   type NodeSpec,
 } from './schema.ts';
+import { UINT32_MAX } from './limits.ts';
 import { closest, didYouMean } from './suggest.ts';
 
 /**
@@ -147,6 +149,9 @@ function describe(error: ValueError, field: string): Described {
           hint: 'write a number and a unit: "250ms", "2s", "1.5s", "1m"',
         };
       }
+      if (schema.pattern === ModelName.pattern && typeof error.value === 'string') {
+        return modelNameProblem(error.value);
+      }
       return withDescription({
         code: 'invalid-value',
         message: `${got} is not ${schema.pattern === Name.pattern ? 'a valid name' : 'valid here'}`,
@@ -169,6 +174,9 @@ function describe(error: ValueError, field: string): Described {
       return {
         code: 'invalid-value',
         message: `must be ≤ ${String(schema.maximum)}, got ${String(error.value)}`,
+        ...(schema.maximum === UINT32_MAX && {
+          hint: 'Envoy keeps this number in 32 bits: a larger one would wrap around (4294967296 becomes 0)',
+        }),
       };
     case ValueErrorType.IntegerExclusiveMinimum:
     case ValueErrorType.NumberExclusiveMinimum:
@@ -225,6 +233,43 @@ function describe(error: ValueError, field: string): Described {
   }
 }
 
+/** Half of a UTF-16 surrogate pair without its other half: no Unicode character at all. */
+export const loneSurrogate = /[\uD800-\uDFFF]/u;
+
+/** Characters a URL path segment holds as they are; anything else is percent-encoded. */
+const pathSegmentCharacter = /[-A-Za-z0-9._~!$&'()*+,;=:@]/;
+
+/** Why a model name cannot stand in a URL path as written, and how it would be written there. */
+function modelNameProblem(name: string): Described {
+  if (name === '.' || name === '..') {
+    return {
+      code: 'invalid-value',
+      message: `the model name ${JSON.stringify(name)} would be read as a path step, not a name`,
+      hint: 'name the model as its server does',
+    };
+  }
+  const bad = new Set<string>();
+  let encoded = '';
+  let at = 0;
+  for (const character of name) {
+    const isEscape = character === '%' && /^%[0-9A-Fa-f]{2}/.test(name.slice(at));
+    at += character.length;
+    if (pathSegmentCharacter.test(character) || isEscape) {
+      encoded += character;
+    } else {
+      bad.add(character);
+      // A lone surrogate has no UTF-8 form: the document was refused for it already.
+      encoded += loneSurrogate.test(character) ? character : encodeURIComponent(character);
+    }
+  }
+  const shown = [...bad].map((c) => JSON.stringify(c)).join(', ');
+  return {
+    code: 'invalid-value',
+    message: `the model name ${JSON.stringify(name)} becomes part of the model's URL path, where ${shown} cannot stand as written`,
+    hint: `write it percent-encoded, as the model server's URL has it: ${JSON.stringify(encoded)}`,
+  };
+}
+
 function knownFields(schema: TSchema): string[] {
   return Object.keys((schema as { properties?: Record<string, unknown> }).properties ?? {});
 }
@@ -254,6 +299,40 @@ export function schemaDiagnostics(
     byPath.set(path, { source, path, ...describe(error, field) });
   }
   return [...byPath.values()].filter((d) => d.code !== 'missing-field' || !misspelt.has(d.path));
+}
+
+/**
+ * Strings that hold half a UTF-16 surrogate pair ("\uD800" in a quoted YAML
+ * string): no character at all, so nothing Envoy could be sent; protobuf
+ * would silently turn it into U+FFFD. The reader nests at most
+ * MAX_NESTING_DEPTH levels, so this walk's recursion is bounded.
+ */
+function malformedText(
+  source: string,
+  value: unknown,
+  path: PathSegment[] = [],
+  found: Diagnostic[] = [],
+): Diagnostic[] {
+  const report = (at: PathSegment[], what: string) => {
+    found.push({
+      code: 'invalid-value',
+      source,
+      path: formatPath(at),
+      message: `${what} holds an unpaired UTF-16 surrogate, which is no character`,
+      hint: 'write the character itself, or both halves of its surrogate pair',
+    });
+  };
+  if (typeof value === 'string') {
+    if (loneSurrogate.test(value)) report(path, 'the value');
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => malformedText(source, item, [...path, index], found));
+  } else if (isMapping(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (loneSurrogate.test(key)) report([...path, key], 'the key');
+      malformedText(source, item, [...path, key], found);
+    }
+  }
+  return found;
 }
 
 /** Each graph-wide setting that passed its own schema; a bad one is left out, not guessed at. */
@@ -352,7 +431,10 @@ export function validateDocument(
       ],
     };
   }
-  const diagnostics = schemaDiagnostics(source, DocumentShell, value, []);
+  const diagnostics = [
+    ...malformedText(source, value),
+    ...schemaDiagnostics(source, DocumentShell, value, []),
+  ];
   const metadata = isMapping(value.metadata) ? value.metadata : {};
   const spec = isMapping(value.spec) ? value.spec : {};
   const nodes = new Map<string, NodeSpec>();

@@ -387,19 +387,19 @@ test('switch conditions: one source, one operator, numbers only on the body, reg
     [
       'invalid-value',
       'spec.nodes.s.cases[6].when.regex',
-      'not a valid regular expression: /(/: Unterminated group',
+      'not a valid RE2 regular expression: missing ): (',
       re2,
     ],
     [
       'invalid-value',
       'spec.nodes.s.cases[7].when.regex',
-      'not a valid regular expression: lookahead and lookbehind are not supported',
+      'not a valid RE2 regular expression: invalid perl operator: (?!',
       re2,
     ],
     [
       'invalid-value',
       'spec.nodes.s.cases[8].when.regex',
-      'not a valid regular expression: backreferences are not supported',
+      'not a valid RE2 regular expression: invalid escape sequence: \\1',
       re2,
     ],
   ]);
