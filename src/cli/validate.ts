@@ -16,10 +16,15 @@ export async function validateCommand(
   const { graphs, diagnostics } = await readGraphFiles(paths);
   const problems = [...diagnostics, ...compileGraphs(graphs, listener, envoyProtos()).diagnostics];
   printDiagnostics(problems);
-  process.stderr.write(
-    problems.length === 0
-      ? `${String(graphs.length)} graph(s) valid\n`
-      : `${String(problems.length)} problem(s) found\n`,
-  );
-  return problems.length === 0 ? 0 : 1;
+  if (problems.length > 0) {
+    process.stderr.write(`${String(problems.length)} problem(s) found\n`);
+    return 1;
+  }
+  // Nothing to check is not "everything valid": a mistyped path must not pass.
+  if (graphs.length === 0) {
+    process.stderr.write(`no graphs found in ${paths.join(', ')}\n`);
+    return 1;
+  }
+  process.stderr.write(`${String(graphs.length)} graph(s) valid\n`);
+  return 0;
 }

@@ -7,6 +7,7 @@ import { bodyFieldsConfig, graphBodyFields } from './body-fields.ts';
 import { cluster, loadAssignment } from './cluster.ts';
 import type { ListenerOptions } from './listener.ts';
 import { validateResource } from './pgv/validate.ts';
+import { planHeaderProblems } from './plan-header-limit.ts';
 import type { ResourceChanges, ResourceSet } from './resource-set.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { graphRoutes } from './route.ts';
@@ -35,6 +36,8 @@ function envoyRuleViolations(
   graph: GraphModel,
   planned: PlannedGraph,
 ): Diagnostic[] {
+  const tooLong = planHeaderProblems(graph, graphRoutes(planned.graph));
+  if (tooLong.length > 0) return tooLong;
   const routes = {
     '@type': ROUTE,
     name: 'check',

@@ -1,13 +1,51 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { checkGraphSet, nestsGraphs, ServedClaims } from '../spec/graph-set.ts';
-import { loadGraphDocuments } from '../spec/load.ts';
+import { loadGraphFile } from '../spec/load.ts';
 import { graphFileExtensions } from './graph-files.ts';
 
 const graphExtensions = graphFileExtensions;
+
+/** How long a file with problems must keep the same bytes before its problems are reported. */
+export const SETTLE_MS = 150;
+/** A file still changing after this long is read as it then is. */
+const SETTLE_LIMIT_MS = 3000;
+const SETTLE_POLL_MS = 25;
+
+async function readIfPresent(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The file's bytes once they have stayed the same for SETTLE_MS, or as soon
+ * as they load without a problem; undefined if the file went away.
+ */
+async function settle(path: string, first: Buffer): Promise<Buffer | undefined> {
+  let current = first;
+  let stableSince = performance.now();
+  const giveUpAt = stableSince + SETTLE_LIMIT_MS;
+  while (performance.now() < giveUpAt) {
+    await sleep(SETTLE_POLL_MS);
+    const next = await readIfPresent(path);
+    if (!next) return undefined;
+    if (next.equals(current)) {
+      if (performance.now() - stableSince >= SETTLE_MS) return current;
+      continue;
+    }
+    current = next;
+    stableSince = performance.now();
+    if (loadGraphFile(path, current).diagnostics.length === 0) return current;
+  }
+  return current;
+}
 
 interface FileState {
   readonly text: string;
@@ -145,16 +183,22 @@ export class GraphDirectory {
   }
 
   async #read(name: string): Promise<Candidate | 'deleted' | 'unchanged'> {
-    let text: string;
-    try {
-      text = await readFile(this.#path(name), 'utf8');
-    } catch {
-      return 'deleted';
-    }
-    const previous = this.#files.get(name);
-    if (previous?.text === text && previous.diagnostics.length === 0) return 'unchanged';
     const source = this.#path(name);
-    return { name, source, text, ...loadGraphDocuments(source, text) };
+    const bytes = await readIfPresent(source);
+    if (!bytes) return 'deleted';
+    let loaded = loadGraphFile(source, bytes);
+    const previous = this.#files.get(name);
+    if (previous?.text === loaded.text) {
+      if (previous.diagnostics.length === 0) return 'unchanged';
+    } else if (loaded.diagnostics.length > 0) {
+      // A new version with problems may be a write still under way (an in-place write
+      // truncates the file first): it counts once the file has settled.
+      const settled = await settle(source, bytes);
+      if (!settled) return 'deleted';
+      if (settled !== bytes) loaded = loadGraphFile(source, settled);
+      if (previous?.text === loaded.text && previous.diagnostics.length === 0) return 'unchanged';
+    }
+    return { name, source, ...loaded };
   }
 
   /**

@@ -113,3 +113,54 @@ function exactLoad(
   }
   return { graphs, diagnostics };
 }
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lossyUtf8 = new TextDecoder('utf-8');
+
+/** Where a text that is not UTF-8 first goes wrong, by line (1-based). */
+function firstBadLine(bytes: Uint8Array): number {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== 0x0a) continue;
+    try {
+      strictUtf8.decode(bytes.subarray(start, i));
+    } catch {
+      return line;
+    }
+    line++;
+    start = i + 1;
+  }
+  return line;
+}
+
+/**
+ * A graph file's bytes in, as loadGraphDocuments. Bytes that are not UTF-8
+ * are refused, not read as U+FFFD: a name or path made of them would reach
+ * Envoy as something else than was written. `text` is the file as read,
+ * for comparing one version with the next.
+ */
+export function loadGraphFile(
+  source: string,
+  bytes: Uint8Array,
+): { text: string; graphs: GraphModel[]; diagnostics: Diagnostic[] } {
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return {
+      text: lossyUtf8.decode(bytes),
+      graphs: [],
+      diagnostics: [
+        {
+          code: 'not-a-graph',
+          source,
+          path: '',
+          message: `the file is not UTF-8 text (line ${String(firstBadLine(bytes))} holds bytes that are no UTF-8 character)`,
+          hint: 'save the file as UTF-8',
+        },
+      ],
+    };
+  }
+  return { text, ...loadGraphDocuments(source, text) };
+}
