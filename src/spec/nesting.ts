@@ -6,41 +6,71 @@ import { formatPath, type PathSegment } from './paths.ts';
 /** js-yaml's word for a document that nests deeper than its maxDepth. */
 const TOO_DEEP = /nesting exceeded maxDepth/;
 
-/** The path of the collections still open at the end of the events: where the text was cut. */
-function openPath(events: readonly Event[], text: string): PathSegment[] {
-  // Per open collection: its path segment, whether a mapping, and how many children so far.
-  const open: {
-    segment: PathSegment | undefined;
-    mapping: boolean;
-    children: number;
-    key?: string;
-  }[] = [];
-  for (const event of events) {
+interface Open {
+  readonly segment: PathSegment | undefined;
+  readonly mapping: boolean;
+  /** The column the collection starts at: a line indented no further closes it. */
+  readonly column: number;
+  children: number;
+  key?: string;
+}
+
+function columnOf(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1);
+}
+
+/**
+ * The path to the line at `lineStart`: the collections open where the text
+ * before it ends, less those the line's indentation closes, and the line's
+ * own key. Approximate by nature (the text past that point does not parse),
+ * and only a pointer for the user.
+ */
+function pathToLine(text: string, lineStart: number): PathSegment[] {
+  let events: Event[];
+  try {
+    events = parseEvents(text.slice(0, lineStart), { maxDepth: MAX_NESTING_DEPTH });
+  } catch {
+    return [];
+  }
+  // The pops at the very end close what the cut left open.
+  let end = events.length;
+  while (end > 0 && events[end - 1]?.type === EVENT_ID.POP) end--;
+  const open: Open[] = [];
+  for (const event of events.slice(0, end)) {
     const parent = open.at(-1);
-    if (event.type === EVENT_ID.POP) {
-      open.pop();
-      continue;
-    }
-    if (event.type === EVENT_ID.DOCUMENT) {
-      open.length = 0;
-      open.push({ segment: undefined, mapping: false, children: 0 });
-      continue;
-    }
-    let segment: PathSegment | undefined;
-    if (parent) {
-      if (parent.mapping && parent.children % 2 === 0) {
-        parent.key = event.type === EVENT_ID.SCALAR ? getScalarValue(text, event) : '?';
-        parent.children++;
+    switch (event.type) {
+      case EVENT_ID.DOCUMENT:
+        open.length = 0;
         continue;
-      }
-      segment = parent.mapping ? parent.key : parent.children;
-      parent.children++;
+      case EVENT_ID.POP:
+        open.pop();
+        continue;
+      default:
+        break;
     }
+    if (parent?.mapping === true && parent.children % 2 === 0) {
+      parent.key = event.type === EVENT_ID.SCALAR ? getScalarValue(text, event) : '?';
+      parent.children++;
+      continue;
+    }
+    const segment =
+      parent === undefined ? undefined : parent.mapping ? parent.key : parent.children;
+    if (parent) parent.children++;
     if (event.type === EVENT_ID.MAPPING || event.type === EVENT_ID.SEQUENCE) {
-      open.push({ segment, mapping: event.type === EVENT_ID.MAPPING, children: 0 });
+      open.push({
+        segment,
+        mapping: event.type === EVENT_ID.MAPPING,
+        column: columnOf(text, event.start),
+        children: 0,
+      });
     }
   }
-  return open.flatMap((o) => (o.segment === undefined ? [] : [o.segment]));
+  const line = text.slice(lineStart, text.indexOf('\n', lineStart) >>> 0);
+  const indent = /^ */.exec(line)?.[0].length ?? 0;
+  while (open.length > 1 && (open.at(-1)?.column ?? 0) > indent) open.pop();
+  const path = open.flatMap((o) => (o.segment === undefined ? [] : [o.segment]));
+  const key = /^ *([^\s:#{}[\],'"-][^:#]*?):(?:\s|$)/.exec(line)?.[1];
+  return key !== undefined && open.at(-1)?.mapping === true ? [...path, key] : path;
 }
 
 /**
@@ -59,12 +89,7 @@ export function nestingProblem(source: string, text: string): Diagnostic | undef
     if (!TOO_DEEP.test(message)) return undefined;
     const mark = (error as { mark?: { line: number; column: number; position: number } }).mark;
     const lineStart = mark === undefined ? 0 : text.lastIndexOf('\n', mark.position - 1) + 1;
-    let path: PathSegment[] = [];
-    try {
-      path = openPath(parseEvents(text.slice(0, lineStart), { maxDepth: MAX_NESTING_DEPTH }), text);
-    } catch {
-      // The text before that line does not parse alone: the problem is reported at the top.
-    }
+    const path = pathToLine(text, lineStart);
     const where =
       mark === undefined
         ? ''
