@@ -43,10 +43,10 @@ test('validate refuses what the compiler refuses, not only what the spec schema 
 async function validateOutput(paths: string[]): Promise<{ code: number; output: string }> {
   const written: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
+  process.stderr.write = (chunk: string | Uint8Array) => {
     written.push(String(chunk));
     return true;
-  }) as typeof process.stderr.write;
+  };
   try {
     const code = await validateCommand(paths, listener);
     return { code, output: written.join('') };

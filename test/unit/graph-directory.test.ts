@@ -1,8 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphDirectory, type DirectorySnapshot } from '../../src/sources/graph-directory.ts';
 
 function model(name: string, port: number): string {
@@ -58,6 +67,8 @@ async function watched(files: Record<string, string>) {
     return latest;
   };
   return {
+    dir,
+    snapshots,
     first: snapshots[0],
     write: (name: string, text: string) =>
       after(() => {
@@ -148,6 +159,52 @@ test('a file that goes while another comes, in one batch, is replaced in what is
   try {
     const replaced = await directory.replace('a.yaml', 'b.yaml', model('y', 9002));
     assert.deepEqual(served(replaced), ['y@b.yaml']);
+  } finally {
+    directory.stop();
+  }
+});
+
+test('a file written in place, slowly and in pieces, is never rejected on the way', async () => {
+  const directory = await watched({ 'a.yaml': model('x', 9001) });
+  try {
+    const text = model('x', 9002);
+    const pieces = 6;
+    const size = Math.ceil(text.length / pieces);
+    // As an editor saving in place: the file is truncated first, then written a piece at a time.
+    const fd = openSync(join(directory.dir, 'a.yaml'), 'w');
+    for (let at = 0; at < text.length; at += size) {
+      writeSync(fd, text.slice(at, at + size));
+      await sleep(40);
+    }
+    closeSync(fd);
+    const endpoint = (snapshot: DirectorySnapshot) =>
+      JSON.stringify(snapshot.graphs[0]?.nodes.get('m'));
+    for (let waited = 0; waited < 5000; waited += 20) {
+      if (directory.snapshots.some((s) => endpoint(s).includes('9002'))) break;
+      await sleep(20);
+    }
+    assert.ok(
+      directory.snapshots.some((s) => endpoint(s).includes('9002')),
+      'the new version is served',
+    );
+    for (const snapshot of directory.snapshots) {
+      assert.deepEqual(codes(snapshot), [], 'no snapshot reported the half-written file');
+      assert.deepEqual(served(snapshot), ['x@a.yaml']);
+    }
+  } finally {
+    directory.stop();
+  }
+});
+
+test('a write that stays broken is reported once it has settled, and the last good version serves', async () => {
+  const directory = await watched({ 'a.yaml': model('x', 9001) });
+  try {
+    const broken = await directory.write(
+      'a.yaml',
+      model('x', 9002).replace('kind: model', 'kind: modle'),
+    );
+    assert.deepEqual(codes(broken), ['a.yaml: invalid-value']);
+    assert.deepEqual(served(broken), ['x@a.yaml']);
   } finally {
     directory.stop();
   }
