@@ -38,6 +38,12 @@ function nodeOf(route: Record<string, unknown>): string {
   return typeof node === 'string' ? node : '';
 }
 
+/** The longest plan header any of these compiled routes sets, in bytes: what the limit is held to. */
+export function longestPlanHeader(routes: readonly Record<string, unknown>[]): number {
+  const encoder = new TextEncoder();
+  return Math.max(0, ...routes.flatMap((route) => planValues(route).map((v) => encoder.encode(v).length)));
+}
+
 /**
  * Plans too long for their header, said as the spec limit they are, against
  * the node the executor starts at, from the graph's compiled routes: what is
