@@ -41,7 +41,10 @@ function nodeOf(route: Record<string, unknown>): string {
 /** The longest plan header any of these compiled routes sets, in bytes: what the limit is held to. */
 export function longestPlanHeader(routes: readonly Record<string, unknown>[]): number {
   const encoder = new TextEncoder();
-  return Math.max(0, ...routes.flatMap((route) => planValues(route).map((v) => encoder.encode(v).length)));
+  return Math.max(
+    0,
+    ...routes.flatMap((route) => planValues(route).map((v) => encoder.encode(v).length)),
+  );
 }
 
 /**

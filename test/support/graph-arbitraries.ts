@@ -69,7 +69,7 @@ interface Context {
 }
 
 function model(ctx: Context, name: string, settings: Record<string, unknown>): string {
-  (ctx.models)[name] = settings;
+  ctx.models[name] = settings;
   return name;
 }
 
