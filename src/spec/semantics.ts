@@ -202,10 +202,11 @@ function checkMatchValues(
   source: 'header' | 'query',
 ): void {
   const values: [PathSegment[], string][] = [];
-  if (typeof when.equals === 'string') values.push([[...at, 'equals'], when.equals]);
+  // A number or boolean is matched as its text: 1e21 as "1e+21".
+  if (when.equals !== undefined) values.push([[...at, 'equals'], String(when.equals)]);
   if (when.prefix !== undefined) values.push([[...at, 'prefix'], when.prefix]);
   when.in?.forEach((v, index) => {
-    if (typeof v === 'string') values.push([[...at, 'in', index], v]);
+    values.push([[...at, 'in', index], String(v)]);
   });
   if (when.regex !== undefined) values.push([[...at, 'regex'], when.regex]);
   for (const [path, value] of values) {

@@ -214,6 +214,10 @@ test('header and query values and names that Envoy and the executor would read d
     'spec.nodes.s.cases[0].when.query',
     '"a b" is not a query parameter name Envoy and the executor read alike',
   ]);
+  assert.deepEqual(caseProblems('{ query: tier, in: [1e21] }')[0]?.slice(1, 3), [
+    'spec.nodes.s.cases[0].when.in[0]',
+    '"1e+21" would not match the same requests in Envoy and the executor: Envoy compares the query string as sent, the executor after decoding "%xx" and "+"',
+  ]);
   assert.equal(caseProblems(`{ query: ${'q'.repeat(1025)}, equals: gold }`).length, 1);
   assert.deepEqual(caseProblems(`{ query: ${'q'.repeat(1024)}, equals: gold }`), []);
   // Body values compare as JSON strings in both: any text.
