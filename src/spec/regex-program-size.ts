@@ -36,6 +36,10 @@ interface ProgramSizeAddon {
 
 let addon: ProgramSizeAddon | undefined;
 
+/** Graphs of one fleet share their patterns; RE2 compiles each once (bounded: cleared when full). */
+const known = new Map<string, { size: number } | { error: string }>();
+const KNOWN_MAX = 10_000;
+
 /**
  * RE2's program size of `pattern` as Envoy compiles it, or RE2's own error
  * when Envoy could not compile it at all. Real RE2, never an estimate: the
@@ -49,6 +53,12 @@ export function regexProgramSize(pattern: string): { size: number } | { error: s
       `the RE2 program-size addon is not built (${(error as Error).message}); run \`npm install\``,
     );
   }
-  const result = addon.programSize(pattern);
-  return typeof result === 'number' ? { size: result } : { error: result };
+  let result = known.get(pattern);
+  if (!result) {
+    const size = addon.programSize(pattern);
+    result = typeof size === 'number' ? { size } : { error: size };
+    if (known.size >= KNOWN_MAX) known.clear();
+    known.set(pattern, result);
+  }
+  return result;
 }

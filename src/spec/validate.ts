@@ -307,12 +307,24 @@ export function schemaDiagnostics(
  * would silently turn it into U+FFFD. The reader nests at most
  * MAX_NESTING_DEPTH levels, so this walk's recursion is bounded.
  */
+function holdsLoneSurrogate(value: unknown): boolean {
+  if (typeof value === 'string') return loneSurrogate.test(value);
+  if (Array.isArray(value)) return value.some(holdsLoneSurrogate);
+  if (!isMapping(value)) return false;
+  for (const key in value) {
+    if (loneSurrogate.test(key) || holdsLoneSurrogate(value[key])) return true;
+  }
+  return false;
+}
+
 function malformedText(
   source: string,
   value: unknown,
   path: PathSegment[] = [],
   found: Diagnostic[] = [],
 ): Diagnostic[] {
+  // Nearly every document holds none: look first, and only then find where.
+  if (path.length === 0 && !holdsLoneSurrogate(value)) return found;
   const report = (at: PathSegment[], what: string) => {
     found.push({
       code: 'invalid-value',
