@@ -209,7 +209,7 @@ test('reading files: directories expand to their graph files in name order; conf
         ['conflicting-route', join(dir, 'b.yml'), 'spec.host'],
       ],
     );
-    assert.equal(result.diagnostics[1]?.message, 'cannot read it: ENOENT');
+    assert.equal(result.diagnostics[1]?.message, 'no such file or directory');
     // A file given by itself keeps the path as the caller wrote it.
     const alone = await readGraphFiles([single]);
     assert.deepEqual(
