@@ -169,7 +169,7 @@ function checkRegex(
       path,
       'invalid-value',
       `RE2 reads this regex, but the executor (JavaScript) cannot: ${problem}`,
-      'write it in the syntax both share: no possessive or Unicode-class forms JavaScript lacks',
+      'write it in the syntax both read: RE2, and JavaScript with the u flag (\\p{L}, not \\pL)',
     );
     return;
   }
