@@ -1,7 +1,7 @@
 import { GraphCompiler } from '../src/envoy/compile.ts';
 import { pushOrder, ROUTE } from '../src/envoy/type-urls.ts';
 import { envoyProtos } from '../src/protos/envoy-protos.ts';
-import { loadGraphDocuments } from '../src/spec/load.ts';
+import { loadGraphDocuments } from '../src/graph/load.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../src/xds/cache.ts';
 import { DiscoveryCodec } from '../src/xds/discovery-codec.ts';
 import { countArgument } from './count-argument.ts';

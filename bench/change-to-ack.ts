@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startControlPlane } from '../src/cli/control-plane.ts';
-import { startEnvoyProcess } from '../src/cli/envoy-process.ts';
+import { startControlPlane } from '../src/controller/control-plane.ts';
+import { startEnvoyProcess } from '../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { ROUTE } from '../src/envoy/type-urls.ts';
 import { freePort } from '../test/support/ports.ts';

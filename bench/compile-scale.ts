@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { compileGraphs } from '../src/envoy/compile.ts';
 import { envoyProtos } from '../src/protos/envoy-protos.ts';
-import { loadGraphDocuments } from '../src/spec/load.ts';
+import { loadGraphDocuments } from '../src/graph/load.ts';
 import { countArgument, countOption } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';

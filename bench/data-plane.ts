@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { startEnvoyProcess, type RunningEnvoy } from '../src/cli/envoy-process.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { freePort, freePortRun } from '../test/support/ports.ts';
 import { countArgument } from './count-argument.ts';

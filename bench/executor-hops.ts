@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
-import { runGraph } from '../src/extproc/graph-run.ts';
-import { HopClient } from '../src/extproc/hop-client.ts';
+import { runGraph } from '../src/executor/interpreter/graph-run.ts';
+import { HopClient } from '../src/executor/transport/hop-client.ts';
 import { countOption } from './count-argument.ts';
 import { measureClosedLoop, median } from './data-plane/closed-loop.ts';
 import { directReferencePlan } from './data-plane/direct-plan.ts';

@@ -1,6 +1,6 @@
-import { runGraph, type Hops } from '../src/extproc/graph-run.ts';
+import { runGraph, type Hops } from '../src/executor/interpreter/graph-run.ts';
 import { executionPlan } from '../src/plan/execution-plan.ts';
-import { loadGraphDocuments } from '../src/spec/load.ts';
+import { loadGraphDocuments } from '../src/graph/load.ts';
 import { countOption } from './count-argument.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { writeResults } from './results-file.ts';

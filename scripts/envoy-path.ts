@@ -1,4 +1,4 @@
-import { resolveEnvoy } from '../src/cli/envoy-binary.ts';
+import { resolveEnvoy } from '../src/runtime/envoy-binary.ts';
 
 /** `npm run envoy`: installs Envoy if needed; the path on stdout, what it is on stderr. */
 try {

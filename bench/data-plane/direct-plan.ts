@@ -1,6 +1,6 @@
 import type { ExecutionPlan } from '../../src/plan/execution.ts';
 import { executionPlan } from '../../src/plan/execution-plan.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { referenceGraphs } from './reference-graphs.ts';
 
 /**

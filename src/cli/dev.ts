@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
-import { startExecutor } from '../extproc/server.ts';
+import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { startSampleModel, type SampleModel } from '../samples/model-server.ts';
-import { startControlPlane } from './control-plane.ts';
-import { startEnvoyProcess } from './envoy-process.ts';
-import { log } from './output.ts';
-import { startStatusServer } from './status-server.ts';
+import { startControlPlane } from '../controller/control-plane.ts';
+import { startEnvoyProcess } from '../runtime/envoy-process.ts';
+import { log } from '../runtime/log.ts';
+import { startStatusServer } from '../controller/status-server.ts';
 
 const ports = {
   listener: 10000,

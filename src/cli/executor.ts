@@ -2,10 +2,10 @@ import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { executorSocketPath, hopSocketPath } from '../envoy/sockets.ts';
-import { startExecutor } from '../extproc/server.ts';
+import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
-import { cgroupCpuQuota } from './cpu-quota.ts';
-import { log } from './output.ts';
+import { cgroupCpuQuota } from '../runtime/cpu-quota.ts';
+import { log } from '../runtime/log.ts';
 
 export interface ExecutorCommandOptions {
   readonly address: string;

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import type { ListenerOptions } from '../envoy/listener.ts';
 import { socketDirProblem } from '../envoy/sockets.ts';
-import { DEFAULT_MAX_ANSWER_BYTES } from '../extproc/hop-client.ts';
+import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
 import { isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';

@@ -4,7 +4,3 @@ import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {
   for (const diagnostic of diagnostics) process.stderr.write(`${formatDiagnostic(diagnostic)}\n`);
 }
-
-export function log(message: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${message}\n`);
-}

@@ -1,6 +1,6 @@
-import { startControlPlane, type ControlPlaneOptions } from './control-plane.ts';
-import { log } from './output.ts';
-import { startStatusServer } from './status-server.ts';
+import { startControlPlane, type ControlPlaneOptions } from '../controller/control-plane.ts';
+import { log } from '../runtime/log.ts';
+import { startStatusServer } from '../controller/status-server.ts';
 
 /** Runs until SIGINT/SIGTERM, then stops the xDS server cleanly. */
 export async function serveCommand(

@@ -1,5 +1,5 @@
 import { request } from 'undici';
-import type { ControlPlaneStatus } from './control-plane.ts';
+import type { ControlPlaneStatus } from '../controller/control-plane.ts';
 
 const typeNames: Readonly<Record<string, string>> = {
   'type.googleapis.com/envoy.config.cluster.v3.Cluster': 'CDS',

@@ -6,7 +6,7 @@ import type { Diagnostic } from '../spec/diagnostic.ts';
 import { bodyFieldsConfig, graphBodyFields } from './body-fields.ts';
 import { cluster, loadAssignment } from './cluster.ts';
 import type { ListenerOptions } from './listener.ts';
-import { validateResource } from './pgv/validate.ts';
+import { validateResource } from '../protos/pgv/validate.ts';
 import { planHeaderProblems } from './plan-header-limit.ts';
 import type { ResourceChanges, ResourceSet } from './resource-set.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';

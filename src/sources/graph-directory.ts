@@ -4,8 +4,8 @@ import { extname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { checkGraphSet, nestsGraphs, ServedClaims } from '../spec/graph-set.ts';
-import { loadGraphFile } from '../spec/load.ts';
+import { checkGraphSet, nestsGraphs, ServedClaims } from '../graph/graph-set.ts';
+import { loadGraphFile } from '../graph/load.ts';
 import { graphFileExtensions } from './graph-files.ts';
 
 const graphExtensions = graphFileExtensions;

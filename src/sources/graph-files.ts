@@ -2,8 +2,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { GraphModel } from '../graph/model.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { partitionGraphSet } from '../spec/graph-set.ts';
-import { loadGraphFile } from '../spec/load.ts';
+import { partitionGraphSet } from '../graph/graph-set.ts';
+import { loadGraphFile } from '../graph/load.ts';
 
 export const graphFileExtensions = new Set(['.yaml', '.yml', '.json']);
 

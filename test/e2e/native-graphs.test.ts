@@ -3,16 +3,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startControlPlane, type ControlPlane } from '../../src/cli/control-plane.ts';
-import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controller/control-plane.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
 import { inParallel, modelVersion, post, v2Payload, waitFor } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
 import { routeNamed } from '../support/config-dump.ts';
-import { startStatusServer } from '../../src/cli/status-server.ts';
+import { startStatusServer } from '../../src/controller/status-server.ts';
 import { renderStatus } from '../../src/cli/status.ts';
-import type { ControlPlaneStatus } from '../../src/cli/control-plane.ts';
+import type { ControlPlaneStatus } from '../../src/controller/control-plane.ts';
 import { request } from 'undici';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
 import {

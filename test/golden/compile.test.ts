@@ -6,7 +6,7 @@ import { compileGraphs } from '../../src/envoy/compile.ts';
 import { renderResources } from '../../src/envoy/render.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 
 /**
  * One pair per feature: cases/<name>.yaml (the spec) → cases/<name>.json (the

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startControlPlane, type ControlPlane } from '../../src/cli/control-plane.ts';
-import { startEnvoyProcess, type RunningEnvoy } from '../../src/cli/envoy-process.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controller/control-plane.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
-import { startExecutor, type Executor } from '../../src/extproc/server.ts';
+import { startExecutor, type Executor } from '../../src/executor/transport/server.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { freePort } from './ports.ts';
 

@@ -16,7 +16,7 @@ import {
 import type { GraphModel } from '../../src/graph/model.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { encodeAny } from '../../src/protos/proto-json.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../../src/xds/cache.ts';
 
 const root = envoyProtos();

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { cgroupCpuQuota } from '../../src/cli/cpu-quota.ts';
+import { cgroupCpuQuota } from '../../src/runtime/cpu-quota.ts';
 
 /** A fake root holding the given files, for one call. */
 function quotaWith(files: Record<string, string>): number | undefined {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { executorCluster } from '../../src/envoy/cluster.ts';
 import { hopListener, type ListenerOptions } from '../../src/envoy/listener.ts';
-import { validateResource } from '../../src/envoy/pgv/validate.ts';
+import { validateResource } from '../../src/protos/pgv/validate.ts';
 import { socketDirProblem } from '../../src/envoy/sockets.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import { after, before, describe, test } from 'node:test';
-import { startExecutor, type Executor } from '../../src/extproc/server.ts';
+import { startExecutor, type Executor } from '../../src/executor/transport/server.ts';
 import {
   EXECUTION_PLAN_VERSION,
   PLAN_HEADER,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GraphModel } from '../../src/graph/model.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { MODELS, SOURCE, graphDocument, read } from './fixtures/documents.ts';
 
 function load(text: string): GraphModel {

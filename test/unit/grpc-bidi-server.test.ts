@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { startBidiServer, type BidiServer } from '../../src/extproc/grpc-bidi-server.ts';
-import { frameMessage, GrpcStatus, MessageReader } from '../../src/extproc/grpc-framing.ts';
+import { startBidiServer, type BidiServer } from '../../src/executor/transport/grpc-bidi-server.ts';
+import {
+  frameMessage,
+  GrpcStatus,
+  MessageReader,
+} from '../../src/executor/transport/grpc-framing.ts';
 
 function reasonOf(outcome: ReturnType<MessageReader['push']>): string {
   if (outcome.ok) assert.fail('expected the reader to refuse');

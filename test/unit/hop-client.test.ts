@@ -4,7 +4,7 @@ import {
   HopAnswerTooLargeError,
   HopClient,
   HopTimeoutError,
-} from '../../src/extproc/hop-client.ts';
+} from '../../src/executor/transport/hop-client.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 
 /** The executor's HTTP client for hops, against a loopback server standing in for Envoy. */

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { validateResource, type Violation } from '../../src/envoy/pgv/validate.ts';
+import { validateResource, type Violation } from '../../src/protos/pgv/validate.ts';
 import { typed } from '../../src/envoy/type-urls.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
-import { durationNanos, numberCheck, stringCheck } from '../../src/envoy/pgv/scalar-checks.ts';
+import { durationNanos, numberCheck, stringCheck } from '../../src/protos/pgv/scalar-checks.ts';
 
 const root = envoyProtos();
 const cluster = (body: Record<string, unknown>) => ({

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import type { DiagnosticCode } from '../../src/spec/diagnostic.ts';
-import { loadGraphFile } from '../../src/spec/load.ts';
+import { loadGraphFile } from '../../src/graph/load.ts';
 import { MODELS, SOURCE, graphDocument } from './fixtures/documents.ts';
 
 const valid = graphDocument(`  entry: s

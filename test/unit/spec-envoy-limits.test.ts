@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadGraphDocuments, loadGraphFile } from '../../src/spec/load.ts';
+import { loadGraphDocuments, loadGraphFile } from '../../src/graph/load.ts';
 import { regexProgramSize } from '../../src/spec/regex-program-size.ts';
 import { MODELS, SOURCE, graphDocument, read } from './fixtures/documents.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { MODELS, SOURCE, graphDocument, problems, read } from './fixtures/documents.ts';
 
 const oneModel = (name: string) =>

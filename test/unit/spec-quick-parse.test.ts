@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generatedGraph } from '../../bench/generate-graphs.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { parseDocuments } from '../../src/spec/parse.ts';
 import { quickDocumentValues } from '../../src/spec/quick-parse.ts';
 

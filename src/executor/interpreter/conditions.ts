@@ -1,5 +1,5 @@
-import { parseJsonPath, valueAt } from '../spec/json-path.ts';
-import type { SwitchCondition } from '../spec/schema.ts';
+import { parseJsonPath, valueAt } from '../../spec/json-path.ts';
+import type { SwitchCondition } from '../../spec/schema.ts';
 
 /** What a condition can look at: the request's headers and query, and a payload's JSON. */
 export interface ConditionInput {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { combine, combinerRequest, type ChildResult } from '../../src/extproc/combiners.ts';
+import {
+  combine,
+  combinerRequest,
+  type ChildResult,
+} from '../../src/executor/interpreter/combiners.ts';
 
 function v2(name: string, data: unknown[], shape = [data.length]) {
   return { model_name: name, outputs: [{ name: 'y', shape, datatype: 'INT64', data }] };

@@ -1,11 +1,11 @@
-import { buildGraph } from '../graph/build.ts';
-import type { GraphModel } from '../graph/model.ts';
-import type { Diagnostic } from './diagnostic.ts';
-import { parseDocuments, type ParsedDocument } from './parse.ts';
-import { parentPath } from './paths.ts';
-import { quickDocumentValues } from './quick-parse.ts';
-import { semanticDiagnostics } from './semantics.ts';
-import { validateDocument } from './validate.ts';
+import { buildGraph } from './build.ts';
+import type { GraphModel } from './model.ts';
+import type { Diagnostic } from '../spec/diagnostic.ts';
+import { parseDocuments, type ParsedDocument } from '../spec/parse.ts';
+import { parentPath } from '../spec/paths.ts';
+import { quickDocumentValues } from '../spec/quick-parse.ts';
+import { semanticDiagnostics } from '../spec/semantics.ts';
+import { validateDocument } from '../spec/validate.ts';
 
 /** Where a path's problem belongs in the text: at its key, or at the nearest ancestor written. */
 function positionOf(parsed: ParsedDocument, path: string): number {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { GraphModel } from '../../src/graph/model.ts';
 import { readGraphFiles } from '../../src/sources/graph-files.ts';
-import { checkGraphSet, partitionGraphSet } from '../../src/spec/graph-set.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { checkGraphSet, partitionGraphSet } from '../../src/graph/graph-set.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { graphDocument } from './fixtures/documents.ts';
 
 /** A one-model graph; `settings` are extra spec lines, `nodes` extra node lines. */

@@ -1,6 +1,6 @@
-import type { Json } from '../protocols/json.ts';
-import type { Outcome } from '../protocols/outcome.ts';
-import type { Protocol } from '../spec/schema.ts';
+import type { Json } from '../../protocols/json.ts';
+import type { Outcome } from '../../protocols/outcome.ts';
+import type { Protocol } from '../../spec/schema.ts';
 
 const JSON_TYPE = 'application/json';
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type protobuf from 'protobufjs';
-import { PLAN_HEADER } from '../plan/execution.ts';
-import type { RunServices } from './graph-run.ts';
+import { PLAN_HEADER } from '../../plan/execution.ts';
+import type { RunServices } from '../interpreter/graph-run.ts';
 import { startBidiServer } from './grpc-bidi-server.ts';
 import { GrpcStatus } from './grpc-framing.ts';
 import { HopClient } from './hop-client.ts';
-import { PlanCache } from './plan-cache.ts';
-import { executorErrorBody } from './step-error.ts';
+import { PlanCache } from '../interpreter/plan-cache.ts';
+import { executorErrorBody } from '../interpreter/step-error.ts';
 import { serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 

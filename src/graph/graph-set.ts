@@ -1,9 +1,9 @@
-import { findCycles } from '../graph/cycles.ts';
-import type { GraphModel } from '../graph/model.ts';
+import { findCycles } from './cycles.ts';
+import type { GraphModel } from './model.ts';
 import { publicInferencePath } from '../protocols/paths.ts';
-import type { Diagnostic } from './diagnostic.ts';
-import { formatPath } from './paths.ts';
-import { didYouMean } from './suggest.ts';
+import type { Diagnostic } from '../spec/diagnostic.ts';
+import { formatPath } from '../spec/paths.ts';
+import { didYouMean } from '../spec/suggest.ts';
 
 /** "ns/name", or just "name" for a graph without a namespace (files). */
 function idOf(namespace: string | undefined, name: string): string {

@@ -8,7 +8,7 @@ import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
 import type { StreamStatus } from '../xds/xds-stream.ts';
 import { GroupPipeline, type ExecutorEntry } from './group-pipeline.ts';
-import { log } from './output.ts';
+import { log } from '../runtime/log.ts';
 
 export interface ControlPlaneOptions {
   /** The graphs every Envoy gets, unless its node group has a directory of its own. */

@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs';
 import { oneofRequired, rulesOf, type FieldRules } from './rules.ts';
-import { isEmptyAny } from '../../protos/proto-json.ts';
+import { isEmptyAny } from '../proto-json.ts';
 import {
   checkBool,
   checkBytes,

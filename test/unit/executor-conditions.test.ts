@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { conditionHolds, type ConditionInput } from '../../src/extproc/conditions.ts';
-import { runGraph } from '../../src/extproc/graph-run.ts';
-import { StepError } from '../../src/extproc/step-error.ts';
+import { conditionHolds, type ConditionInput } from '../../src/executor/interpreter/conditions.ts';
+import { runGraph } from '../../src/executor/interpreter/graph-run.ts';
+import { StepError } from '../../src/executor/interpreter/step-error.ts';
 import { executionPlan } from '../../src/plan/execution-plan.ts';
 import { parseJsonPath, valueAt } from '../../src/spec/json-path.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 
 function input(body: unknown, headers: Record<string, string> = {}, query = ''): ConditionInput {
   return {

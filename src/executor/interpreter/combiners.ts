@@ -1,8 +1,8 @@
-import { isObject, type Json, type JsonObject } from '../protocols/json.ts';
-import type { Outcome } from '../protocols/outcome.ts';
-import { mergeMeta, readMeta, withMeta } from '../protocols/seldon-meta.ts';
-import { tensorOfV2 } from '../protocols/tensor.ts';
-import type { BuiltinCombiner, Protocol } from '../spec/schema.ts';
+import { isObject, type Json, type JsonObject } from '../../protocols/json.ts';
+import type { Outcome } from '../../protocols/outcome.ts';
+import { mergeMeta, readMeta, withMeta } from '../../protocols/seldon-meta.ts';
+import { tensorOfV2 } from '../../protocols/tensor.ts';
+import type { BuiltinCombiner, Protocol } from '../../spec/schema.ts';
 
 /**
  * The built-in combiners of an ensemble, over its children's answers in

@@ -5,11 +5,11 @@ import type {
   RouterStep,
   SequenceStep,
   StepPlan,
-} from '../plan/execution.ts';
-import { adaptRequest, adaptResponse } from '../protocols/adapt.ts';
-import { responseAsRequest } from '../protocols/chain.ts';
-import type { Json } from '../protocols/json.ts';
-import { parseRouterAnswer } from '../protocols/router-answer.ts';
+} from '../../plan/execution.ts';
+import { adaptRequest, adaptResponse } from '../../protocols/adapt.ts';
+import { responseAsRequest } from '../../protocols/chain.ts';
+import type { Json } from '../../protocols/json.ts';
+import { parseRouterAnswer } from '../../protocols/router-answer.ts';
 import {
   mergeMeta,
   readMeta,
@@ -17,11 +17,11 @@ import {
   recordRouting,
   withMeta,
   type SeldonMeta,
-} from '../protocols/seldon-meta.ts';
-import type { Protocol } from '../spec/schema.ts';
+} from '../../protocols/seldon-meta.ts';
+import type { Protocol } from '../../spec/schema.ts';
 import { combine, combinerRequest, type ChildResult } from './combiners.ts';
 import { conditionHolds } from './conditions.ts';
-import { HopTimeoutError, type HopAnswer } from './hop-client.ts';
+import { HopTimeoutError, type HopAnswer } from '../transport/hop-client.ts';
 import { Payload } from './payload.ts';
 import { excerpt, StepError } from './step-error.ts';
 

@@ -1,7 +1,7 @@
-import { feedbackHopPath } from '../plan/execution-plan.ts';
-import type { ExecutionPlan, StepPlan } from '../plan/execution.ts';
-import { isObject, type Json } from '../protocols/json.ts';
-import { readMeta } from '../protocols/seldon-meta.ts';
+import { feedbackHopPath } from '../../plan/execution-plan.ts';
+import type { ExecutionPlan, StepPlan } from '../../plan/execution.ts';
+import { isObject, type Json } from '../../protocols/json.ts';
+import { readMeta } from '../../protocols/seldon-meta.ts';
 import type { GraphResult, Hops } from './graph-run.ts';
 import { excerpt, StepError } from './step-error.ts';
 

@@ -7,7 +7,7 @@ import type protobuf from 'protobufjs';
 import { GraphDirectory, type DirectorySnapshot } from '../sources/graph-directory.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import type { SnapshotCache } from '../xds/cache.ts';
-import { log } from './output.ts';
+import { log } from '../runtime/log.ts';
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
 export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport'>;

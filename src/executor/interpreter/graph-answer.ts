@@ -1,5 +1,5 @@
-import type { ExecutionPlan } from '../plan/execution.ts';
-import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
+import type { ExecutionPlan } from '../../plan/execution.ts';
+import { SELDON_FEEDBACK_PATH } from '../../protocols/paths.ts';
 import { runFeedback } from './feedback.ts';
 import { runGraph, type GraphResult, type RunServices } from './graph-run.ts';
 import { errorBody, StepError } from './step-error.ts';

@@ -1,8 +1,8 @@
 import type protobuf from 'protobufjs';
-import { EXECUTOR_NAMESPACE, executorWaitMs } from '../envoy/ext-proc.ts';
-import type { ExecutionPlan } from '../plan/execution.ts';
-import { answerRequest, errorResult, tooLarge } from './graph-answer.ts';
-import type { GraphResult, RunServices } from './graph-run.ts';
+import { EXECUTOR_NAMESPACE, executorWaitMs } from '../../envoy/ext-proc.ts';
+import type { ExecutionPlan } from '../../plan/execution.ts';
+import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
+import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 
 const RESPONSE_TYPE = 'envoy.service.ext_proc.v3.ProcessingResponse';
 

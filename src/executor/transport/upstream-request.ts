@@ -1,11 +1,11 @@
 import type http2 from 'node:http2';
-import { PLAN_HEADER } from '../plan/execution.ts';
-import { answerRequest, errorResult, tooLarge } from './graph-answer.ts';
+import { PLAN_HEADER } from '../../plan/execution.ts';
+import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import { endRequestSide } from './grpc-bidi-server.ts';
 import { headerMap } from './header-map.ts';
-import type { GraphResult, RunServices } from './graph-run.ts';
-import type { PlanCache } from './plan-cache.ts';
-import { executorErrorBody } from './step-error.ts';
+import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
+import type { PlanCache } from '../interpreter/plan-cache.ts';
+import { executorErrorBody } from '../interpreter/step-error.ts';
 
 function errorAnswer(status: number, reason: string) {
   return {

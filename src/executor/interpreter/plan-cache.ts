@@ -1,5 +1,5 @@
-import { EXECUTION_PLAN_VERSION, type ExecutionPlan } from '../plan/execution.ts';
-import type { Outcome } from '../protocols/outcome.ts';
+import { EXECUTION_PLAN_VERSION, type ExecutionPlan } from '../../plan/execution.ts';
+import type { Outcome } from '../../protocols/outcome.ts';
 
 /**
  * Plans as Envoy sends them, parsed once. Envoy sends the same few plans
