@@ -1,4 +1,5 @@
-import { runGraph, type Hops } from '../src/executor/interpreter/graph-run.ts';
+import { runGraph } from '../src/executor/interpreter/graph-run.ts';
+import type { Hops } from '../src/executor/interpreter/hops.ts';
 import { executionPlan } from '../src/plan/execution-plan.ts';
 import { loadGraphDocuments } from '../src/graph/load.ts';
 import { countOption } from './count-argument.ts';

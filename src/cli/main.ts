@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
-import type { ListenerOptions } from '../envoy/listener.ts';
+import type { ListenerOptions } from '../envoy/options.ts';
 import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
 import { isValidHost } from '../spec/address.ts';

@@ -1,5 +1,5 @@
 import { compileGraphs } from '../envoy/compile.ts';
-import type { ListenerOptions } from '../envoy/listener.ts';
+import type { ListenerOptions } from '../envoy/options.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { readGraphFiles } from '../sources/graph-files.ts';
 import { printDiagnostics } from './output.ts';

@@ -1,4 +1,4 @@
-import type { ListenerOptions } from '../envoy/listener.ts';
+import type { ListenerOptions } from '../envoy/options.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { encodeAny } from '../protos/proto-json.ts';

@@ -1,5 +1,5 @@
 import { GraphCompiler } from '../envoy/compile.ts';
-import type { ListenerOptions } from '../envoy/listener.ts';
+import type { ListenerOptions } from '../envoy/options.ts';
 import type { GraphModel } from '../graph/model.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';
 import { graphId } from '../plan/upstreams.ts';

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errorShape } from '../protocols/error-body.ts';
 import type { ControlPlaneStatus } from './control-plane.ts';
 
 /** GET /status: the control plane's view as JSON. Loopback by default: it names every Envoy. */
@@ -10,7 +11,7 @@ export async function startStatusServer(
   const server = createServer((request, response) => {
     const found = request.method === 'GET' && request.url === '/status';
     const body = JSON.stringify(
-      found ? status() : { error: { status: 404, reason: 'the only page here is GET /status' } },
+      found ? status() : errorShape({ status: 404, reason: 'the only page here is GET /status' }),
       null,
       2,
     );

@@ -2,7 +2,7 @@ import type { HostPort, UpstreamPlan } from '../plan/types.ts';
 import { isIpAddress } from '../spec/address.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { EXECUTOR_CLUSTER } from './ext-proc.ts';
-import type { ListenerOptions } from './listener.ts';
+import type { ListenerOptions } from './options.ts';
 import { executorSocketPath } from './sockets.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';

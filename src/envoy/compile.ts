@@ -5,7 +5,7 @@ import { graphId } from '../plan/upstreams.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { bodyFieldsConfig, graphBodyFields } from './body-fields.ts';
 import { cluster, loadAssignment } from './cluster.ts';
-import type { ListenerOptions } from './listener.ts';
+import type { ListenerOptions } from './options.ts';
 import { validateResource } from '../protos/pgv/validate.ts';
 import { planHeaderProblems } from './plan-header-limit.ts';
 import type { ResourceChanges, ResourceSet } from './resource-set.ts';

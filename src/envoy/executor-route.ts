@@ -1,6 +1,6 @@
-import { PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
+import { executorWaitMs, PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
 import { seconds } from './durations.ts';
-import { EXECUTOR_CLUSTER, EXECUTOR_RETRIES, executorWaitMs } from './ext-proc.ts';
+import { EXECUTOR_CLUSTER, EXECUTOR_RETRIES } from './ext-proc.ts';
 
 /** Envoy reads "%" in an added header's value as the start of a command; "%%" is a literal one. */
 function literalHeaderValue(value: string): string {

@@ -1,19 +1,14 @@
-import { PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
+import {
+  EXECUTOR_NAMESPACE,
+  MAX_GRAPH_WAIT_MS,
+  PLAN_HEADER,
+  type ExecutionPlan,
+} from '../plan/execution.ts';
 import { typed } from './type-urls.ts';
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
 export const BUFFER_FILTER = 'envoy.filters.http.buffer';
 export const EXECUTOR_CLUSTER = 'switchyard-executor';
-
-/** Dynamic-metadata namespace the executor writes to; the only one Envoy accepts from it. */
-export const EXECUTOR_NAMESPACE = 'switchyard';
-
-/**
- * Upper bound of a graph's deadline as the executor may extend Envoy's wait
- * for it. Envoy's own default, 200 ms per message, would cut every graph
- * short; the executor raises the wait to the graph's deadline per request.
- */
-export const MAX_GRAPH_WAIT_MS = 3_600_000;
 
 /**
  * Envoy retries what the executor never saw (a refused stream, a failed
@@ -33,14 +28,6 @@ export const EXECUTOR_RETRIES = {
   ],
   host_selection_retry_max_attempts: 3,
 };
-
-/** Envoy waits this long beyond a graph's deadline, so the executor's own 504 wins the race. */
-const ANSWER_MARGIN_MS = 1_000;
-
-/** How long Envoy waits for the executor's answer to a request of a graph with this deadline. */
-export function executorWaitMs(graphTimeoutMs: number): number {
-  return Math.min(graphTimeoutMs + ANSWER_MARGIN_MS, MAX_GRAPH_WAIT_MS);
-}
 
 /**
  * The ext_proc filter of the graph listener, off unless a route turns it on:

@@ -1,10 +1,13 @@
 import type { GraphPlan, HopRoutePlan } from '../plan/types.ts';
 import { SELF_CLUSTER } from './cluster.ts';
-import { HOP_ROUTE_CONFIG_NAME, METADATA_NAMESPACE } from './listener.ts';
+import { METADATA_NAMESPACE } from './options.ts';
 import type { EnvoyResource } from './resource-set.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import { notFoundRoute, routeSettings } from './route.ts';
 import { ROUTE } from './type-urls.ts';
+
+/** The hop listener's one route table. */
+export const HOP_ROUTE_CONFIG_NAME = 'switchyard-hops';
 
 function hopRoute(hop: HopRoutePlan) {
   const target = hop.target;

@@ -1,43 +1,26 @@
 import { PLAN_HEADER } from '../plan/execution.ts';
+import { errorShape } from '../protocols/error-body.ts';
 import { bodyFieldsFilter } from './body-fields.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
+import { HOP_ROUTE_CONFIG_NAME } from './hop-routes.ts';
+import { METADATA_NAMESPACE, type ListenerOptions } from './options.ts';
 import { scopedRouting } from './scopes.ts';
 import { hopSocketPath } from './sockets.ts';
 import { LISTENER, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
-export interface ListenerOptions {
-  /** Address the graphs are served on; loopback by default, like every Switchyard listener. */
-  readonly address: string;
-  readonly port: number;
-  /** Loopback port of the hop listener, through which the executor calls nodes. */
-  readonly hopPort: number;
-  /** Where the executor listens: `workers` processes on consecutive ports from `port`. */
-  readonly executor: { readonly address: string; readonly port: number; readonly workers: number };
-  /**
-   * A directory Envoy and the executor share: the hop listener and the
-   * executor's workers are then Unix sockets in it (sockets.ts), and
-   * `hopPort` and the executor's address and port are not used.
-   */
-  readonly sockets?: string;
-}
-
 export const LISTENER_NAME = 'switchyard-http';
 
-/** Route metadata namespace: every route names its graph and node, so errors can. */
-export const METADATA_NAMESPACE = 'switchyard';
-
+/** Envoy's reply in the error shape, naming the graph and node from the route's metadata. */
 function errorBody(status: number, reason: string) {
   return {
-    json_format: {
-      error: {
-        graph: `%METADATA(ROUTE:${METADATA_NAMESPACE}:graph)%`,
-        node: `%METADATA(ROUTE:${METADATA_NAMESPACE}:node)%`,
-        status,
-        reason,
-      },
-    },
+    json_format: errorShape({
+      graph: `%METADATA(ROUTE:${METADATA_NAMESPACE}:graph)%`,
+      node: `%METADATA(ROUTE:${METADATA_NAMESPACE}:node)%`,
+      status,
+      reason,
+    }),
   };
 }
 
@@ -136,7 +119,6 @@ const tooLargeMapper = {
 };
 
 export const HOP_LISTENER_NAME = 'switchyard-hops';
-export const HOP_ROUTE_CONFIG_NAME = 'switchyard-hops';
 
 function httpListener(
   name: string,
@@ -185,9 +167,10 @@ const noScopeMapper = {
   filter: { response_flag_filter: { flags: ['NR'] } },
   status_code: 404,
   body_format_override: {
-    json_format: {
-      error: { status: 404, reason: 'no inference graph is served on this host and path' },
-    },
+    json_format: errorShape({
+      status: 404,
+      reason: 'no inference graph is served on this host and path',
+    }),
   },
 };
 

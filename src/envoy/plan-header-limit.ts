@@ -3,7 +3,7 @@ import { PLAN_HEADER } from '../plan/execution.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { formatPath } from '../spec/paths.ts';
 import { EXT_PROC_FILTER } from './ext-proc.ts';
-import { METADATA_NAMESPACE } from './listener.ts';
+import { METADATA_NAMESPACE } from './options.ts';
 
 /**
  * The most bytes Envoy takes in a header value it adds (HeaderValue.value,

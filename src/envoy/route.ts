@@ -6,7 +6,8 @@ import type {
   RouteSettings,
   ValueCondition,
 } from '../plan/types.ts';
-import type { ExecutionPlan } from '../plan/execution.ts';
+import { EXECUTOR_NAMESPACE, type ExecutionPlan } from '../plan/execution.ts';
+import { errorBody } from '../protocols/error-body.ts';
 import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
@@ -17,8 +18,8 @@ import {
   bodyValueMatcher,
 } from './body-fields.ts';
 import { executorRoute } from './executor-route.ts';
-import { EXECUTOR_NAMESPACE, extProcRouteConfig } from './ext-proc.ts';
-import { METADATA_NAMESPACE } from './listener.ts';
+import { extProcRouteConfig } from './ext-proc.ts';
+import { METADATA_NAMESPACE } from './options.ts';
 import { stringMatcher } from './string-matcher.ts';
 
 function stringMatch(match: ValueCondition['match']) {
@@ -62,10 +63,6 @@ export function routeSettings(settings: RouteSettings) {
   };
 }
 
-function errorBody(graph: string, node: string, status: number, reason: string): string {
-  return JSON.stringify({ error: { graph, node, status, reason } });
-}
-
 const jsonContentType = [
   {
     header: { key: 'content-type', value: 'application/json' },
@@ -86,9 +83,7 @@ export function notFoundRoute() {
     name: 'not-found',
     match: { prefix: '/' },
     ...directResponse(
-      JSON.stringify({
-        error: { status: 404, reason: 'no inference graph is served on this host and path' },
-      }),
+      errorBody({ status: 404, reason: 'no inference graph is served on this host and path' }),
       404,
     ),
   };
@@ -116,7 +111,10 @@ function action(plan: GraphPlan, rule: RouteRule) {
         },
       };
     case 'reject':
-      return directResponse(errorBody(plan.id, rule.node, act.status, act.reason), act.status);
+      return directResponse(
+        errorBody({ graph: plan.id, node: rule.node, status: act.status, reason: act.reason }),
+        act.status,
+      );
     case 'execute': {
       const executor = plan.executors.find((e) => e.entry === act.entry);
       if (executor?.transport === 'upstream') return executorRoute(executor.plan);
@@ -124,7 +122,12 @@ function action(plan: GraphPlan, rule: RouteRule) {
       // this answer means it gave a request back without doing either.
       return {
         ...directResponse(
-          errorBody(plan.id, rule.node, 502, 'the executor returned the request unanswered'),
+          errorBody({
+            graph: plan.id,
+            node: rule.node,
+            status: 502,
+            reason: 'the executor returned the request unanswered',
+          }),
           502,
         ),
         ...(executor && { typed_per_filter_config: extProcRouteConfig(executor.plan) }),

@@ -6,6 +6,7 @@ import { parseDuration } from '../spec/duration.ts';
 import type { NodeSpec, Protocol } from '../spec/schema.ts';
 import {
   EXECUTION_PLAN_VERSION,
+  feedbackHopPath,
   type ExecutionPlan,
   type HopCall,
   type StepPlan,
@@ -264,11 +265,6 @@ export function hopRoutes(graph: GraphModel, entry: string): HopRoutePlan[] {
       },
     ];
   });
-}
-
-/** Where the executor sends a node feedback: next to its hop route. */
-export function feedbackHopPath(hop: string): string {
-  return `${hop}/feedback`;
 }
 
 /** Seldon feedback routes: every node with an endpoint takes feedback on /send-feedback. */

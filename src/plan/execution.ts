@@ -19,6 +19,32 @@ export const EXECUTION_PLAN_VERSION = 1;
  */
 export const PLAN_HEADER = 'x-switchyard-plan';
 
+/**
+ * The dynamic-metadata namespace the executor writes its hand-off decision
+ * to; the only one Envoy accepts from it.
+ */
+export const EXECUTOR_NAMESPACE = 'switchyard';
+
+/**
+ * Upper bound of a graph's deadline as the executor may extend Envoy's wait
+ * for it. Envoy's own default, 200 ms per message, would cut every graph
+ * short; the executor raises the wait to the graph's deadline per request.
+ */
+export const MAX_GRAPH_WAIT_MS = 3_600_000;
+
+/** Envoy waits this long beyond a graph's deadline, so the executor's own 504 wins the race. */
+const ANSWER_MARGIN_MS = 1_000;
+
+/** How long Envoy waits for the executor's answer to a request of a graph with this deadline. */
+export function executorWaitMs(graphTimeoutMs: number): number {
+  return Math.min(graphTimeoutMs + ANSWER_MARGIN_MS, MAX_GRAPH_WAIT_MS);
+}
+
+/** Where the executor sends a node Seldon feedback: next to the node's hop route. */
+export function feedbackHopPath(hop: string): string {
+  return `${hop}/feedback`;
+}
+
 export interface ExecutionPlan {
   readonly version: typeof EXECUTION_PLAN_VERSION;
   /** "<namespace>/<name>". */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { executorCluster } from '../../src/envoy/cluster.ts';
-import { hopListener, type ListenerOptions } from '../../src/envoy/listener.ts';
+import { hopListener } from '../../src/envoy/listener.ts';
+import type { ListenerOptions } from '../../src/envoy/options.ts';
 import { validateResource } from '../../src/protos/pgv/validate.ts';
 import { socketDirProblem } from '../../src/envoy/sockets.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';

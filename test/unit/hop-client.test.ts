@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import {
-  HopAnswerTooLargeError,
-  HopClient,
-  HopTimeoutError,
-} from '../../src/executor/transport/hop-client.ts';
+import { HopTimeoutError } from '../../src/executor/interpreter/hops.ts';
+import { HopAnswerTooLargeError, HopClient } from '../../src/executor/transport/hop-client.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 
 /** The executor's HTTP client for hops, against a loopback server standing in for Envoy. */

@@ -1,8 +1,8 @@
-import { feedbackHopPath } from '../../plan/execution-plan.ts';
-import type { ExecutionPlan, StepPlan } from '../../plan/execution.ts';
+import { feedbackHopPath, type ExecutionPlan, type StepPlan } from '../../plan/execution.ts';
 import { isObject, type Json } from '../../protocols/json.ts';
 import { readMeta } from '../../protocols/seldon-meta.ts';
-import type { GraphResult, Hops } from './graph-run.ts';
+import type { GraphResult } from './graph-run.ts';
+import type { Hops } from './hops.ts';
 import { excerpt, StepError } from './step-error.ts';
 
 /**

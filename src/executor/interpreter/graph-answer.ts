@@ -1,8 +1,9 @@
 import type { ExecutionPlan } from '../../plan/execution.ts';
+import { errorBody } from '../../protocols/error-body.ts';
 import { SELDON_FEEDBACK_PATH } from '../../protocols/paths.ts';
 import { runFeedback } from './feedback.ts';
 import { runGraph, type GraphResult, type RunServices } from './graph-run.ts';
-import { errorBody, StepError } from './step-error.ts';
+import { StepError } from './step-error.ts';
 
 export function tooLarge(plan: ExecutionPlan, bytes: number): StepError {
   return new StepError(
@@ -17,7 +18,14 @@ export function errorResult(plan: ExecutionPlan, error: StepError): GraphResult 
     kind: 'answer',
     status: error.status,
     headers: [['content-type', 'application/json']],
-    body: Buffer.from(errorBody(plan.graph, error)),
+    body: Buffer.from(
+      errorBody({
+        graph: plan.graph,
+        node: error.node,
+        status: error.status,
+        reason: error.message,
+      }),
+    ),
   };
 }
 

@@ -21,7 +21,7 @@ import {
 import type { Protocol } from '../../spec/schema.ts';
 import { combine, combinerRequest, type ChildResult } from './combiners.ts';
 import { conditionHolds } from './conditions.ts';
-import { HopTimeoutError, type HopAnswer } from '../transport/hop-client.ts';
+import { HopTimeoutError, type HopAnswer, type Hops } from './hops.ts';
 import { Payload } from './payload.ts';
 import { excerpt, StepError } from './step-error.ts';
 
@@ -55,15 +55,6 @@ export interface GraphRequest {
   readonly query: URLSearchParams;
   readonly body: Buffer;
   readonly contentType: string;
-}
-
-export interface Hops {
-  call(
-    path: string,
-    body: Buffer,
-    headers: Record<string, string>,
-    timeoutMs: number,
-  ): Promise<HopAnswer>;
 }
 
 export interface RunServices {

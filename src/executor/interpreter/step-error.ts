@@ -15,18 +15,6 @@ export class StepError extends Error {
   }
 }
 
-/** The graph error shape, the same one Envoy's own error replies use. */
-export function errorBody(graph: string, error: StepError): string {
-  return JSON.stringify({
-    error: { graph, node: error.node, status: error.status, reason: error.message },
-  });
-}
-
-/** The executor's own refusal, before it knows which graph a request is for. */
-export function executorErrorBody(status: number, reason: string): string {
-  return JSON.stringify({ error: { node: 'executor', status, reason } });
-}
-
 const EXCERPT_BYTES = 200;
 
 /** The start of a body, printable, for error reasons. */

@@ -1,13 +1,6 @@
 import { Pool } from 'undici';
+import { HopTimeoutError, type HopAnswer, type Hops } from '../interpreter/hops.ts';
 import { headerMap } from './header-map.ts';
-
-/** The node sent no answer (or stopped sending one) within the call's time. */
-export class HopTimeoutError extends Error {
-  constructor(timeoutMs: number) {
-    super(`no answer within ${String(timeoutMs)} ms`);
-    this.name = 'HopTimeoutError';
-  }
-}
 
 /** The node's answer passed the executor's bound on answers it holds in memory. */
 export class HopAnswerTooLargeError extends Error {
@@ -24,18 +17,12 @@ export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 const undiciTimeouts = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
-export interface HopAnswer {
-  readonly status: number;
-  readonly headers: ReadonlyMap<string, string>;
-  readonly body: Buffer;
-}
-
 /**
  * Calls nodes through Envoy's hop listener over a pool of kept-alive
  * connections: the node's policies (timeouts, retries, circuit breaking)
  * are Envoy's, the executor only says which node and with what.
  */
-export class HopClient {
+export class HopClient implements Hops {
   readonly #pool: Pool;
   readonly #maxAnswerBytes: number;
 

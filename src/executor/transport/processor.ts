@@ -1,6 +1,5 @@
 import type protobuf from 'protobufjs';
-import { EXECUTOR_NAMESPACE, executorWaitMs } from '../../envoy/ext-proc.ts';
-import type { ExecutionPlan } from '../../plan/execution.ts';
+import { EXECUTOR_NAMESPACE, executorWaitMs, type ExecutionPlan } from '../../plan/execution.ts';
 import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 

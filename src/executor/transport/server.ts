@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type protobuf from 'protobufjs';
 import { PLAN_HEADER } from '../../plan/execution.ts';
+import { errorBody } from '../../protocols/error-body.ts';
 import type { RunServices } from '../interpreter/graph-run.ts';
 import { startBidiServer } from './grpc-bidi-server.ts';
 import { GrpcStatus } from './grpc-framing.ts';
 import { HopClient } from './hop-client.ts';
 import { PlanCache } from '../interpreter/plan-cache.ts';
-import { executorErrorBody } from '../interpreter/step-error.ts';
 import { serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 
@@ -44,7 +44,7 @@ function immediateError(root: protobuf.Root, status: number, reason: string): Ui
           { header: { key: 'content-type', raw_value: Buffer.from('application/json') } },
         ],
       },
-      body: Buffer.from(executorErrorBody(status, reason)),
+      body: Buffer.from(errorBody({ node: 'executor', status, reason })),
       details: 'switchyard_executor',
     },
   });

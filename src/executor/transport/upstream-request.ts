@@ -1,17 +1,18 @@
 import type http2 from 'node:http2';
 import { PLAN_HEADER } from '../../plan/execution.ts';
+import { errorBody } from '../../protocols/error-body.ts';
 import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import { endRequestSide } from './grpc-bidi-server.ts';
 import { headerMap } from './header-map.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 import type { PlanCache } from '../interpreter/plan-cache.ts';
-import { executorErrorBody } from '../interpreter/step-error.ts';
 
 function errorAnswer(status: number, reason: string) {
   return {
     status,
     headers: { 'content-type': 'application/json' },
-    body: executorErrorBody(status, reason),
+    // Before the plan is read, the executor itself is the node that refuses.
+    body: errorBody({ node: 'executor', status, reason }),
   };
 }
 

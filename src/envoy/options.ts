@@ -1,0 +1,23 @@
+/**
+ * What the translator needs to know of the data plane it configures, set
+ * once per control plane (command-line flags), and the route metadata
+ * namespace every part of the translation names graphs and nodes in.
+ */
+export interface ListenerOptions {
+  /** Address the graphs are served on; loopback by default, like every Switchyard listener. */
+  readonly address: string;
+  readonly port: number;
+  /** Loopback port of the hop listener, through which the executor calls nodes. */
+  readonly hopPort: number;
+  /** Where the executor listens: `workers` processes on consecutive ports from `port`. */
+  readonly executor: { readonly address: string; readonly port: number; readonly workers: number };
+  /**
+   * A directory Envoy and the executor share: the hop listener and the
+   * executor's workers are then Unix sockets in it (sockets.ts), and
+   * `hopPort` and the executor's address and port are not used.
+   */
+  readonly sockets?: string;
+}
+
+/** Route metadata namespace: every route names its graph and node, so errors can. */
+export const METADATA_NAMESPACE = 'switchyard';
