@@ -1,4 +1,4 @@
-import { GraphCompiler } from '../src/envoy/compile.ts';
+import { GraphCompiler } from '../src/controller/compile.ts';
 import { pushOrder, ROUTE } from '../src/envoy/type-urls.ts';
 import { envoyProtos } from '../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../src/graph/load.ts';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { compileGraphs } from '../src/envoy/compile.ts';
+import { compileGraphs } from '../src/controller/compile.ts';
 import { envoyProtos } from '../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../src/graph/load.ts';
 import { countArgument, countOption } from './count-argument.ts';

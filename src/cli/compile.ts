@@ -1,4 +1,4 @@
-import { compileGraphs } from '../envoy/compile.ts';
+import { compileGraphs } from '../controller/compile.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
 import { renderResources } from '../envoy/render.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';

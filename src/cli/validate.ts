@@ -1,4 +1,4 @@
-import { compileGraphs } from '../envoy/compile.ts';
+import { compileGraphs } from '../controller/compile.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { readGraphFiles } from '../sources/graph-files.ts';

@@ -1,4 +1,4 @@
-import { GraphCompiler } from '../envoy/compile.ts';
+import { GraphCompiler } from './compile.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
 import type { GraphModel } from '../graph/model.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import fc from 'fast-check';
 import { resolveEnvoy } from '../../src/runtime/envoy-binary.ts';
-import { compileGraphs } from '../../src/envoy/compile.ts';
+import { compileGraphs } from '../../src/controller/compile.ts';
 import { graphRoutes } from '../../src/envoy/route.ts';
 import { longestPlanHeader, MAX_PLAN_HEADER_BYTES } from '../../src/envoy/plan-header-limit.ts';
 import { translate } from '../../src/envoy/translate.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { compileGraphs } from '../../src/envoy/compile.ts';
+import { compileGraphs } from '../../src/controller/compile.ts';
 import { renderResources } from '../../src/envoy/render.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { compileGraphs, GraphCompiler } from '../../src/envoy/compile.ts';
+import { compileGraphs, GraphCompiler } from '../../src/controller/compile.ts';
 import { renderResources } from '../../src/envoy/render.ts';
 import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
 import {

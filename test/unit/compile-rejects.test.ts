@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileGraphs } from '../../src/envoy/compile.ts';
+import { compileGraphs } from '../../src/controller/compile.ts';
 import type { GraphModel } from '../../src/graph/model.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import type { NodeSpec } from '../../src/spec/schema.ts';

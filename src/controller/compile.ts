@@ -1,18 +1,15 @@
 import type protobuf from 'protobufjs';
+import { plannedGraphResources } from '../envoy/graph-resources.ts';
+import type { ListenerOptions } from '../envoy/options.ts';
+import { planHeaderProblems } from '../envoy/plan-header-limit.ts';
+import type { ResourceChanges, ResourceSet } from '../envoy/resource-set.ts';
+import { graphRoutes } from '../envoy/route.ts';
+import { translate, type Translation } from '../envoy/translate.ts';
 import type { GraphModel } from '../graph/model.ts';
 import { planGraph, type PlannedGraph } from '../plan/plan.ts';
 import { graphId } from '../plan/upstreams.ts';
-import type { Diagnostic } from '../spec/diagnostic.ts';
-import { bodyFieldsConfig, graphBodyFields } from './body-fields.ts';
-import { cluster, loadAssignment } from './cluster.ts';
-import type { ListenerOptions } from './options.ts';
 import { validateResource } from '../protos/pgv/validate.ts';
-import { planHeaderProblems } from './plan-header-limit.ts';
-import type { ResourceChanges, ResourceSet } from './resource-set.ts';
-import { hopRouteConfiguration } from './hop-routes.ts';
-import { graphRoutes } from './route.ts';
-import { translate, type Translation } from './translate.ts';
-import { ROUTE } from './type-urls.ts';
+import type { Diagnostic } from '../spec/diagnostic.ts';
 
 export interface Compiled {
   readonly resources: ResourceSet;
@@ -27,9 +24,10 @@ export interface Compiled {
 }
 
 /**
- * Checks one planned graph's resources against the protoc-gen-validate rules
- * of Envoy's protos, so a graph Envoy would NACK is rejected here, against
- * the graph that produced it, and never pushed.
+ * Checks one planned graph's resources against Envoy's limits (its plan
+ * header's length) and the protoc-gen-validate rules of Envoy's protos, so a
+ * graph Envoy would NACK is rejected here, against the graph that produced
+ * it, and never pushed.
  */
 function envoyRuleViolations(
   root: protobuf.Root,
@@ -38,22 +36,7 @@ function envoyRuleViolations(
 ): Diagnostic[] {
   const tooLong = planHeaderProblems(graph, graphRoutes(planned.graph));
   if (tooLong.length > 0) return tooLong;
-  const routes = {
-    '@type': ROUTE,
-    name: 'check',
-    virtual_hosts: [{ name: 'check', domains: ['*'], routes: graphRoutes(planned.graph) }],
-  };
-  const bodyFields = graphBodyFields(planned.graph);
-  const resources = [
-    routes,
-    // What the graph adds to the body filter's configuration: checked here, where it can be refused alone.
-    ...(bodyFields.length > 0 ? [bodyFieldsConfig(bodyFields)] : []),
-    // A graph without hops adds nothing to the hop table.
-    ...(planned.graph.hops.length > 0 ? [hopRouteConfiguration([planned.graph])] : []),
-    ...planned.upstreams.map(cluster),
-    ...planned.upstreams.filter((u) => u.endpoints.kind === 'static').map(loadAssignment),
-  ];
-  return resources.flatMap((resource) =>
+  return plannedGraphResources(planned).flatMap((resource) =>
     validateResource(root, resource).map((violation) => ({
       code: 'invalid-value' as const,
       source: graph.source,
@@ -70,7 +53,9 @@ interface GraphResult {
 }
 
 /**
- * Graph models → Envoy resources. Each graph is planned and checked once per
+ * Graph models → Envoy resources: plans each graph, checks what it would
+ * add to Envoy's configuration against Envoy's own rules, and hands the
+ * plans to the translator. Each graph is planned and checked once per
  * GraphModel object: sources hand the same object back while a graph is
  * unchanged, so a one-graph change plans, checks and translates one graph,
  * and the result names what changed since the compiler's previous compile.
@@ -110,6 +95,11 @@ export class GraphCompiler {
       rejected,
       diagnostics,
     };
+  }
+
+  /** Why `graph` cannot be compiled (the planner's and Envoy's rules), if it cannot. */
+  problemsOf(graph: GraphModel): readonly Diagnostic[] {
+    return this.#result(graph).diagnostics;
   }
 
   /** The plan a compile made of `graph`, if it compiled it and the graph was accepted. */
