@@ -2,9 +2,10 @@ import type { Diagnostic } from '../spec/diagnostic.ts';
 import { parseDuration } from '../spec/duration.ts';
 import { formatPath } from '../spec/paths.ts';
 import { didYouMean } from '../spec/suggest.ts';
+import type { NodeSpec, OutlierDetection, Retries } from '../spec/schema.ts';
 import type { ValidatedDocument } from '../spec/validate.ts';
 import { findCycles } from './cycles.ts';
-import type { GraphModel } from './model.ts';
+import type { GraphModel, NodeModel, OutlierDetectionModel, RetriesModel } from './model.ts';
 import { reachableFrom, topologicalOrder } from './order.ts';
 import { referencesOf, type Reference } from './references.ts';
 
@@ -13,6 +14,46 @@ const defaultMaxRequestBytes = 10 * 1024 * 1024;
 
 function listOf(names: ReadonlySet<string>): string {
   return [...names].sort().join(', ');
+}
+
+/**
+ * The schema admits only durations parseDuration reads, so one that got
+ * here parses: a duration that does not is this code's bug, not the user's.
+ */
+function milliseconds(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new Error(`duration ${JSON.stringify(text)} passed the schema`);
+  return ms;
+}
+
+function timedRetries({ attempts, perTryTimeout, on }: Retries): RetriesModel {
+  return {
+    attempts,
+    ...(perTryTimeout !== undefined && { perTryTimeoutMs: milliseconds(perTryTimeout) }),
+    ...(on !== undefined && { on }),
+  };
+}
+
+function timedOutlierDetection(outlier: OutlierDetection): OutlierDetectionModel {
+  const { interval, baseEjectionTime, ...counts } = outlier;
+  return {
+    ...counts,
+    ...(interval !== undefined && { intervalMs: milliseconds(interval) }),
+    ...(baseEjectionTime !== undefined && { baseEjectionTimeMs: milliseconds(baseEjectionTime) }),
+  };
+}
+
+/** A node with its durations read once, here: later stages never see duration text. */
+function timedNode(node: NodeSpec): NodeModel {
+  const { timeout, retries, ...rest } = node;
+  const outlier = 'outlierDetection' in node ? node.outlierDetection : undefined;
+  // Each kind keeps its own fields; only the durations change form.
+  return {
+    ...rest,
+    ...(timeout !== undefined && { timeoutMs: milliseconds(timeout) }),
+    ...(retries !== undefined && { retries: timedRetries(retries) }),
+    ...(outlier !== undefined && { outlierDetection: timedOutlierDetection(outlier) }),
+  };
 }
 
 /**
@@ -125,7 +166,9 @@ export function buildGraph(
   if (diagnostics.length > 0 || !complete || entry === undefined || document.name === undefined) {
     return { diagnostics };
   }
-  const sorted = [...nodes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...nodes.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, node]): [string, NodeModel] => [name, timedNode(node)]);
   return {
     graph: {
       name: document.name,
@@ -133,9 +176,7 @@ export function buildGraph(
       source,
       host: settings.host?.toLowerCase() ?? '*',
       protocol: settings.protocol ?? 'v2',
-      timeoutMs:
-        (settings.timeout === undefined ? undefined : parseDuration(settings.timeout)) ??
-        defaultTimeoutMs,
+      timeoutMs: settings.timeout === undefined ? defaultTimeoutMs : milliseconds(settings.timeout),
       entry,
       propagateHeaders: settings.propagateHeaders ?? [],
       returnOutputs: settings.returnOutputs ?? [],

@@ -48,6 +48,18 @@ function checkDocument(
 }
 
 /**
+ * One document already read into plain data (a Kubernetes object, say) in,
+ * its graph or every problem out; paths are those of the object, in the
+ * order the checks find them. Never throws on user input.
+ */
+export function loadGraphObject(
+  source: string,
+  value: unknown,
+): { graph?: GraphModel; diagnostics: Diagnostic[] } {
+  return checkDocument(source, { value, diagnostics: [], positions: new Map() });
+}
+
+/**
  * The graphs of a text read by the quick YAML reader, or undefined unless
  * every document is a graph without a problem: problems are reported from
  * the exact reader, which knows where in the text each one is.
@@ -57,7 +69,7 @@ function quickLoad(source: string, text: string): GraphModel[] | undefined {
   if (values === undefined || values.length === 0) return undefined;
   const graphs: GraphModel[] = [];
   for (const value of values) {
-    const { graph } = checkDocument(source, { value, diagnostics: [], positions: new Map() });
+    const { graph } = loadGraphObject(source, value);
     if (!graph) return undefined;
     graphs.push(graph);
   }

@@ -1,4 +1,38 @@
-import type { NodeSpec, Protocol } from '../spec/schema.ts';
+import type { NodeSpec, Protocol, RetryOn } from '../spec/schema.ts';
+
+/** A node's retries, its per-try timeout in milliseconds. */
+export interface RetriesModel {
+  readonly attempts: number;
+  readonly perTryTimeoutMs?: number;
+  readonly on?: readonly RetryOn[];
+}
+
+/** A node's outlier detection, its durations in milliseconds; unset fields take Envoy's defaults. */
+export interface OutlierDetectionModel {
+  readonly consecutive5xx?: number;
+  readonly intervalMs?: number;
+  readonly baseEjectionTimeMs?: number;
+  readonly maxEjectionPercent?: number;
+}
+
+/** One kind of node as the spec declares it, its durations read once into milliseconds. */
+type Timed<Node> = Omit<Node, 'timeout' | 'retries' | 'outlierDetection'> & {
+  /** The spec's text never reaches the stages after the graph: only milliseconds do. */
+  readonly timeout?: never;
+  readonly timeoutMs?: number;
+  readonly retries?: RetriesModel;
+} & (Node extends { outlierDetection?: unknown }
+    ? { readonly outlierDetection?: OutlierDetectionModel }
+    : unknown);
+
+/** Each kind timed on its own, so the union stays discriminated by `kind`. */
+type EachTimed<Node> = Node extends unknown ? Timed<Node> : never;
+
+/** A node of a validated graph: the spec's node, durations in milliseconds. */
+export type NodeModel = EachTimed<NodeSpec>;
+
+/** The nodes of one kind. */
+export type NodeOfKind<Kind extends NodeModel['kind']> = Extract<NodeModel, { kind: Kind }>;
 
 /**
  * A validated graph: every reference resolves, there is no cycle, and every
@@ -23,7 +57,7 @@ export interface GraphModel {
   /** Request body limit for graphs the executor runs. */
   readonly maxRequestBytes: number;
   /** Nodes by name, in name order. */
-  readonly nodes: ReadonlyMap<string, NodeSpec>;
+  readonly nodes: ReadonlyMap<string, NodeModel>;
   /** Node names reachable from the entry, each after every node that leads to it. */
   readonly order: readonly string[];
 }

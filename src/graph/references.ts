@@ -1,5 +1,6 @@
 import type { NodeSpec } from '../spec/schema.ts';
 import type { PathSegment } from '../spec/paths.ts';
+import type { NodeModel } from './model.ts';
 
 /** A node's references to other nodes of the same graph, each with where it is written. */
 export interface Reference {
@@ -7,7 +8,8 @@ export interface Reference {
   readonly path: readonly PathSegment[];
 }
 
-export function referencesOf(name: string, node: NodeSpec): Reference[] {
+/** The same for a node as written and as modelled: references are not durations. */
+export function referencesOf(name: string, node: NodeSpec | NodeModel): Reference[] {
   const at: PathSegment[] = ['spec', 'nodes', name];
   const ref = (target: string, ...rest: PathSegment[]): Reference => ({
     target,

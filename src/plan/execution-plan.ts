@@ -1,9 +1,8 @@
-import type { GraphModel } from '../graph/model.ts';
+import type { GraphModel, NodeModel } from '../graph/model.ts';
 import { reachableFrom } from '../graph/order.ts';
 import { referencesOf } from '../graph/references.ts';
 import { nodePath, publicInferencePath, SELDON_SEND_FEEDBACK_PATH } from '../protocols/paths.ts';
-import { parseDuration } from '../spec/duration.ts';
-import type { NodeSpec, Protocol } from '../spec/schema.ts';
+import type { Protocol } from '../spec/schema.ts';
 import {
   EXECUTION_PLAN_VERSION,
   feedbackHopPath,
@@ -25,7 +24,7 @@ export function handoffKey(graph: GraphModel, node: string): string {
   return `${graphId(graph)}/${node}`;
 }
 
-function protocolOf(graph: GraphModel, node: NodeSpec): Protocol {
+function protocolOf(graph: GraphModel, node: NodeModel): Protocol {
   return ('protocol' in node ? node.protocol : undefined) ?? graph.protocol;
 }
 
@@ -35,7 +34,7 @@ function protocolOf(graph: GraphModel, node: NodeSpec): Protocol {
  * rewritten on its way back: a protocol adapter, Seldon's meta, or
  * intermediate outputs beside it.
  */
-export function canHandOff(graph: GraphModel, node: NodeSpec): boolean {
+export function canHandOff(graph: GraphModel, node: NodeModel): boolean {
   return (
     node.kind === 'model' &&
     protocolOf(graph, node) === graph.protocol &&
@@ -45,7 +44,7 @@ export function canHandOff(graph: GraphModel, node: NodeSpec): boolean {
 }
 
 /** The nodes below `name` whose answer becomes `name`'s answer unchanged. */
-function answeringChildren(node: NodeSpec): string[] {
+function answeringChildren(node: NodeModel): string[] {
   switch (node.kind) {
     case 'transformer':
     case 'mirror':
@@ -92,23 +91,22 @@ export function handoffModels(graph: GraphModel, entry: string): string[] {
     .sort();
 }
 
-function stepTimeoutMs(graph: GraphModel, node: NodeSpec): number {
-  const declared = node.timeout === undefined ? undefined : parseDuration(node.timeout);
-  return Math.min(declared ?? graph.timeoutMs, graph.timeoutMs);
+function stepTimeoutMs(graph: GraphModel, node: NodeModel): number {
+  return Math.min(node.timeoutMs ?? graph.timeoutMs, graph.timeoutMs);
 }
 
 function lower(names: readonly string[] | undefined): string[] {
   return (names ?? []).map((name) => name.toLowerCase());
 }
 
-function hopCall(graph: GraphModel, name: string, node: NodeSpec): HopCall {
+function hopCall(graph: GraphModel, name: string, node: NodeModel): HopCall {
   return { hop: hopPath(graph, name), protocol: protocolOf(graph, node) };
 }
 
 function stepOf(
   graph: GraphModel,
   name: string,
-  node: NodeSpec,
+  node: NodeModel,
   handoffs: ReadonlySet<string>,
 ): StepPlan {
   const common = {

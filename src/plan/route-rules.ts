@@ -1,17 +1,8 @@
-import type { GraphModel } from '../graph/model.ts';
+import type { GraphModel, NodeModel, NodeOfKind, RetriesModel } from '../graph/model.ts';
 import { modelInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { parseDuration } from '../spec/duration.ts';
 import { inListRegex } from '../spec/in-regex.ts';
-import type {
-  MirrorNode,
-  ModelNode,
-  NodeSpec,
-  Retries,
-  SplitterNode,
-  SwitchCondition,
-  SwitchNode,
-} from '../spec/schema.ts';
+import type { SwitchCondition } from '../spec/schema.ts';
 import { bodyCondition } from './body-conditions.ts';
 import type { ForwardAction, RetryPlan, RouteRule, ValueCondition } from './types.ts';
 import { upstreamId } from './upstreams.ts';
@@ -21,10 +12,15 @@ export const MILLION = 1_000_000;
 
 const defaultRetryOn = ['5xx', 'reset', 'connect-failure'] as const;
 
+type ModelNode = NodeOfKind<'model'>;
+type SplitterNode = NodeOfKind<'splitter'>;
+type SwitchNode = NodeOfKind<'switch'>;
+type MirrorNode = NodeOfKind<'mirror'>;
+
 /** Settings a node passes down to children that do not declare their own. */
 interface Inherited {
-  readonly timeout?: string;
-  readonly retries?: Retries;
+  readonly timeoutMs?: number;
+  readonly retries?: RetriesModel;
 }
 
 interface Context {
@@ -32,7 +28,7 @@ interface Context {
   readonly diagnostics: Diagnostic[];
 }
 
-function nodeOf(ctx: Context, name: string): NodeSpec {
+function nodeOf(ctx: Context, name: string): NodeModel {
   const node = ctx.graph.nodes.get(name);
   // GraphModel guarantees every reference resolves.
   if (!node) throw new Error(`graph ${ctx.graph.name} has no node ${name}`);
@@ -50,32 +46,25 @@ function report(ctx: Context, path: string, message: string, hint: string): void
   add(ctx, { code: 'unsupported', source: ctx.graph.source, path, message, hint });
 }
 
-function ms(text: string): number {
-  return parseDuration(text) ?? 0;
-}
-
-export function retryPlan(retries: Retries | undefined): RetryPlan | undefined {
+export function retryPlan(retries: RetriesModel | undefined): RetryPlan | undefined {
   if (retries === undefined || retries.attempts === 0) return undefined;
   return {
     attempts: retries.attempts,
-    ...(retries.perTryTimeout !== undefined && { perTryTimeoutMs: ms(retries.perTryTimeout) }),
+    ...(retries.perTryTimeoutMs !== undefined && { perTryTimeoutMs: retries.perTryTimeoutMs }),
     on: retries.on ?? defaultRetryOn,
   };
 }
 
 function settingsOf(ctx: Context, declared: Inherited) {
-  const timeoutMs = Math.min(
-    declared.timeout === undefined ? ctx.graph.timeoutMs : ms(declared.timeout),
-    ctx.graph.timeoutMs,
-  );
+  const timeoutMs = Math.min(declared.timeoutMs ?? ctx.graph.timeoutMs, ctx.graph.timeoutMs);
   const retries = retryPlan(declared.retries);
   return { timeoutMs, ...(retries && { retries }), mirrors: [] };
 }
 
-function inherit(node: NodeSpec, inherited: Inherited): Inherited {
-  const timeout = node.timeout ?? inherited.timeout;
+function inherit(node: NodeModel, inherited: Inherited): Inherited {
+  const timeoutMs = node.timeoutMs ?? inherited.timeoutMs;
   const retries = node.retries ?? inherited.retries;
-  return { ...(timeout !== undefined && { timeout }), ...(retries && { retries }) };
+  return { ...(timeoutMs !== undefined && { timeoutMs }), ...(retries && { retries }) };
 }
 
 function rule(node: string, action: RouteRule['action']): RouteRule {
@@ -139,7 +128,7 @@ function stickyRules(
       );
       return;
     }
-    if (child.timeout !== undefined || child.retries !== undefined) {
+    if (child.timeoutMs !== undefined || child.retries !== undefined) {
       report(
         ctx,
         `spec.nodes.${route.to}`,

@@ -1,7 +1,5 @@
-import type { GraphModel } from '../graph/model.ts';
+import type { GraphModel, NodeModel } from '../graph/model.ts';
 import { isIpAddress, parseEndpointUrl, parseHostPort, type HostPort } from '../spec/address.ts';
-import { parseDuration } from '../spec/duration.ts';
-import type { NodeSpec } from '../spec/schema.ts';
 import type { UpstreamPlan } from './types.ts';
 
 /** Envoy's own defaults, written out so the compiled config says what it does. */
@@ -12,9 +10,9 @@ const defaultCircuitBreaker = {
   maxRetries: 3,
 };
 
-type EndpointNode = Extract<NodeSpec, { endpoint: unknown }>;
+type EndpointNode = Extract<NodeModel, { endpoint: unknown }>;
 
-export function hasEndpoint(node: NodeSpec): node is EndpointNode {
+export function hasEndpoint(node: NodeModel): node is EndpointNode {
   return 'endpoint' in node;
 }
 
@@ -24,10 +22,6 @@ export function graphId(graph: GraphModel): string {
 
 export function upstreamId(graph: GraphModel, node: string): string {
   return `${graphId(graph)}/${node}`;
-}
-
-function durationMs(text: string | undefined, fallback: number): number {
-  return text === undefined ? fallback : (parseDuration(text) ?? fallback);
 }
 
 function endpointsOf(node: EndpointNode): UpstreamPlan['endpoints'] {
@@ -60,8 +54,8 @@ export function planUpstream(graph: GraphModel, name: string, node: EndpointNode
     ...(outlier && {
       outlierDetection: {
         consecutive5xx: outlier.consecutive5xx ?? 5,
-        intervalMs: durationMs(outlier.interval, 10_000),
-        baseEjectionTimeMs: durationMs(outlier.baseEjectionTime, 30_000),
+        intervalMs: outlier.intervalMs ?? 10_000,
+        baseEjectionTimeMs: outlier.baseEjectionTimeMs ?? 30_000,
         maxEjectionPercent: outlier.maxEjectionPercent ?? 10,
       },
     }),

@@ -8,11 +8,10 @@ import { compileGraphs } from '../../src/controller/compile.ts';
 import { graphRoutes } from '../../src/envoy/route.ts';
 import { longestPlanHeader, MAX_PLAN_HEADER_BYTES } from '../../src/envoy/plan-header-limit.ts';
 import { translate } from '../../src/envoy/translate.ts';
-import type { GraphModel } from '../../src/graph/model.ts';
+import type { GraphModel, NodeModel } from '../../src/graph/model.ts';
 import { planGraph } from '../../src/plan/plan.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
-import type { NodeSpec } from '../../src/spec/schema.ts';
 import { MAX_REGEX_PROGRAM_SIZE, regexProgramSize } from '../../src/spec/regex-program-size.ts';
 import { graphArbitrary } from '../support/graph-arbitraries.ts';
 import { envoyRefusal, staticBootstrap } from '../support/static-envoy.ts';
@@ -67,7 +66,7 @@ async function envoyVerdictPastTheValidator(
 function withNode(
   graph: GraphModel,
   name: string,
-  change: (node: NodeSpec) => NodeSpec,
+  change: (node: NodeModel) => NodeModel,
 ): GraphModel {
   const node = graph.nodes.get(name);
   assert.ok(node);
@@ -262,27 +261,24 @@ spec:
   // Past the validator, each field alone: Envoy refuses every one of them.
   const [graph] = load('long.yaml', text('1s'));
   assert.ok(graph);
-  const changes: [string, (node: NodeSpec) => NodeSpec][] = [
-    ['timeout', (node) => ({ ...node, timeout: '9223372036s' })],
-    [
-      'perTryTimeout',
-      (node) => ({ ...node, retries: { attempts: 1, perTryTimeout: '9223372036s' } }),
-    ],
+  // The graph model holds durations in milliseconds: 9223372036 s, one past Envoy's bound.
+  const tooLong = 9_223_372_036_000;
+  const changes: [string, (node: NodeModel) => NodeModel][] = [
+    ['timeout', (node) => ({ ...node, timeoutMs: tooLong })],
+    ['perTryTimeout', (node) => ({ ...node, retries: { attempts: 1, perTryTimeoutMs: tooLong } })],
     [
       'interval',
       (node) =>
-        'endpoint' in node ? { ...node, outlierDetection: { interval: '9223372036s' } } : node,
+        'endpoint' in node ? { ...node, outlierDetection: { intervalMs: tooLong } } : node,
     ],
     [
       'baseEjectionTime',
       (node) =>
-        'endpoint' in node
-          ? { ...node, outlierDetection: { baseEjectionTime: '9223372036s' } }
-          : node,
+        'endpoint' in node ? { ...node, outlierDetection: { baseEjectionTimeMs: tooLong } } : node,
     ],
   ];
   for (const [field, change] of changes) {
-    const past = withNode({ ...graph, timeoutMs: 9_223_372_036_000 }, 'a', change);
+    const past = withNode({ ...graph, timeoutMs: tooLong }, 'a', change);
     assert.match(
       (await envoyVerdictPastTheValidator([past])) ?? 'accepted',
       /Duration out-of-range/,

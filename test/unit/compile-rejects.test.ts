@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileGraphs } from '../../src/controller/compile.ts';
-import type { GraphModel } from '../../src/graph/model.ts';
+import type { GraphModel, NodeModel } from '../../src/graph/model.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
-import type { NodeSpec } from '../../src/spec/schema.ts';
 
 function graph(name: string, header: string): GraphModel {
-  const nodes: [string, NodeSpec][] = [
+  const nodes: [string, NodeModel][] = [
     ['m', { kind: 'model', endpoint: { addresses: ['127.0.0.1:9000'] } }],
     ['w', { kind: 'switch', cases: [{ when: { header, equals: 'x' }, to: 'm' }], default: 'm' }],
   ];

@@ -42,6 +42,25 @@ ${MODELS.split('\n')[0] ?? ''}
   assert.deepEqual(graph.propagateHeaders, ['x-tenant']);
 });
 
+test('node durations are read once, into milliseconds: no duration text reaches the planner', () => {
+  const graph = load(
+    graphDocument(`  entry: a
+  nodes:
+    a: { kind: model, endpoint: { url: "http://x:8080" }, timeout: 1.5s, retries: { attempts: 2, perTryTimeout: 250ms, on: [reset] }, outlierDetection: { consecutive5xx: 3, interval: 10s, baseEjectionTime: 1m } }
+`),
+  );
+  const node = graph.nodes.get('a');
+  assert.ok(node?.kind === 'model');
+  assert.equal(node.timeoutMs, 1500);
+  assert.ok(!('timeout' in node));
+  assert.deepEqual(node.retries, { attempts: 2, perTryTimeoutMs: 250, on: ['reset'] });
+  assert.deepEqual(node.outlierDetection, {
+    consecutive5xx: 3,
+    intervalMs: 10_000,
+    baseEjectionTimeMs: 60_000,
+  });
+});
+
 test('a valid graph of each node kind is accepted', () => {
   const endpoint = '{ url: "http://x:8080" }';
   const graphs: Record<string, string> = {

@@ -1,32 +1,56 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadGraphObject } from '../../src/graph/load.ts';
 import type { GraphModel } from '../../src/graph/model.ts';
 import { planGraph } from '../../src/plan/plan.ts';
 import type { RouteRule } from '../../src/plan/types.ts';
 import { bodyCondition, canonicalPath, nextUp } from '../../src/plan/body-conditions.ts';
-import type { NodeSpec, SwitchCase, SwitchCondition } from '../../src/spec/schema.ts';
+import type { SwitchCondition } from '../../src/spec/schema.ts';
 import { parseJsonPath } from '../../src/spec/json-path.ts';
 
-function graphOf(entry: string, nodes: Record<string, NodeSpec>): GraphModel {
-  const names = Object.keys(nodes).sort();
-  return {
-    name: 'g',
-    namespace: undefined,
-    source: 'g.yaml',
-    host: '*',
-    protocol: 'v2',
-    timeoutMs: 2000,
-    entry,
-    propagateHeaders: [],
-    returnOutputs: [],
-    maxRequestBytes: 10485760,
-    nodes: new Map(names.map((n) => [n, nodes[n] as NodeSpec])),
-    order: names,
+/**
+ * Graph `g` (a 2 s deadline) of these nodes, entered at `entry`, read by the
+ * spec layer as a user's document is: a fixture the validator would refuse
+ * fails here, not in the planner.
+ */
+function graphOf(entry: string, nodes: Record<string, object>): GraphModel {
+  const document = {
+    apiVersion: 'switchyard.io/v1alpha1',
+    kind: 'InferenceGraph',
+    metadata: { name: 'g' },
+    spec: { entry, timeout: '2s', nodes },
   };
+  const { graph, diagnostics } = loadGraphObject('g.yaml', document);
+  assert.deepEqual(diagnostics, []);
+  return graph ?? assert.fail();
 }
 
-const model = (port: number, extra: Partial<NodeSpec> = {}): NodeSpec =>
-  ({ kind: 'model', endpoint: { addresses: [`127.0.0.1:${String(port)}`] }, ...extra }) as NodeSpec;
+const endpoint = (port: number) => ({ addresses: [`127.0.0.1:${String(port)}`] });
+const model = (port: number, extra: object = {}) => ({
+  kind: 'model',
+  endpoint: endpoint(port),
+  ...extra,
+});
+/** A splitter over its children, in the order given, with their weights. */
+const split = (weights: Record<string, number>, extra: object = {}) => ({
+  kind: 'splitter',
+  routes: Object.entries(weights).map(([to, weight]) => ({ to, weight })),
+  ...extra,
+});
+/** A switch of [condition, node] cases, and a default if given. */
+const switchOf = (cases: [SwitchCondition, string][], fallback?: string) => ({
+  kind: 'switch',
+  cases: cases.map(([when, to]) => ({ when, to })),
+  ...(fallback !== undefined && { default: fallback }),
+});
+const mirror = (to: string, shadow: string, percent?: number) => ({
+  kind: 'mirror',
+  to,
+  shadow,
+  ...(percent !== undefined && { percent }),
+});
+const transformer = (to: string) => ({ kind: 'transformer', to, endpoint: endpoint(3) });
+const ensemble = (...children: string[]) => ({ kind: 'ensemble', children, combine: 'mean' });
 
 function rulesOf(graph: GraphModel): readonly RouteRule[] {
   const result = planGraph(graph);
@@ -49,21 +73,11 @@ function summary(rule: RouteRule): string {
   return `${conditions.join(',')}→${target}`;
 }
 
+const kinds = (rules: readonly RouteRule[]) => rules.map((r) => r.action.kind);
+
 test('a split becomes cumulative draw bounds; the last child takes the rest', () => {
   const rules = rulesOf(
-    graphOf('s', {
-      s: {
-        kind: 'splitter',
-        routes: [
-          { to: 'a', weight: 1 },
-          { to: 'b', weight: 2 },
-          { to: 'c', weight: 1 },
-        ],
-      },
-      a: model(1),
-      b: model(2),
-      c: model(3),
-    }),
+    graphOf('s', { s: split({ a: 1, b: 2, c: 1 }), a: model(1), b: model(2), c: model(3) }),
   );
   assert.deepEqual(rules.map(summary), [
     '<250000→default/g/a',
@@ -73,39 +87,15 @@ test('a split becomes cumulative draw bounds; the last child takes the rest', ()
 });
 
 test('zero-weight children get no route', () => {
-  const rules = rulesOf(
-    graphOf('s', {
-      s: {
-        kind: 'splitter',
-        routes: [
-          { to: 'a', weight: 0 },
-          { to: 'b', weight: 5 },
-        ],
-      },
-      a: model(1),
-      b: model(2),
-    }),
-  );
+  const rules = rulesOf(graphOf('s', { s: split({ a: 0, b: 5 }), a: model(1), b: model(2) }));
   assert.deepEqual(rules.map(summary), ['→default/g/b']);
 });
 
 test('a split nested in a split is scaled into its parent’s slice of the draw', () => {
   const rules = rulesOf(
     graphOf('outer', {
-      outer: {
-        kind: 'splitter',
-        routes: [
-          { to: 'inner', weight: 1 },
-          { to: 'c', weight: 1 },
-        ],
-      },
-      inner: {
-        kind: 'splitter',
-        routes: [
-          { to: 'a', weight: 1 },
-          { to: 'b', weight: 1 },
-        ],
-      },
+      outer: split({ inner: 1, c: 1 }),
+      inner: split({ a: 1, b: 1 }),
       a: model(1),
       b: model(2),
       c: model(3),
@@ -121,14 +111,8 @@ test('a split nested in a split is scaled into its parent’s slice of the draw'
 test('a switch inside a split keeps its conditions and its slice; without default it rejects in that slice', () => {
   const rules = rulesOf(
     graphOf('s', {
-      s: {
-        kind: 'splitter',
-        routes: [
-          { to: 'w', weight: 1 },
-          { to: 'c', weight: 1 },
-        ],
-      },
-      w: { kind: 'switch', cases: [{ when: { header: 'X-Tier', equals: 'gold' }, to: 'a' }] },
+      s: split({ w: 1, c: 1 }),
+      w: switchOf([[{ header: 'X-Tier', equals: 'gold' }, 'a']]),
       a: model(1),
       c: model(3),
     }),
@@ -143,14 +127,13 @@ test('a switch inside a split keeps its conditions and its slice; without defaul
 test('switch conditions: in becomes an escaped alternation, numbers become strings', () => {
   const rules = rulesOf(
     graphOf('w', {
-      w: {
-        kind: 'switch',
-        cases: [
-          { when: { header: 'x-region', in: ['eu.west', 'us'] }, to: 'a' },
-          { when: { query: 'v', equals: 2 }, to: 'a' },
+      w: switchOf(
+        [
+          [{ header: 'x-region', in: ['eu.west', 'us'] }, 'a'],
+          [{ query: 'v', equals: 2 }, 'a'],
         ],
-        default: 'a',
-      },
+        'a',
+      ),
       a: model(1),
     }),
   );
@@ -163,15 +146,7 @@ test('switch conditions: in becomes an escaped alternation, numbers become strin
 test('timeouts and retries: the nearest declaration wins, never above the graph deadline', () => {
   const rules = rulesOf(
     graphOf('s', {
-      s: {
-        kind: 'splitter',
-        timeout: '5s',
-        retries: { attempts: 1 },
-        routes: [
-          { to: 'a', weight: 1 },
-          { to: 'b', weight: 1 },
-        ],
-      },
+      s: split({ a: 1, b: 1 }, { timeout: '5s', retries: { attempts: 1 } }),
       a: model(1, {
         timeout: '300ms',
         retries: { attempts: 3, perTryTimeout: '100ms', on: ['reset'] },
@@ -190,7 +165,7 @@ test('timeouts and retries: the nearest declaration wins, never above the graph 
 test('a mirror adds its shadow to every forward of its primary', () => {
   const rules = rulesOf(
     graphOf('m', {
-      m: { kind: 'mirror', to: 'live', shadow: 'shadow', percent: 12.5 },
+      m: mirror('live', 'shadow', 12.5),
       live: model(1, { model: 'x' }),
       shadow: model(2, { model: 'x' }),
     }),
@@ -202,11 +177,7 @@ test('a mirror adds its shadow to every forward of its primary', () => {
 
 test('a shadow serving another path than its primary is reported with a fix', () => {
   const result = planGraph(
-    graphOf('m', {
-      m: { kind: 'mirror', to: 'live', shadow: 'shadow' },
-      live: model(1),
-      shadow: model(2),
-    }),
+    graphOf('m', { m: mirror('live', 'shadow'), live: model(1), shadow: model(2) }),
   );
   assert.equal(result.planned, undefined);
   assert.deepEqual(
@@ -224,14 +195,7 @@ test('a shadow serving another path than its primary is reported with a fix', ()
 test('a sticky split needs models on one path and one policy', () => {
   const result = planGraph(
     graphOf('s', {
-      s: {
-        kind: 'splitter',
-        stickyHeader: 'x-user',
-        routes: [
-          { to: 'a', weight: 1 },
-          { to: 'b', weight: 1 },
-        ],
-      },
+      s: split({ a: 1, b: 1 }, { stickyHeader: 'x-user' }),
       a: model(1, { timeout: '1s' }),
       b: model(2),
     }),
@@ -243,57 +207,26 @@ test('a sticky split needs models on one path and one policy', () => {
 });
 
 test('kinds that need the executor compile to an execute rule for the executor', () => {
-  const rules = rulesOf(
-    graphOf('e', {
-      e: { kind: 'ensemble', children: ['a'], combine: 'mean' },
-      a: model(1),
-    }),
-  );
+  const rules = rulesOf(graphOf('e', { e: ensemble('a'), a: model(1) }));
   assert.deepEqual(rules[0]?.action, { kind: 'execute', entry: 'e' });
 });
 
 test('the executor is an upstream for plans it answers, ext_proc for plans that may hand off', () => {
   const transports = (graph: GraphModel) =>
     planGraph(graph).planned?.graph.executors.map((e) => `${e.entry}:${e.transport}`);
-  const endpoint = { addresses: ['127.0.0.1:3'] };
   // The ensemble's answer is the executor's own: Envoy only has to bring it the request.
-  assert.deepEqual(
-    transports(
-      graphOf('e', { e: { kind: 'ensemble', children: ['a'], combine: 'mean' }, a: model(1) }),
-    ),
-    ['e:upstream'],
-  );
-  assert.deepEqual(
-    transports(
-      graphOf('post', { post: { kind: 'output-transformer', to: 'a', endpoint }, a: model(1) }),
-    ),
-    ['post:upstream'],
-  );
+  assert.deepEqual(transports(graphOf('e', { e: ensemble('a'), a: model(1) })), ['e:upstream']);
+  const post = { kind: 'output-transformer', to: 'a', endpoint: endpoint(3) };
+  assert.deepEqual(transports(graphOf('post', { post, a: model(1) })), ['post:upstream']);
   // The model after a transformer answers for the graph: Envoy forwards to it and streams.
-  assert.deepEqual(
-    transports(graphOf('t', { t: { kind: 'transformer', to: 'a', endpoint }, a: model(1) })),
-    ['t:ext_proc'],
-  );
+  assert.deepEqual(transports(graphOf('t', { t: transformer('a'), a: model(1) })), ['t:ext_proc']);
 });
 
 test('a split branch that needs the executor is the only branch that meets it', () => {
   const rules = rulesOf(
-    graphOf('s', {
-      s: {
-        kind: 'splitter',
-        routes: [
-          { to: 'a', weight: 1 },
-          { to: 't', weight: 1 },
-        ],
-      },
-      t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
-      a: model(1),
-    }),
+    graphOf('s', { s: split({ a: 1, t: 1 }), t: transformer('a'), a: model(1) }),
   );
-  assert.deepEqual(
-    rules.map((r) => r.action.kind),
-    ['forward', 'execute'],
-  );
+  assert.deepEqual(kinds(rules), ['forward', 'execute']);
 });
 
 test('a model of another protocol than the graph needs an adapter, hence the executor', () => {
@@ -304,22 +237,15 @@ test('a model of another protocol than the graph needs an adapter, hence the exe
 test('a body switch is native: header cases first stream, the body is read from the first body case on', () => {
   const rules = rulesOf(
     graphOf('s', {
-      s: {
-        kind: 'splitter',
-        routes: [
-          { to: 'w', weight: 1 },
-          { to: 'c', weight: 1 },
+      s: split({ w: 1, c: 1 }),
+      w: switchOf(
+        [
+          [{ header: 'x-tier', equals: 'gold' }, 'a'],
+          [{ body: "$['parameters'].tier", in: ['gold', 3] }, 'b'],
+          [{ query: 'v', equals: 'b' }, 'b'],
         ],
-      },
-      w: {
-        kind: 'switch',
-        cases: [
-          { when: { header: 'x-tier', equals: 'gold' }, to: 'a' },
-          { when: { body: "$['parameters'].tier", in: ['gold', 3] }, to: 'b' },
-          { when: { query: 'v', equals: 'b' }, to: 'b' },
-        ],
-        default: 'c',
-      },
+        'c',
+      ),
       a: model(1),
       b: model(2),
       c: model(3),
@@ -351,28 +277,21 @@ test('a body switch is native: header cases first stream, the body is read from 
 });
 
 test('a body switch Envoy cannot run goes to the executor whole', () => {
-  const executes = (cases: SwitchCase[], extra: Record<string, NodeSpec> = {}) =>
-    rulesOf(graphOf('w', { w: { kind: 'switch', cases, default: 'a' }, a: model(1), ...extra }))
-      .map((r) => r.action.kind)
-      .join();
-  assert.equal(executes([{ when: { body: '$.inputs[0].data[0]', gt: 1 }, to: 'a' }]), 'execute');
-  assert.equal(executes([{ when: { body: '$.tier', present: true }, to: 'a' }]), 'execute');
-  assert.equal(executes([{ when: { body: '$', equals: 1 }, to: 'a' }]), 'execute');
-  assert.equal(executes([{ when: { body: "$['']", equals: 1 }, to: 'a' }]), 'execute');
-  const transformer = {
-    t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
-  } as Record<string, NodeSpec>;
-  assert.equal(
-    executes([{ when: { body: '$.tier', equals: 'x' }, to: 't' }], transformer),
-    'execute',
-  );
+  const executes = (cases: [SwitchCondition, string][], extra: Record<string, object> = {}) =>
+    kinds(rulesOf(graphOf('w', { w: switchOf(cases, 'a'), a: model(1), ...extra }))).join();
+  assert.equal(executes([[{ body: '$.inputs[0].data[0]', gt: 1 }, 'a']]), 'execute');
+  assert.equal(executes([[{ body: '$.tier', present: true }, 'a']]), 'execute');
+  assert.equal(executes([[{ body: '$', equals: 1 }, 'a']]), 'execute');
+  assert.equal(executes([[{ body: "$['']", equals: 1 }, 'a']]), 'execute');
+  const withTransformer = { t: transformer('a') };
+  assert.equal(executes([[{ body: '$.tier', equals: 'x' }, 't']], withTransformer), 'execute');
   assert.equal(
     executes(
       [
-        { when: { header: 'x', equals: 'y' }, to: 't' },
-        { when: { body: '$.tier', equals: 'x' }, to: 'a' },
+        [{ header: 'x', equals: 'y' }, 't'],
+        [{ body: '$.tier', equals: 'x' }, 'a'],
       ],
-      transformer,
+      withTransformer,
     ),
     'execute,reject,reject,reject,forward,forward',
     'the executor may take a header case before the body cases',
@@ -415,47 +334,34 @@ test('a body switch left to the executor is not held to what only Envoy cannot d
   // The mirror's shadow serves another path than its primary: a problem only when Envoy mirrors.
   const result = planGraph(
     graphOf('w', {
-      w: {
-        kind: 'switch',
-        cases: [
-          { when: { body: '$.a', equals: 'x' }, to: 't' },
-          { when: { body: '$.b', equals: 'y' }, to: 'm' },
+      w: switchOf(
+        [
+          [{ body: '$.a', equals: 'x' }, 't'],
+          [{ body: '$.b', equals: 'y' }, 'm'],
         ],
-        default: 'a',
-      },
-      t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
-      m: { kind: 'mirror', to: 'a', shadow: 's' },
+        'a',
+      ),
+      t: transformer('a'),
+      m: mirror('a', 's'),
       a: model(1),
       s: model(2),
     }),
   );
   assert.deepEqual(result.diagnostics, []);
-  assert.deepEqual(
-    result.planned?.graph.rules.map((r) => r.action.kind),
-    ['execute'],
-  );
+  assert.deepEqual(kinds(result.planned?.graph.rules ?? []), ['execute']);
 });
 
 test('a mirror over a subtree the executor runs is not held to what only Envoy cannot do', () => {
   const result = planGraph(
     graphOf('m', {
-      m: { kind: 'mirror', to: 'split', shadow: 'a' },
-      split: {
-        kind: 'splitter',
-        routes: [
-          { to: 't', weight: 1 },
-          { to: 'inner', weight: 1 },
-        ],
-      },
-      t: { kind: 'transformer', to: 'a', endpoint: { addresses: ['127.0.0.1:3'] } },
-      inner: { kind: 'mirror', to: 'a', shadow: 's' },
+      m: mirror('split', 'a'),
+      split: split({ t: 1, inner: 1 }),
+      t: transformer('a'),
+      inner: mirror('a', 's'),
       a: model(1),
       s: model(2),
     }),
   );
   assert.deepEqual(result.diagnostics, []);
-  assert.deepEqual(
-    result.planned?.graph.rules.map((r) => r.action.kind),
-    ['execute'],
-  );
+  assert.deepEqual(kinds(result.planned?.graph.rules ?? []), ['execute']);
 });

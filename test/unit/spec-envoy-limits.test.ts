@@ -285,9 +285,10 @@ test('YAML merge keys are supported, by the reader that resolves them', () => {
 `);
   const { graphs, diagnostics } = loadGraphDocuments(SOURCE, text);
   assert.deepEqual(diagnostics, []);
+  // The graph model holds the merged node, its duration read into milliseconds.
   assert.deepEqual(graphs[0]?.nodes.get('b'), {
     kind: 'model',
-    timeout: '2s',
+    timeoutMs: 2000,
     endpoint: { addresses: ['127.0.0.1:9002'] },
   });
   // An inline merge without anchors is left to the exact reader too, and merged the same.
@@ -297,7 +298,7 @@ test('YAML merge keys are supported, by the reader that resolves them', () => {
 `);
   assert.deepEqual(loadGraphDocuments(SOURCE, inline).graphs[0]?.nodes.get('a'), {
     kind: 'model',
-    timeout: '2s',
+    timeoutMs: 2000,
     endpoint: { addresses: ['127.0.0.1:9001'] },
   });
 });
