@@ -1,7 +1,5 @@
-import { compileGraphs } from '../controller/compile.ts';
+import { compileGraphFiles } from '../controller/compile-files.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
-import { envoyProtos } from '../protos/envoy-protos.ts';
-import { readGraphFiles } from '../sources/graph-files.ts';
 import { printDiagnostics } from './output.ts';
 
 /**
@@ -13,11 +11,10 @@ export async function validateCommand(
   paths: readonly string[],
   listener: ListenerOptions,
 ): Promise<number> {
-  const { graphs, diagnostics } = await readGraphFiles(paths);
-  const problems = [...diagnostics, ...compileGraphs(graphs, listener, envoyProtos()).diagnostics];
-  printDiagnostics(problems);
-  if (problems.length > 0) {
-    process.stderr.write(`${String(problems.length)} problem(s) found\n`);
+  const { graphs, diagnostics } = await compileGraphFiles(paths, listener);
+  printDiagnostics(diagnostics);
+  if (diagnostics.length > 0) {
+    process.stderr.write(`${String(diagnostics.length)} problem(s) found\n`);
     return 1;
   }
   // Nothing to check is not "everything valid": a mistyped path must not pass.

@@ -6,8 +6,8 @@ import { ROUTE } from '../envoy/type-urls.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
-import type { StreamStatus } from '../xds/xds-stream.ts';
-import { GroupPipeline, type ExecutorEntry } from './group-pipeline.ts';
+import { GroupPipeline } from './group-pipeline.ts';
+import type { ControlPlaneStatus } from './status.ts';
 import { log } from '../runtime/log.ts';
 
 export interface ControlPlaneOptions {
@@ -20,29 +20,6 @@ export interface ControlPlaneOptions {
   readonly xdsHost: string;
   readonly xdsPort: number;
   readonly listener: ListenerOptions;
-}
-
-export interface GraphStatus {
-  readonly id: string;
-  readonly group: string;
-  readonly source: string;
-  /** The group's route-configuration version that carries the graph's current version. */
-  readonly version: string;
-  /** On how many of the group's connected Envoys the graph's current version is ACKed. */
-  readonly programmedOn: number;
-  readonly envoys: number;
-  /** The nodes the executor runs the graph from, and how; empty when Envoy runs it alone. */
-  readonly executors: readonly ExecutorEntry[];
-}
-
-export interface ControlPlaneStatus {
-  readonly envoys: readonly StreamStatus[];
-  readonly graphs: readonly GraphStatus[];
-  /** Rejected inputs, with what is wrong; their last good versions keep serving. */
-  readonly problems: readonly {
-    readonly source: string;
-    readonly diagnostics: readonly string[];
-  }[];
 }
 
 export interface ControlPlane {

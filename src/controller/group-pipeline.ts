@@ -1,13 +1,15 @@
-import { GraphCompiler } from './compile.ts';
+import type protobuf from 'protobufjs';
 import type { ListenerOptions } from '../envoy/options.ts';
 import type { GraphModel } from '../graph/model.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';
 import { graphId } from '../plan/upstreams.ts';
-import type protobuf from 'protobufjs';
-import { GraphDirectory, type DirectorySnapshot } from '../sources/graph-directory.ts';
+import { log } from '../runtime/log.ts';
+import { GraphDirectory } from '../sources/graph-directory.ts';
+import type { SourceUpdate } from '../sources/source-update.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import type { SnapshotCache } from '../xds/cache.ts';
-import { log } from '../runtime/log.ts';
+import { GraphCompiler } from './compile.ts';
+import { LastGoodGraphs } from './last-good.ts';
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
 export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport'>;
@@ -16,17 +18,17 @@ export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport'>;
 const historyLength = 64;
 
 /**
- * One node group's pipeline: its graph directory in, its snapshot out. A
- * graph whose new version fails any check keeps its last good version.
+ * One node group's pipeline: its graph directory in, its snapshot out. What
+ * is served is decided in one place (LastGoodGraphs): a unit whose new
+ * version fails any check keeps its last good version.
  */
 export class GroupPipeline {
   readonly group: string;
   readonly #cache: SnapshotCache;
   readonly #compiler: GraphCompiler;
+  readonly #graphs: LastGoodGraphs;
   readonly #directory: GraphDirectory;
   readonly #reported = new Map<string, string>();
-  #problems = new Map<string, readonly Diagnostic[]>();
-  #served: readonly GraphModel[] = [];
   /**
    * Recent snapshots: their version per resource type, and the graphs they
    * carry. An Envoy that ACKed every one of a snapshot's versions runs those graphs.
@@ -46,8 +48,9 @@ export class GroupPipeline {
     this.group = group;
     this.#cache = cache;
     this.#compiler = new GraphCompiler(root, listener);
-    this.#directory = new GraphDirectory(dir, (snapshot) => {
-      this.#apply(snapshot);
+    this.#graphs = new LastGoodGraphs((graph) => this.#compiler.problemsOf(graph));
+    this.#directory = new GraphDirectory(dir, (updates) => {
+      this.#apply(updates);
     });
   }
 
@@ -69,11 +72,11 @@ export class GroupPipeline {
   }
 
   problems(): ReadonlyMap<string, readonly Diagnostic[]> {
-    return this.#problems;
+    return this.#graphs.problems();
   }
 
   served(): readonly GraphModel[] {
-    return this.#served;
+    return this.#graphs.graphs();
   }
 
   /** The graphs an Envoy runs, known from the versions it ACKed. */
@@ -90,36 +93,18 @@ export class GroupPipeline {
   }
 
   /**
-   * Compiles the directory's graphs. A graph rejected here keeps its last
-   * good version, which is the one served so far; on the common path, with
-   * nothing rejected, this costs what changed, not how many graphs there are.
+   * Serves what a change leaves served. Every served graph passed its
+   * checks, the compiler's among them, so the compile leaves none out; it
+   * costs what changed, not how many graphs there are.
    */
-  #apply(snapshot: DirectorySnapshot): void {
-    const first = this.#compiler.compile(snapshot.graphs);
-    let compiled = first;
-    let served = snapshot.graphs;
-    if (first.rejected.size > 0) {
-      const lastGood = new Map(this.#served.map((graph) => [graphId(graph), graph]));
-      served = snapshot.graphs.flatMap((graph) => {
-        const id = graphId(graph);
-        if (!first.rejected.has(id)) return [graph];
-        const previous = lastGood.get(id);
-        return previous ? [previous] : [];
-      });
-      compiled = this.#compiler.compile(served);
-      const rejectedAgain = compiled.rejected;
-      if (rejectedAgain.size > 0) served = served.filter((g) => !rejectedAgain.has(graphId(g)));
-    }
-    const problems = new Map(snapshot.problems);
-    for (const diagnostic of first.diagnostics) {
-      problems.set(diagnostic.source, [...(problems.get(diagnostic.source) ?? []), diagnostic]);
-    }
-    this.#problems = problems;
-    this.#report(problems);
+  #apply(updates: readonly SourceUpdate[]): void {
+    if (!this.#graphs.apply(updates)) return;
+    const served = this.#graphs.graphs();
+    const compiled = this.#compiler.compile(served);
+    this.#report(this.#graphs.problems());
     // The changes are relative to the last compile, which is what the cache has only when it
     // was the first: the cache checks that, and looks at everything otherwise.
     const changed = this.#cache.setSnapshot(this.group, compiled.resources, compiled.changes);
-    this.#served = served;
     const versions = new Map<string, string>();
     for (const [typeUrl, type] of this.#cache.snapshotFor(this.group) ?? []) {
       if (type.resources.size > 0) versions.set(typeUrl, type.version);

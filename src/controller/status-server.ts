@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorShape } from '../protocols/error-body.ts';
-import type { ControlPlaneStatus } from './control-plane.ts';
+import type { ControlPlaneStatus } from './status.ts';
 
 /** GET /status: the control plane's view as JSON. Loopback by default: it names every Envoy. */
 export async function startStatusServer(

@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { post, waitFor } from '../support/http.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 import { startStack, type Stack } from '../support/stack.ts';
-import { renderStatus } from '../../src/cli/status.ts';
+import { renderStatus } from '../../src/controller/status.ts';
 
 /**
  * The executor's node kinds end to end: graph files → control plane → a

@@ -11,8 +11,8 @@ import { inParallel, modelVersion, post, v2Payload, waitFor } from '../support/h
 import { freePort } from '../support/ports.ts';
 import { routeNamed } from '../support/config-dump.ts';
 import { startStatusServer } from '../../src/controller/status-server.ts';
-import { renderStatus } from '../../src/cli/status.ts';
-import type { ControlPlaneStatus } from '../../src/controller/control-plane.ts';
+import { renderStatus } from '../../src/controller/status.ts';
+import type { ControlPlaneStatus } from '../../src/controller/status.ts';
 import { request } from 'undici';
 
 /**

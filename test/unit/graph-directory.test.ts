@@ -12,7 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GraphDirectory, type DirectorySnapshot } from '../../src/sources/graph-directory.ts';
+import { LastGoodGraphs } from '../../src/controller/last-good.ts';
+import type { GraphModel } from '../../src/graph/model.ts';
+import { GraphDirectory } from '../../src/sources/graph-directory.ts';
+import type { Diagnostic } from '../../src/spec/diagnostic.ts';
+
+/**
+ * A watched directory as the controller takes it: the directory reports
+ * each file's current state, and the controller's last-good stage decides
+ * what is served (no compile checks here: those have tests of their own).
+ */
+interface Served {
+  readonly graphs: readonly GraphModel[];
+  readonly problems: ReadonlyMap<string, readonly Diagnostic[]>;
+}
 
 function model(name: string, port: number): string {
   return `apiVersion: switchyard.io/v1alpha1
@@ -38,19 +51,21 @@ spec:
 `;
 }
 
-/** A watched directory, and each snapshot it delivers, in order. */
+/** A watched directory, and what is served after each change it reports, in order. */
 async function watched(files: Record<string, string>) {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-directory-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const snapshots: DirectorySnapshot[] = [];
+  const snapshots: Served[] = [];
+  const lastGood = new LastGoodGraphs(() => []);
   let wake: (() => void) | undefined;
-  const directory = new GraphDirectory(dir, (snapshot) => {
-    snapshots.push(snapshot);
+  const directory = new GraphDirectory(dir, (updates) => {
+    lastGood.apply(updates);
+    snapshots.push({ graphs: lastGood.graphs(), problems: lastGood.problems() });
     wake?.();
   });
   await directory.start();
-  /** Changes the directory, then waits (at most 5 s) for the snapshot that follows. */
-  const after = async (change: () => void): Promise<DirectorySnapshot> => {
+  /** Changes the directory, then waits (at most 5 s) for what is served after it. */
+  const after = async (change: () => void): Promise<Served> => {
     const arrived = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error('no snapshot within 5 s'));
@@ -91,9 +106,9 @@ async function watched(files: Record<string, string>) {
   };
 }
 
-const served = (snapshot: DirectorySnapshot) =>
+const served = (snapshot: Served) =>
   snapshot.graphs.map((g) => `${g.name}@${g.source.split('/').pop() ?? ''}`);
-const codes = (snapshot: DirectorySnapshot) =>
+const codes = (snapshot: Served) =>
   [...snapshot.problems].map(
     ([source, d]) => `${source.split('/').pop() ?? ''}: ${d.map((x) => x.code).join(',')}`,
   );
@@ -177,8 +192,7 @@ test('a file written in place, slowly and in pieces, is never rejected on the wa
       await sleep(40);
     }
     closeSync(fd);
-    const endpoint = (snapshot: DirectorySnapshot) =>
-      JSON.stringify(snapshot.graphs[0]?.nodes.get('m'));
+    const endpoint = (snapshot: Served) => JSON.stringify(snapshot.graphs[0]?.nodes.get('m'));
     for (let waited = 0; waited < 5000; waited += 20) {
       if (directory.snapshots.some((s) => endpoint(s).includes('9002'))) break;
       await sleep(20);

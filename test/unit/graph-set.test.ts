@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { GraphModel } from '../../src/graph/model.ts';
-import { readGraphFiles } from '../../src/sources/graph-files.ts';
 import { checkGraphSet, partitionGraphSet } from '../../src/graph/graph-set.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { graphDocument } from './fixtures/documents.ts';
@@ -172,51 +168,4 @@ test('graphs may not nest each other in a cycle', () => {
     ],
   );
   assert.deepEqual(result.accepted, [leaf, fine]);
-});
-
-test('reading files: directories expand to their graph files in name order; conflicts and unreadable files are diagnostics', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-graphs-'));
-  try {
-    await writeFile(join(dir, 'b.yml'), text('second', '  protocol: seldon\n'));
-    await writeFile(join(dir, 'a.yaml'), text('first', '  protocol: seldon\n'));
-    await writeFile(
-      join(dir, 'c.json'),
-      JSON.stringify({
-        apiVersion: 'switchyard.io/v1alpha1',
-        kind: 'InferenceGraph',
-        metadata: { name: 'third' },
-        spec: { entry: 'a', nodes: { a: { kind: 'model', endpoint: { url: 'http://a' } } } },
-      }),
-    );
-    await writeFile(join(dir, 'd.yaml'), text('broken', '', '', 'nowhere'));
-    await writeFile(join(dir, 'notes.txt'), 'not a graph');
-    await mkdir(join(dir, 'nested.yaml'));
-    const single = join(dir, 'a.yaml');
-    const missing = join(dir, 'missing.yaml');
-    const result = await readGraphFiles([dir, missing]);
-    assert.deepEqual(
-      result.graphs.map((g) => [g.name, g.source]),
-      [
-        ['first', join(dir, 'a.yaml')],
-        ['third', join(dir, 'c.json')],
-      ],
-    );
-    assert.deepEqual(
-      result.diagnostics.map((d) => [d.code, d.source, d.path]),
-      [
-        ['missing-entry', join(dir, 'd.yaml'), 'spec.entry'],
-        ['not-a-graph', missing, ''],
-        ['conflicting-route', join(dir, 'b.yml'), 'spec.host'],
-      ],
-    );
-    assert.equal(result.diagnostics[1]?.message, 'no such file or directory');
-    // A file given by itself keeps the path as the caller wrote it.
-    const alone = await readGraphFiles([single]);
-    assert.deepEqual(
-      alone.graphs.map((g) => g.source),
-      [single],
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 });
