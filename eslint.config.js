@@ -1,7 +1,8 @@
 // @ts-check
 import js from '@eslint/js';
-import tseslint from 'typescript-eslint';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import importX from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
 
 /** Modules that do I/O: pure pipeline stages must not reach for them. */
 const ioModules = [
@@ -22,6 +23,55 @@ const ioModules = [
   '@kubernetes/client-node',
 ];
 
+/** The stages that are pure functions of their input: no I/O of their own. */
+const pureStages = [
+  'src/spec/**',
+  'src/protocols/**',
+  'src/graph/**',
+  'src/plan/**',
+  'src/envoy/**',
+  'src/protos/pgv/**',
+  'src/executor/interpreter/**',
+];
+
+/**
+ * Which folder of src/ may import which, besides itself: the pipeline's
+ * direction (DESIGN.md, Layout). A folder not listed by another is not
+ * imported by it; nothing imports src/cli.
+ */
+const mayImport = {
+  spec: [],
+  protocols: ['spec'],
+  graph: ['spec', 'protocols'],
+  plan: ['spec', 'protocols', 'graph'],
+  protos: [],
+  envoy: ['spec', 'protocols', 'graph', 'plan', 'protos'],
+  xds: ['envoy', 'protos'],
+  'executor/interpreter': ['spec', 'protocols', 'plan'],
+  'executor/transport': ['executor/interpreter', 'spec', 'protocols', 'plan'],
+  sources: ['spec', 'graph'],
+  controller: [
+    'spec',
+    'protocols',
+    'graph',
+    'plan',
+    'protos',
+    'envoy',
+    'xds',
+    'sources',
+    'runtime',
+  ],
+  runtime: [],
+  samples: ['spec', 'protocols'],
+};
+
+const folderZones = Object.entries(mayImport).map(([folder, allowed]) => ({
+  target: `./src/${folder}`,
+  from: './src',
+  except: [folder, ...allowed].map((name) => `./${name}`),
+  message: `src/${folder} may import ${allowed.length === 0 ? 'nothing of src/ but itself' : `only src/{${allowed.join(',')}}`} (DESIGN.md, Layout).`,
+}));
+
 export default tseslint.config(
   { ignores: ['node_modules/', '.cache/', '.tmp/', 'bin/'] },
   js.configs.recommended,
@@ -31,8 +81,32 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
+    settings: {
+      // import-x follows an import only into files it can parse and resolve: without these it
+      // reads none of our .ts files, and no-cycle and no-restricted-paths see nothing.
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({ project: `${import.meta.dirname}/tsconfig.json` }),
+      ],
+    },
     rules: {
       'import-x/no-cycle': 'error',
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          // Zones are relative to this file, wherever ESLint runs from.
+          basePath: import.meta.dirname,
+          zones: [
+            ...folderZones,
+            {
+              target: ['./test', './bench', './scripts'],
+              from: './src/cli',
+              message: 'src/cli only parses flags: use what it calls (controller, runtime, ...).',
+            },
+          ],
+        },
+      ],
       '@typescript-eslint/switch-exhaustiveness-check': [
         'error',
         { considerDefaultExhaustiveForUnions: true },
@@ -53,7 +127,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/spec/**', 'src/graph/**', 'src/plan/**', 'src/envoy/**', 'src/protocols/**'],
+    files: pureStages,
     rules: {
       'no-restricted-imports': [
         'error',
