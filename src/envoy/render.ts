@@ -1,4 +1,4 @@
-import type { ResourceSet } from './resource-set.ts';
+import type { EnvoyResource, ResourceSet } from './resource-set.ts';
 import {
   CLUSTER,
   ENDPOINT,
@@ -18,18 +18,19 @@ const sections: readonly [string, ResourceTypeUrl][] = [
   ['routes', ROUTE],
 ];
 
-/**
- * The resources as one JSON document, in push order and by name within a
- * type: what `compile` prints and golden files pin.
- */
+/** The resources by section ("clusters", "routes", ...) in push order, each as [name, resource] in name order. */
+export function resourceSections(resources: ResourceSet): [string, [string, EnvoyResource][]][] {
+  return sections.map(([section, typeUrl]) => [
+    section,
+    [...(resources.get(typeUrl) ?? [])].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ]);
+}
+
+/** The resources as one JSON document, sections as above: what `compile` prints. */
 export function renderResources(resources: ResourceSet): string {
-  const document = Object.fromEntries(
-    sections.map(([section, typeUrl]) => {
-      const byName = [...(resources.get(typeUrl) ?? [])].sort(([a], [b]) =>
-        a < b ? -1 : a > b ? 1 : 0,
-      );
-      return [section, byName.map(([, resource]) => resource)];
-    }),
-  );
-  return `${JSON.stringify(document, null, 2)}\n`;
+  const document = resourceSections(resources).map(([section, named]) => [
+    section,
+    named.map(([, resource]) => resource),
+  ]);
+  return `${JSON.stringify(Object.fromEntries(document), null, 2)}\n`;
 }
