@@ -4,7 +4,7 @@ import { machineDescription } from './machine.ts';
 
 const resultsDir = join(import.meta.dirname, 'results');
 
-/** Writes <name>.json (raw) and <name>.md (the table the README quotes). */
+/** Writes <name>.json (raw) and <name>.md (the table docs/performance.md quotes). */
 export function writeResults(
   name: string,
   rows: Record<string, string | number>[],

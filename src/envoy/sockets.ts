@@ -3,7 +3,7 @@ import { join } from 'node:path';
 /**
  * Where Envoy and the executor meet when they share a directory (one host,
  * or one pod's shared volume): Unix sockets instead of loopback TCP. Each hop
- * then skips the TCP stack on both sides (measured in README, Numbers).
+ * then skips the TCP stack on both sides (measured in docs/performance.md).
  */
 export function hopSocketPath(dir: string): string {
   return join(dir, 'hops.sock');

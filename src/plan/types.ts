@@ -145,7 +145,7 @@ export interface ExecutorRoutePlan {
  * request through the executor, which may hand it back for Envoy to forward
  * to a model (and stream that model's answer). Only a plan that can hand
  * off gets ext_proc: its exchange costs Envoy and the executor a quarter to
- * a third more CPU per request (DESIGN.md).
+ * a third more CPU per request (docs/decisions/0006).
  */
 export type ExecutorTransport = 'upstream' | 'ext_proc';
 

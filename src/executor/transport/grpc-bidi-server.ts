@@ -191,7 +191,7 @@ async function listenOnSocket(server: net.Server, path: string): Promise<void> {
  * executor serves no other method, and grpc-js's general machinery
  * (interceptors, per-call metadata objects, deadline and compression
  * handling) cost more CPU per ext_proc stream than the executor's own work
- * (measured in bench/data-plane.ts; see the README).
+ * (measured in bench/data-plane.ts; see docs/performance.md).
  */
 export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
