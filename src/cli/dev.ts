@@ -6,6 +6,7 @@ import { startSampleModel, type SampleModel } from '../samples/model-server.ts';
 import { startControlPlane } from '../controller/control-plane.ts';
 import { startEnvoyProcess } from '../runtime/envoy-process.ts';
 import { log } from '../runtime/log.ts';
+import { untilSignal } from '../runtime/until-signal.ts';
 import { startStatusServer } from '../controller/status-server.ts';
 
 const ports = {
@@ -106,10 +107,7 @@ export async function devCommand(graphsDir: string): Promise<void> {
       shadow.requests.length = 0;
     }
   }, 2000);
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  await untilSignal();
   clearInterval(shadowSeen);
   await envoy.stop();
   await executor.stop();

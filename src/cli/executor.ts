@@ -1,11 +1,11 @@
 import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { executorSocketPath, hopSocketPath } from '../envoy/sockets.ts';
 import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
-import { cgroupCpuQuota } from '../runtime/cpu-quota.ts';
 import { log } from '../runtime/log.ts';
+import { untilSignal } from '../runtime/until-signal.ts';
+import { superviseWorkers, workerIndex } from '../runtime/workers.ts';
 
 export interface ExecutorCommandOptions {
   readonly address: string;
@@ -21,23 +21,6 @@ export interface ExecutorCommandOptions {
   readonly maxAnswerBytes: number;
   /** A directory shared with Envoy: Unix sockets in it replace `port` and `hopUrl`. */
   readonly sockets?: string;
-}
-
-/** The environment variable that tells a worker process which of the ports is its own. */
-const WORKER_INDEX = 'SWITCHYARD_EXECUTOR_WORKER';
-
-/** One worker per core the process may use: the machine's, or fewer by its container's CPU limit. */
-export function defaultWorkers(): number {
-  const cores = availableParallelism();
-  const quota = cgroupCpuQuota();
-  return quota === undefined ? cores : Math.max(1, Math.min(cores, Math.floor(quota)));
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
 }
 
 async function serveOne(options: ExecutorCommandOptions, index: number): Promise<void> {
@@ -65,47 +48,6 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
   if (cluster.isWorker) cluster.worker?.disconnect();
 }
 
-/**
- * The primary keeps `workers` processes running until it is told to stop; a
- * worker that dies is replaced on the same port, and meanwhile Envoy retries
- * the requests it could not connect to on another.
- */
-async function superviseWorkers(workers: number): Promise<void> {
-  let stopping = false;
-  const indexOf = new Map<number, number>();
-  const fork = (index: number) => {
-    indexOf.set(cluster.fork({ [WORKER_INDEX]: String(index) }).id, index);
-  };
-  cluster.on('exit', (worker, code, signal) => {
-    const index = indexOf.get(worker.id);
-    indexOf.delete(worker.id);
-    if (stopping || index === undefined) return;
-    log(
-      `executor worker ${String(worker.process.pid)} exited (code ${String(code)}, signal ${signal}); starting another`,
-    );
-    fork(index);
-  });
-  for (let i = 0; i < workers; i++) fork(i);
-  await untilSignal();
-  stopping = true;
-  const workersLeft = Object.values(cluster.workers ?? {});
-  await Promise.all(
-    workersLeft.map(
-      (worker) =>
-        new Promise<void>((resolve) => {
-          if (!worker) {
-            resolve();
-            return;
-          }
-          worker.once('exit', () => {
-            resolve();
-          });
-          worker.kill('SIGTERM');
-        }),
-    ),
-  );
-}
-
 /** `switchyard executor`: serves until SIGINT/SIGTERM, on one process or several. */
 export async function executorCommand(options: ExecutorCommandOptions): Promise<void> {
   if (options.workers > 1 && cluster.isPrimary) {
@@ -115,5 +57,5 @@ export async function executorCommand(options: ExecutorCommandOptions): Promise<
     await superviseWorkers(options.workers);
     return;
   }
-  await serveOne(options, Number(process.env[WORKER_INDEX] ?? '0'));
+  await serveOne(options, workerIndex());
 }

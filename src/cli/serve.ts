@@ -1,5 +1,6 @@
 import { startControlPlane, type ControlPlaneOptions } from '../controller/control-plane.ts';
 import { log } from '../runtime/log.ts';
+import { untilSignal } from '../runtime/until-signal.ts';
 import { startStatusServer } from '../controller/status-server.ts';
 
 /** Runs until SIGINT/SIGTERM, then stops the xDS server cleanly. */
@@ -13,10 +14,7 @@ export async function serveCommand(
   log(
     `xDS (ADS) listening on ${options.xdsHost}:${String(controlPlane.xdsPort)}, watching ${options.graphsDir}`,
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilSignal();
   await status.stop();
   await controlPlane.stop();
 }
