@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GraphModel } from '../../src/graph/model.ts';
-import { loadGraphDocuments } from '../../src/graph/load.ts';
+import { loadGraphDocuments, loadGraphObject } from '../../src/graph/load.ts';
 import { MODELS, SOURCE, graphDocument, read } from './fixtures/documents.ts';
 
 function load(text: string): GraphModel {
@@ -40,6 +40,31 @@ ${MODELS.split('\n')[0] ?? ''}
   assert.equal(graph.protocol, 'seldon');
   assert.equal(graph.timeoutMs, 1500);
   assert.deepEqual(graph.propagateHeaders, ['x-tenant']);
+});
+
+test('an object already parsed (a Kubernetes resource) loads without YAML: its graph, or every problem by path', () => {
+  const resource = {
+    apiVersion: 'switchyard.io/v1alpha1',
+    kind: 'InferenceGraph',
+    metadata: { name: 'fraud', namespace: 'risk', uid: 'c0ffee', resourceVersion: '7' },
+    spec: { entry: 'a', nodes: { a: { kind: 'model', endpoint: { url: 'http://a:8080' } } } },
+  };
+  const loaded = loadGraphObject('risk/fraud', resource);
+  assert.deepEqual(loaded.diagnostics, []);
+  assert.equal(loaded.graph?.namespace, 'risk');
+  assert.equal(loaded.graph.source, 'risk/fraud');
+  const broken = loadGraphObject('risk/fraud', {
+    ...resource,
+    spec: { entry: 'b', timeout: 'soon', nodes: resource.spec.nodes },
+  });
+  assert.equal(broken.graph, undefined);
+  assert.deepEqual(
+    broken.diagnostics.map((d) => [d.source, d.code, d.path]),
+    [
+      ['risk/fraud', 'invalid-duration', 'spec.timeout'],
+      ['risk/fraud', 'missing-entry', 'spec.entry'],
+    ],
+  );
 });
 
 test('node durations are read once, into milliseconds: no duration text reaches the planner', () => {
