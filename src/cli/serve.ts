@@ -1,7 +1,7 @@
 import { startControlPlane, type ControlPlaneOptions } from '../controller/control-plane.ts';
+import { startStatusServer } from '../controller/status-server.ts';
 import { log } from '../runtime/log.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
-import { startStatusServer } from '../controller/status-server.ts';
 
 /** Runs until SIGINT/SIGTERM, then stops the xDS server cleanly. */
 export async function serveCommand(

@@ -1,14 +1,14 @@
 import type { ListenerOptions } from '../envoy/options.ts';
+import { ROUTE } from '../envoy/type-urls.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { encodeAny } from '../protos/proto-json.ts';
-import { ROUTE } from '../envoy/type-urls.ts';
+import { log } from '../runtime/log.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
 import { GroupPipeline } from './group-pipeline.ts';
 import type { ControlPlaneStatus } from './status.ts';
-import { log } from '../runtime/log.ts';
 
 export interface ControlPlaneOptions {
   /** The graphs every Envoy gets, unless its node group has a directory of its own. */
@@ -25,7 +25,7 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   readonly xdsPort: number;
   readonly server: AdsServer;
-  /** Problems of the current inputs, per source file. */
+  /** Problems of the current inputs, per source unit (file). */
   readonly problems: () => ReadonlyMap<string, readonly Diagnostic[]>;
   /** Every connected Envoy and every graph: what `switchyard status` shows. */
   readonly status: () => ControlPlaneStatus;
