@@ -24,6 +24,15 @@ export function upstreamId(graph: GraphModel, node: string): string {
   return `${graphId(graph)}/${node}`;
 }
 
+/** The graph an upstream id names ("<namespace>/<name>/<node>"); none for ids of other shapes. */
+export function graphOfUpstream(id: string): string | undefined {
+  const node = id.lastIndexOf('/');
+  // Namespaces, graph and node names are DNS labels: exactly two slashes make an upstream id.
+  return node > 0 && id.indexOf('/') < node && id.indexOf('/', id.indexOf('/') + 1) === node
+    ? id.slice(0, node)
+    : undefined;
+}
+
 function endpointsOf(node: EndpointNode): UpstreamPlan['endpoints'] {
   if (node.endpoint.url !== undefined) {
     const url = parseEndpointUrl(node.endpoint.url);

@@ -5,6 +5,7 @@ import type {
   ResourceSet,
   TypeChanges,
 } from '../envoy/resource-set.ts';
+import { resourceFacts, type ResourceFacts } from '../envoy/resource-facts.ts';
 import type { ResourceTypeUrl } from '../envoy/type-urls.ts';
 
 /**
@@ -72,6 +73,13 @@ export function versionOf(resources: Iterable<VersionedResource>): string {
 /** What a resource's version is derived from: by default its JSON. */
 export type Fingerprint = (resource: EnvoyResource) => string | Uint8Array;
 
+/** What the streams must know of a resource: its graphs, what it needs, what it provides. */
+export type Describe = (
+  typeUrl: ResourceTypeUrl,
+  name: string,
+  resource: EnvoyResource,
+) => ResourceFacts;
+
 interface GroupState {
   readonly snapshot: GroupSnapshot;
   /** Per type, the translator's map the type snapshot was made from. */
@@ -87,9 +95,25 @@ export class SnapshotCache {
    * for unchanged graphs, so a change hashes only the resources it made.
    */
   readonly #versions = new WeakMap<EnvoyResource, string>();
+  readonly #describe: Describe;
+  /** Facts by resource version, read once however many streams ask. */
+  readonly #facts = new WeakMap<VersionedResource, ResourceFacts>();
 
-  constructor(fingerprint: Fingerprint = (resource) => JSON.stringify(resource)) {
+  constructor(
+    fingerprint: Fingerprint = (resource) => JSON.stringify(resource),
+    describe: Describe = resourceFacts,
+  ) {
     this.#fingerprint = fingerprint;
+    this.#describe = describe;
+  }
+
+  factsOf(typeUrl: ResourceTypeUrl, resource: VersionedResource): ResourceFacts {
+    let facts = this.#facts.get(resource);
+    if (!facts) {
+      facts = this.#describe(typeUrl, resource.name, resource.resource);
+      this.#facts.set(resource, facts);
+    }
+    return facts;
   }
 
   /**
