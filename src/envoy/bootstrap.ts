@@ -11,6 +11,11 @@ export interface BootstrapOptions {
   readonly adminPort: number;
   readonly adminAddress?: string;
   readonly delta?: boolean;
+  /**
+   * Runtime values for a static layer under the admin layer (e.g.
+   * `re2.max_program_size.error_level`); none: Envoy's defaults.
+   */
+  readonly runtime?: Readonly<Record<string, unknown>>;
 }
 
 export const XDS_CLUSTER = 'switchyard_xds';
@@ -47,6 +52,14 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
       lds_config: ADS_CONFIG_SOURCE,
       cds_config: ADS_CONFIG_SOURCE,
     },
+    ...(options.runtime && {
+      layered_runtime: {
+        layers: [
+          { name: 'static', static_layer: options.runtime },
+          { name: 'admin', admin_layer: {} },
+        ],
+      },
+    }),
     static_resources: {
       clusters: [
         {

@@ -47,6 +47,8 @@ export async function startEnvoyProcess(options: {
   logLevel?: string;
   /** Worker threads; Envoy's default is one per core. */
   concurrency?: number;
+  /** Extensions to run without, as "category/name" (an Envoy built without them). */
+  disabledExtensions?: readonly string[];
 }): Promise<RunningEnvoy> {
   const binary = await resolveEnvoy();
   const dir = mkdtempSync(join(tmpdir(), `switchyard-envoy-${options.name ?? 'x'}-`));
@@ -62,6 +64,9 @@ export async function startEnvoyProcess(options: {
       '--use-dynamic-base-id',
       '--disable-hot-restart',
       ...(options.concurrency === undefined ? [] : ['--concurrency', String(options.concurrency)]),
+      ...(options.disabledExtensions && options.disabledExtensions.length > 0
+        ? ['--disable-extensions', options.disabledExtensions.join(',')]
+        : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
