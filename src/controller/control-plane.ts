@@ -53,14 +53,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const problems = () => new Map(pipelines.flatMap((p) => [...p.problems()]));
 
   const status = (): ControlPlaneStatus => {
-    const envoys = server.status();
+    const envoys = server.envoys();
     return {
-      envoys,
+      envoys: envoys.map((e) => e.status),
       graphs: pipelines.flatMap((pipeline) => {
-        const members = envoys.filter((e) => pipelineOf(e.nodeCluster) === pipeline);
-        const running = members.map((e) =>
-          pipeline.running((typeUrl) => e.types[typeUrl]?.ackedVersion),
-        );
+        const members = envoys.filter((e) => pipelineOf(e.status.nodeCluster) === pipeline);
         const version = cache.snapshotFor(pipeline.group)?.get(ROUTE)?.version ?? '';
         return pipeline.served().map((graph) => {
           const id = graphId(graph);
@@ -69,9 +66,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             group: pipeline.group,
             source: graph.source,
             version,
-            programmedOn: running.filter((graphs) => graphs?.get(id) === graph).length,
+            programmedOn: members.filter((e) => e.graphs.programs(id)).length,
             envoys: members.length,
             executors: pipeline.executors(graph),
+            problems: members.flatMap((e) =>
+              e.graphs.problems(id).map((problem) => ({ envoy: e.status.nodeId, ...problem })),
+            ),
           };
         });
       }),

@@ -2,7 +2,6 @@ import type protobuf from 'protobufjs';
 import type { ListenerOptions } from '../envoy/options.ts';
 import type { GraphModel } from '../graph/model.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';
-import { graphId } from '../plan/upstreams.ts';
 import { log } from '../runtime/log.ts';
 import { GraphDirectory } from '../sources/graph-directory.ts';
 import type { SourceUpdate } from '../sources/source-update.ts';
@@ -13,9 +12,6 @@ import { LastGoodGraphs } from './last-good.ts';
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
 export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport'>;
-
-/** How many route-configuration versions to remember for telling what each Envoy runs. */
-const historyLength = 64;
 
 /**
  * One node group's pipeline: its graph directory in, its snapshot out. What
@@ -29,14 +25,6 @@ export class GroupPipeline {
   readonly #graphs: LastGoodGraphs;
   readonly #directory: GraphDirectory;
   readonly #reported = new Map<string, string>();
-  /**
-   * Recent snapshots: their version per resource type, and the graphs they
-   * carry. An Envoy that ACKed every one of a snapshot's versions runs those graphs.
-   */
-  readonly #history: {
-    versions: ReadonlyMap<string, string>;
-    graphs: readonly GraphModel[];
-  }[] = [];
 
   constructor(
     group: string,
@@ -79,19 +67,6 @@ export class GroupPipeline {
     return this.#graphs.graphs();
   }
 
-  /** The graphs an Envoy runs, known from the versions it ACKed. */
-  running(
-    acked: (typeUrl: string) => string | undefined,
-  ): ReadonlyMap<string, GraphModel> | undefined {
-    for (let i = this.#history.length - 1; i >= 0; i--) {
-      const entry = this.#history[i];
-      if (entry && [...entry.versions].every(([typeUrl, version]) => acked(typeUrl) === version)) {
-        return new Map(entry.graphs.map((graph) => [graphId(graph), graph]));
-      }
-    }
-    return undefined;
-  }
-
   /**
    * Serves what a change leaves served. Every served graph passed its
    * checks, the compiler's among them, so the compile leaves none out; it
@@ -105,12 +80,6 @@ export class GroupPipeline {
     // The changes are relative to the last compile, which is what the cache has only when it
     // was the first: the cache checks that, and looks at everything otherwise.
     const changed = this.#cache.setSnapshot(this.group, compiled.resources, compiled.changes);
-    const versions = new Map<string, string>();
-    for (const [typeUrl, type] of this.#cache.snapshotFor(this.group) ?? []) {
-      if (type.resources.size > 0) versions.set(typeUrl, type.version);
-    }
-    this.#history.push({ versions, graphs: served });
-    if (this.#history.length > historyLength) this.#history.shift();
     if (changed) log(`group ${this.group}: serving ${String(compiled.accepted.length)} graph(s)`);
   }
 

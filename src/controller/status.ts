@@ -1,4 +1,4 @@
-import type { StreamStatus } from '../xds/xds-stream.ts';
+import type { GraphProblem, StreamStatus } from '../xds/xds-stream.ts';
 import type { ExecutorEntry } from './group-pipeline.ts';
 
 /** What the control plane knows, as `GET /status` serves it and `switchyard status` prints it. */
@@ -9,9 +9,11 @@ export interface GraphStatus {
   readonly source: string;
   /** The group's route-configuration version that carries the graph's current version. */
   readonly version: string;
-  /** On how many of the group's connected Envoys the graph's current version is ACKed. */
+  /** On how many of the group's connected Envoys every resource of the graph's current version is ACKed. */
   readonly programmedOn: number;
   readonly envoys: number;
+  /** Resources of the graph an Envoy refused, or that wait for one it refused, with its message. */
+  readonly problems: readonly (GraphProblem & { readonly envoy: string })[];
   /** The nodes the executor runs the graph from, and how; empty when Envoy runs it alone. */
   readonly executors: readonly ExecutorEntry[];
 }
@@ -65,6 +67,12 @@ export function renderStatus(status: ControlPlaneStatus): string {
     lines.push(
       `  ${graph.id}  group ${graph.group}  ${runs}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
     );
+    for (const problem of graph.problems) {
+      const what = problem.kind === 'rejected' ? 'rejected' : 'held back';
+      lines.push(
+        `    Envoy ${problem.envoy} ${what} ${typeNames[problem.typeUrl] ?? problem.typeUrl} ${problem.name}; the previous version keeps serving: ${problem.message}`,
+      );
+    }
   }
   if (status.problems.length > 0) {
     lines.push('Rejected (the last good versions keep serving)');

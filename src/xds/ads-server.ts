@@ -9,10 +9,38 @@ import {
   type DiscoveryRequest,
   type DiscoveryResponse,
 } from './discovery-codec.ts';
+import { NodeMemory } from './node-memory.ts';
+import type { Rejection } from './rejections.ts';
 import { SotwStream } from './sotw-stream.ts';
-import type { StreamEvents, StreamStatus, XdsStream } from './xds-stream.ts';
+import type { GraphReport, StreamEvents, StreamStatus, XdsStream } from './xds-stream.ts';
 
 const service = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+/** One of ADS's two methods: its messages, and the stream that serves a call. */
+interface Method<Request, Response> {
+  readonly name: string;
+  readonly decodeRequest: (bytes: Buffer) => Request;
+  readonly encodeRequest: (request: Request) => Buffer;
+  readonly decodeResponse: (bytes: Buffer) => Response;
+  readonly encodeResponse: (response: Response) => Buffer;
+  readonly open: (write: (response: Response) => void) => XdsStream & {
+    onRequest(request: Request): void;
+  };
+}
+
+function definitionOf<Request, Response>(
+  method: Method<Request, Response>,
+): grpc.MethodDefinition<Request, Response> {
+  return {
+    path: `/${service}/${method.name}`,
+    requestStream: true,
+    responseStream: true,
+    requestDeserialize: method.decodeRequest,
+    requestSerialize: method.encodeRequest,
+    responseSerialize: method.encodeResponse,
+    responseDeserialize: method.decodeResponse,
+  };
+}
 
 /** grpc-js refuses messages over 4 MiB by default; a fleet's route table is larger than that. */
 const maxMessageBytes = 256 * 1024 * 1024;
@@ -23,6 +51,18 @@ export interface AdsServerOptions {
   readonly events?: Partial<StreamEvents>;
 }
 
+function typeName(typeUrl: string): string {
+  return typeUrl.split('.').at(-1) ?? typeUrl;
+}
+
+/** What a NACK was pinned on, for the log: the resources and the graphs they carry. */
+function refusedWhat(rejected: readonly Rejection[]): string {
+  if (rejected.length === 0) return '(it names no resource: its resources go again apart to tell)';
+  const names = rejected.map((r) => r.name).join(', ');
+  const graphs = [...new Set(rejected.flatMap((r) => r.graphs))];
+  return graphs.length === 0 ? `(${names})` : `(${names}; graph ${graphs.join(', ')})`;
+}
+
 /**
  * The ADS endpoint: knows gRPC streams, nothing of where resources come
  * from. Each stream runs on its own, so a slow Envoy delays only itself.
@@ -31,6 +71,7 @@ export class AdsServer {
   readonly #cache: SnapshotCache;
   readonly #codec: DiscoveryCodec;
   readonly #streams = new Set<XdsStream>();
+  readonly #memory = new NodeMemory();
   readonly #options: AdsServerOptions;
   #server: grpc.Server | undefined;
   #unwatch: (() => void) | undefined;
@@ -48,54 +89,31 @@ export class AdsServer {
       'grpc.max_send_message_length': maxMessageBytes,
     });
     const codec = this.#codec;
+    const sotw: Method<DiscoveryRequest, DiscoveryResponse> = {
+      name: 'StreamAggregatedResources',
+      decodeRequest: (bytes) => codec.decodeRequest(bytes),
+      encodeRequest: (request) => codec.encodeRequest(request),
+      decodeResponse: (bytes) => codec.decodeResponse(bytes),
+      encodeResponse: (response) => codec.encodeResponse(response),
+      open: (write) =>
+        new SotwStream(this.#cache, codec, write, this.#streamEvents(), this.#memory),
+    };
+    const delta: Method<DeltaDiscoveryRequest, DeltaDiscoveryResponse> = {
+      name: 'DeltaAggregatedResources',
+      decodeRequest: (bytes) => codec.decodeDeltaRequest(bytes),
+      encodeRequest: (request) => codec.encodeDeltaRequest(request),
+      decodeResponse: (bytes) => codec.decodeDeltaResponse(bytes),
+      encodeResponse: (response) => codec.encodeDeltaResponse(response),
+      open: (write) =>
+        new DeltaStream(this.#cache, codec, write, this.#streamEvents(), this.#memory),
+    };
     const definition: grpc.ServiceDefinition = {
-      StreamAggregatedResources: {
-        path: `/${service}/StreamAggregatedResources`,
-        requestStream: true,
-        responseStream: true,
-        requestDeserialize: (bytes: Buffer) => codec.decodeRequest(bytes),
-        requestSerialize: (request: DiscoveryRequest) => codec.encodeRequest(request),
-        responseSerialize: (response: DiscoveryResponse) => codec.encodeResponse(response),
-        responseDeserialize: (bytes: Buffer) => codec.decodeResponse(bytes),
-      },
-      DeltaAggregatedResources: {
-        path: `/${service}/DeltaAggregatedResources`,
-        requestStream: true,
-        responseStream: true,
-        requestDeserialize: (bytes: Buffer) => codec.decodeDeltaRequest(bytes),
-        requestSerialize: (request: DeltaDiscoveryRequest) => codec.encodeDeltaRequest(request),
-        responseSerialize: (response: DeltaDiscoveryResponse) =>
-          codec.encodeDeltaResponse(response),
-        responseDeserialize: (bytes: Buffer) => codec.decodeDeltaResponse(bytes),
-      },
+      [sotw.name]: definitionOf(sotw),
+      [delta.name]: definitionOf(delta),
     };
     server.addService(definition, {
-      StreamAggregatedResources: (
-        call: grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponse>,
-      ) => {
-        const stream = new SotwStream(
-          this.#cache,
-          codec,
-          (r) => call.write(r),
-          this.#streamEvents(),
-        );
-        this.#serve(call, stream, (request) => {
-          stream.onRequest(request);
-        });
-      },
-      DeltaAggregatedResources: (
-        call: grpc.ServerDuplexStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse>,
-      ) => {
-        const stream = new DeltaStream(
-          this.#cache,
-          codec,
-          (r) => call.write(r),
-          this.#streamEvents(),
-        );
-        this.#serve(call, stream, (request) => {
-          stream.onRequest(request);
-        });
-      },
+      [sotw.name]: this.#handler(sotw),
+      [delta.name]: this.#handler(delta),
     });
     this.#unwatch = this.#cache.watch(() => {
       for (const stream of this.#streams) stream.changed();
@@ -136,6 +154,11 @@ export class AdsServer {
     return [...this.#streams].map((s) => s.status());
   }
 
+  /** Every connected Envoy, and what it runs of its group's graphs. */
+  envoys(): { status: StreamStatus; graphs: GraphReport }[] {
+    return [...this.#streams].map((s) => ({ status: s.status(), graphs: s.graphReport() }));
+  }
+
   #streamEvents(): StreamEvents {
     const log = this.#options.log;
     const events = this.#options.events;
@@ -146,12 +169,23 @@ export class AdsServer {
       },
       sent: (s, typeUrl, version) => events?.sent?.(s, typeUrl, version),
       ack: (s, typeUrl, version) => events?.ack?.(s, typeUrl, version),
-      nack: (s, typeUrl, version, message) => {
+      nack: (s, typeUrl, version, message, rejected) => {
         log?.(
-          `Envoy ${s.nodeId} rejected ${typeUrl.split('.').at(-1) ?? typeUrl} version ${version}: ${message}`,
+          `Envoy ${s.nodeId} rejected ${typeName(typeUrl)} version ${version} ${refusedWhat(rejected)}: ${message}`,
         );
-        events?.nack?.(s, typeUrl, version, message);
+        events?.nack?.(s, typeUrl, version, message, rejected);
       },
+    };
+  }
+
+  #handler<Request, Response>(
+    method: Method<Request, Response>,
+  ): (call: grpc.ServerDuplexStream<Request, Response>) => void {
+    return (call) => {
+      const stream = method.open((response) => call.write(response));
+      this.#serve(call, stream, (request) => {
+        stream.onRequest(request);
+      });
     };
   }
 

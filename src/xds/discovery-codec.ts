@@ -8,7 +8,8 @@ export interface DiscoveryRequest {
   readonly resource_names: readonly string[];
   readonly type_url: string;
   readonly response_nonce: string;
-  readonly error_detail?: { readonly code?: number; readonly message?: string };
+  // Decoded with defaults: an absent message field is null.
+  readonly error_detail?: { readonly code?: number; readonly message?: string } | null;
 }
 
 export interface EncodedAny {
@@ -30,7 +31,8 @@ export interface DeltaDiscoveryRequest {
   readonly resource_names_unsubscribe: readonly string[];
   readonly initial_resource_versions: Readonly<Record<string, string>>;
   readonly response_nonce: string;
-  readonly error_detail?: { readonly code?: number; readonly message?: string };
+  // Decoded with defaults: an absent message field is null.
+  readonly error_detail?: { readonly code?: number; readonly message?: string } | null;
 }
 
 export interface DeltaDiscoveryResponse {
