@@ -17,6 +17,8 @@ export interface ControlPlaneOptions {
   readonly groups?: ReadonlyMap<string, string>;
   /** ACK/NACK hooks, for tests and benchmarks that measure convergence. */
   readonly xdsEvents?: AdsServerOptions['events'];
+  /** Where the xDS server's lines go (connections, refusals); the log by default. */
+  readonly log?: (line: string) => void;
   readonly xdsHost: string;
   readonly xdsPort: number;
   readonly listener: ListenerOptions;
@@ -38,7 +40,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   // Versions hash what Envoy receives; the encoding is kept for every stream that sends it.
   const cache = new SnapshotCache((resource) => encodeAny(root, resource).value);
   const server = new AdsServer(cache, root, {
-    log,
+    log: options.log ?? log,
     ...(options.xdsEvents && { events: options.xdsEvents }),
   });
   const xdsPort = await server.start({ host: options.xdsHost, port: options.xdsPort });
