@@ -50,13 +50,13 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
     const all = [...now.resources.values()];
     const changed = all.filter((r) => old?.resources.get(r.name)?.version !== r.version);
     changedResources += changed.length;
-    sotw += codec.encodeResponse({
+    sotw += codec.sotw.encodeResponse({
       version_info: now.version,
       resources: (typeUrl === ROUTE ? changed : all).map((r) => codec.any(r)),
       type_url: typeUrl,
       nonce: '1',
     }).length;
-    delta += codec.encodeDeltaResponse({
+    delta += codec.delta.encodeResponse({
       system_version_info: now.version,
       resources: changed.map((r) => ({ name: r.name, version: r.version, resource: codec.any(r) })),
       type_url: typeUrl,

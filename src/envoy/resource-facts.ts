@@ -67,25 +67,33 @@ function upstreamFacts(name: string, needs: readonly ResourceNeed[]): ResourceFa
   return { graphs: graph === undefined ? [] : [graph], needs, provides: [] };
 }
 
-/** The clusters a route action sends to or mirrors to. */
-function routeClusters(action: Json | undefined): string[] {
-  if (!action) return [];
-  const weighted = list(object(action.weighted_clusters)?.clusters).map((c) => object(c)?.name);
-  const mirrors = list(action.request_mirror_policies).map((m) => object(m)?.cluster);
-  return [action.cluster, ...weighted, ...mirrors].flatMap((c) => text(c) ?? []);
+/** Adds the clusters a route action sends to or mirrors to. */
+function addRouteClusters(action: Json | undefined, clusters: Set<string>): void {
+  if (!action) return;
+  const cluster = text(action.cluster);
+  if (cluster !== undefined) clusters.add(cluster);
+  for (const weighted of list(object(action.weighted_clusters)?.clusters)) {
+    const name = text(object(weighted)?.name);
+    if (name !== undefined) clusters.add(name);
+  }
+  for (const mirror of list(action.request_mirror_policies)) {
+    const name = text(object(mirror)?.cluster);
+    if (name !== undefined) clusters.add(name);
+  }
 }
 
-/** The body values a route's match tests, read into metadata by the body filter. */
-function routeBodyValues(match: Json | undefined): string[] {
-  return list(match?.dynamic_metadata).flatMap((matcher) => {
+/** Adds the body values a route's match tests, read into metadata by the body filter. */
+function addRouteBodyValues(match: Json | undefined, values: Set<string>): void {
+  for (const matcher of list(match?.dynamic_metadata)) {
     const m = object(matcher);
-    if (m?.filter !== BODY_NAMESPACE) return [];
+    if (m?.filter !== BODY_NAMESPACE) continue;
     const key = text(object(list(m.path)[0])?.key);
     // The filter marks an unreadable body whatever values it is configured to read.
-    return key === undefined || key === BODY_UNREADABLE_KEY ? [] : [key];
-  });
+    if (key !== undefined && key !== BODY_UNREADABLE_KEY) values.add(key);
+  }
 }
 
+/** Every route table of every graph goes through here: one pass, no lists in between. */
 function routeTableFacts(table: EnvoyResource): ResourceFacts {
   const graphs = new Set<string>();
   const clusters = new Set<string>();
@@ -97,20 +105,16 @@ function routeTableFacts(table: EnvoyResource): ResourceFacts {
       const ours = object(object(object(route.metadata)?.filter_metadata)?.[METADATA_NAMESPACE]);
       const graph = text(ours?.graph);
       if (graph !== undefined) graphs.add(graph);
-      for (const cluster of routeClusters(object(route.route))) clusters.add(cluster);
-      for (const value of routeBodyValues(object(route.match))) bodyValues.add(value);
+      addRouteClusters(object(route.route), clusters);
+      addRouteBodyValues(object(route.match), bodyValues);
     }
   }
-  return {
-    graphs: [...graphs].sort(),
-    needs: [
-      ...[...clusters].map((name) => before(CLUSTER, name)),
-      // The values come from the graph listener's body filter, configured by ECDS.
-      ...(bodyValues.size > 0 ? [before(LISTENER, LISTENER_NAME, BODY_FILTER)] : []),
-      ...[...bodyValues].map((value) => before(EXTENSION_CONFIG, BODY_FILTER, value)),
-    ],
-    provides: [],
-  };
+  const needs: ResourceNeed[] = [];
+  for (const name of clusters) needs.push(before(CLUSTER, name));
+  // The values come from the graph listener's body filter, configured by ECDS.
+  if (bodyValues.size > 0) needs.push(before(LISTENER, LISTENER_NAME, BODY_FILTER));
+  for (const value of bodyValues) needs.push(before(EXTENSION_CONFIG, BODY_FILTER, value));
+  return { graphs: [...graphs].sort(), needs, provides: [] };
 }
 
 /** The HTTP filters of a listener's connection managers, by name. */

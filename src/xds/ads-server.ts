@@ -8,37 +8,42 @@ import {
   type DeltaDiscoveryResponse,
   type DiscoveryRequest,
   type DiscoveryResponse,
+  type MethodCodec,
 } from './discovery-codec.ts';
 import { NodeMemory } from './node-memory.ts';
 import type { Rejection } from './rejections.ts';
 import { SotwStream } from './sotw-stream.ts';
-import type { GraphReport, StreamEvents, StreamStatus, XdsStream } from './xds-stream.ts';
+import type {
+  EnvoyStream,
+  GraphReport,
+  StreamEvents,
+  StreamStatus,
+  XdsStream,
+} from './xds-stream.ts';
 
 const service = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
 /** One of ADS's two methods: its messages, and the stream that serves a call. */
 interface Method<Request, Response> {
   readonly name: string;
-  readonly decodeRequest: (bytes: Buffer) => Request;
-  readonly encodeRequest: (request: Request) => Buffer;
-  readonly decodeResponse: (bytes: Buffer) => Response;
-  readonly encodeResponse: (response: Response) => Buffer;
-  readonly open: (write: (response: Response) => void) => XdsStream & {
+  readonly codec: MethodCodec<Request, Response>;
+  readonly open: (write: (response: Response) => void) => XdsStream<Response> & {
     onRequest(request: Request): void;
   };
 }
 
-function definitionOf<Request, Response>(
-  method: Method<Request, Response>,
-): grpc.MethodDefinition<Request, Response> {
+function definitionOf<Request, Response>({
+  name,
+  codec,
+}: Method<Request, Response>): grpc.MethodDefinition<Request, Response> {
   return {
-    path: `/${service}/${method.name}`,
+    path: `/${service}/${name}`,
     requestStream: true,
     responseStream: true,
-    requestDeserialize: method.decodeRequest,
-    requestSerialize: method.encodeRequest,
-    responseSerialize: method.encodeResponse,
-    responseDeserialize: method.decodeResponse,
+    requestDeserialize: codec.decodeRequest,
+    requestSerialize: codec.encodeRequest,
+    responseSerialize: codec.encodeResponse,
+    responseDeserialize: codec.decodeResponse,
   };
 }
 
@@ -70,7 +75,7 @@ function refusedWhat(rejected: readonly Rejection[]): string {
 export class AdsServer {
   readonly #cache: SnapshotCache;
   readonly #codec: DiscoveryCodec;
-  readonly #streams = new Set<XdsStream>();
+  readonly #streams = new Set<EnvoyStream>();
   readonly #memory = new NodeMemory();
   readonly #options: AdsServerOptions;
   #server: grpc.Server | undefined;
@@ -91,19 +96,13 @@ export class AdsServer {
     const codec = this.#codec;
     const sotw: Method<DiscoveryRequest, DiscoveryResponse> = {
       name: 'StreamAggregatedResources',
-      decodeRequest: (bytes) => codec.decodeRequest(bytes),
-      encodeRequest: (request) => codec.encodeRequest(request),
-      decodeResponse: (bytes) => codec.decodeResponse(bytes),
-      encodeResponse: (response) => codec.encodeResponse(response),
+      codec: codec.sotw,
       open: (write) =>
         new SotwStream(this.#cache, codec, write, this.#streamEvents(), this.#memory),
     };
     const delta: Method<DeltaDiscoveryRequest, DeltaDiscoveryResponse> = {
       name: 'DeltaAggregatedResources',
-      decodeRequest: (bytes) => codec.decodeDeltaRequest(bytes),
-      encodeRequest: (request) => codec.encodeDeltaRequest(request),
-      decodeResponse: (bytes) => codec.decodeDeltaResponse(bytes),
-      encodeResponse: (response) => codec.encodeDeltaResponse(response),
+      codec: codec.delta,
       open: (write) =>
         new DeltaStream(this.#cache, codec, write, this.#streamEvents(), this.#memory),
     };
@@ -191,7 +190,7 @@ export class AdsServer {
 
   #serve<Request, Response>(
     call: grpc.ServerDuplexStream<Request, Response>,
-    stream: XdsStream,
+    stream: EnvoyStream,
     onRequest: (request: Request) => void,
   ): void {
     const log = this.#options.log;
@@ -202,9 +201,9 @@ export class AdsServer {
       log?.(`Envoy ${stream.nodeId || '(unknown)'} disconnected`);
     };
     call.on('data', (request: Request) => {
-      const known = stream.nodeId !== '';
+      const before = stream.nodeId;
       onRequest(request);
-      if (!known && stream.nodeId !== '') {
+      if (before === '' && stream.nodeId !== '') {
         log?.(
           `Envoy ${stream.nodeId} (group ${stream.nodeCluster}, ${stream.protocol} xDS) connected`,
         );

@@ -1,46 +1,20 @@
 import type { ResourceTypeUrl } from '../envoy/type-urls.ts';
-import type { SnapshotCache } from './cache.ts';
-import type {
-  DeltaDiscoveryRequest,
-  DeltaDiscoveryResponse,
-  DiscoveryCodec,
-} from './discovery-codec.ts';
-import type { NodeMemory } from './node-memory.ts';
-import {
-  XdsStream,
-  wildcardTypes,
-  type OutgoingResponse,
-  type StreamEvents,
-} from './xds-stream.ts';
+import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from './discovery-codec.ts';
+import { XdsStream, wildcardTypes, type OutgoingResponse } from './xds-stream.ts';
 
 /**
  * Incremental xDS: a response carries only the resources whose version
  * differs from what Envoy runs, and names the ones removed. On reconnect
  * Envoy's initial_resource_versions say what it has.
  */
-export class DeltaStream extends XdsStream {
+export class DeltaStream extends XdsStream<DeltaDiscoveryResponse> {
   readonly protocol = 'delta';
   protected readonly answersEveryFirstRequest = false;
-  readonly #codec: DiscoveryCodec;
-  readonly #write: (response: DeltaDiscoveryResponse) => void;
-
-  constructor(
-    cache: SnapshotCache,
-    codec: DiscoveryCodec,
-    write: (r: DeltaDiscoveryResponse) => void,
-    events: StreamEvents,
-    memory?: NodeMemory,
-  ) {
-    super(cache, events, memory);
-    this.#codec = codec;
-    this.#write = write;
-  }
-
   onRequest(request: DeltaDiscoveryRequest): void {
-    this.identify(request.node);
     const typeUrl = request.type_url;
     const versions = request.initial_resource_versions;
     this.request(
+      request.node,
       typeUrl,
       { nonce: request.response_nonce, error: request.error_detail },
       { empty: Object.keys(versions).length === 0, versions },
@@ -73,17 +47,17 @@ export class DeltaStream extends XdsStream {
     return true;
   }
 
-  protected write(typeUrl: ResourceTypeUrl, response: OutgoingResponse): void {
-    this.#write({
+  protected format(typeUrl: ResourceTypeUrl, response: OutgoingResponse): DeltaDiscoveryResponse {
+    return {
       system_version_info: response.version,
       resources: response.carried.map((r) => ({
         name: r.name,
         version: r.version,
-        resource: this.#codec.any(r),
+        resource: this.codec.any(r),
       })),
       type_url: typeUrl,
       removed_resources: [...response.removed],
       nonce: response.nonce,
-    });
+    };
   }
 }

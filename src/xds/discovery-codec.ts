@@ -47,73 +47,54 @@ export interface DeltaDiscoveryResponse {
   readonly nonce: string;
 }
 
+/** The messages of one ADS method, both ways: the server's and a test client's. */
+export interface MethodCodec<Request, Response> {
+  readonly decodeRequest: (bytes: Buffer) => Request;
+  readonly encodeRequest: (request: Request) => Buffer;
+  readonly decodeResponse: (bytes: Buffer) => Response;
+  readonly encodeResponse: (response: Response) => Buffer;
+}
+
+function methodCodec<Request, Response>(
+  root: protobuf.Root,
+  requestType: string,
+  responseType: string,
+): MethodCodec<Request, Response> {
+  const request = root.lookupType(`envoy.service.discovery.v3.${requestType}`);
+  const response = root.lookupType(`envoy.service.discovery.v3.${responseType}`);
+  return {
+    decodeRequest: (bytes) =>
+      request.toObject(request.decode(bytes), {
+        defaults: true,
+        arrays: true,
+        objects: true,
+        enums: String,
+        longs: Number,
+      }) as Request,
+    // Requests come from tests as plain objects; responses are built of encoded Anys.
+    encodeRequest: (value) =>
+      Buffer.from(request.encode(request.fromObject(value as object)).finish()),
+    decodeResponse: (bytes) =>
+      response.toObject(response.decode(bytes), { defaults: true, arrays: true }) as Response,
+    encodeResponse: (value) =>
+      Buffer.from(response.encode(response.create(value as object)).finish()),
+  };
+}
+
 /**
  * Protobuf codecs for the ADS messages, and Any encoding of resources done
  * once per resource version however many Envoys receive it.
  */
 export class DiscoveryCodec {
-  readonly #request: protobuf.Type;
-  readonly #response: protobuf.Type;
-  readonly #deltaRequest: protobuf.Type;
-  readonly #deltaResponse: protobuf.Type;
+  readonly sotw: MethodCodec<DiscoveryRequest, DiscoveryResponse>;
+  readonly delta: MethodCodec<DeltaDiscoveryRequest, DeltaDiscoveryResponse>;
   readonly #root: protobuf.Root;
   readonly #encoded = new WeakMap<VersionedResource, EncodedAny>();
 
   constructor(root: protobuf.Root) {
     this.#root = root;
-    this.#request = root.lookupType('envoy.service.discovery.v3.DiscoveryRequest');
-    this.#response = root.lookupType('envoy.service.discovery.v3.DiscoveryResponse');
-    this.#deltaRequest = root.lookupType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-    this.#deltaResponse = root.lookupType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
-  }
-
-  decodeRequest(bytes: Buffer): DiscoveryRequest {
-    return this.#request.toObject(this.#request.decode(bytes), {
-      defaults: true,
-      arrays: true,
-      enums: String,
-      longs: Number,
-    }) as DiscoveryRequest;
-  }
-
-  encodeRequest(request: DiscoveryRequest): Buffer {
-    return Buffer.from(this.#request.encode(this.#request.fromObject(request)).finish());
-  }
-
-  encodeResponse(response: DiscoveryResponse): Buffer {
-    return Buffer.from(this.#response.encode(this.#response.create(response)).finish());
-  }
-
-  decodeResponse(bytes: Buffer): DiscoveryResponse {
-    return this.#response.toObject(this.#response.decode(bytes), {
-      defaults: true,
-      arrays: true,
-    }) as DiscoveryResponse;
-  }
-
-  decodeDeltaRequest(bytes: Buffer): DeltaDiscoveryRequest {
-    return this.#deltaRequest.toObject(this.#deltaRequest.decode(bytes), {
-      defaults: true,
-      arrays: true,
-      objects: true,
-      enums: String,
-      longs: Number,
-    }) as DeltaDiscoveryRequest;
-  }
-
-  encodeDeltaRequest(request: DeltaDiscoveryRequest): Buffer {
-    return Buffer.from(this.#deltaRequest.encode(this.#deltaRequest.fromObject(request)).finish());
-  }
-
-  encodeDeltaResponse(response: DeltaDiscoveryResponse): Buffer {
-    return Buffer.from(this.#deltaResponse.encode(this.#deltaResponse.create(response)).finish());
-  }
-
-  decodeDeltaResponse(bytes: Buffer): DeltaDiscoveryResponse {
-    return this.#deltaResponse.toObject(this.#deltaResponse.decode(bytes), {
-      defaults: true,
-      arrays: true,
-    }) as DeltaDiscoveryResponse;
+    this.sotw = methodCodec(root, 'DiscoveryRequest', 'DiscoveryResponse');
+    this.delta = methodCodec(root, 'DeltaDiscoveryRequest', 'DeltaDiscoveryResponse');
   }
 
   any(resource: VersionedResource): EncodedAny {

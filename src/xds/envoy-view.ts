@@ -52,15 +52,13 @@ export class TypeView {
    */
   readonly #accepted = new Map<string, VersionedResource>();
   /** Names with a `maybe` or `unknown`: when none, everything sent was answered by an ACK. */
-  #doubtful = 0;
-  readonly #accounted: (
-    before: readonly VersionedResource[],
-    after: readonly VersionedResource[],
-  ) => void;
+  readonly #doubtful = new Set<string>();
+  /** Counts what a state Envoy may be in needs, as states come (1) and go (-1). */
+  readonly #accounted: (resource: VersionedResource, delta: 1 | -1) => void;
 
   constructor(
     typeUrl: ResourceTypeUrl,
-    accounted: (before: readonly VersionedResource[], after: readonly VersionedResource[]) => void,
+    accounted: (resource: VersionedResource, delta: 1 | -1) => void,
   ) {
     this.#typeUrl = typeUrl;
     this.#accounted = accounted;
@@ -72,33 +70,36 @@ export class TypeView {
 
   /** Whether every name is known exactly or awaits the answer to a response in flight. */
   get settled(): boolean {
-    return this.#doubtful === 0;
-  }
-
-  /** The states Envoy may be in under a name. */
-  #states(name: string): State[] {
-    const running = this.#running.get(name);
-    const states: State[] = [running?.proven];
-    for (const state of running?.maybe ?? []) addState(states, state);
-    const awaiting = this.#awaiting.get(name);
-    if (awaiting) addState(states, awaiting.state);
-    return states;
+    return this.#doubtful.size === 0;
   }
 
   /** The resource versions Envoy may be running under a name. */
   possible(name: string): VersionedResource[] {
-    return this.#states(name).flatMap((state) => (state ? [state] : []));
+    const running = this.#running.get(name);
+    const awaiting = this.#awaiting.get(name);
+    const states: State[] = [running?.proven];
+    for (const state of running?.maybe ?? []) addState(states, state);
+    if (awaiting) addState(states, awaiting.state);
+    return states.flatMap((state) => (state ? [state] : []));
   }
 
   /** Whether Envoy surely has the name, at whatever version. */
   present(name: string): boolean {
-    if (this.#running.get(name)?.unknown === true) return false;
-    return this.#states(name).every((state) => state !== undefined);
+    const running = this.#running.get(name);
+    const awaiting = this.#awaiting.get(name);
+    return (
+      running?.proven !== undefined &&
+      !running.unknown &&
+      running.maybe.every((state) => state !== undefined) &&
+      (awaiting === undefined || awaiting.state !== undefined)
+    );
   }
 
   /** Whether Envoy may have the name. */
   mayHave(name: string): boolean {
-    return this.#running.get(name)?.unknown === true || this.possible(name).length > 0;
+    const running = this.#running.get(name);
+    if (running && (running.unknown || running.proven || running.maybe.some((s) => s))) return true;
+    return this.#awaiting.get(name)?.state !== undefined;
   }
 
   /** The version Envoy surely runs under a name (undefined: surely absent), or "unknown". */
@@ -135,25 +136,8 @@ export class TypeView {
     return this.#accepted.keys();
   }
 
-  /** Runs `change` on a name and accounts for the needs of the versions it adds or drops. */
-  #change(name: string, change: () => void): void {
-    const before = this.possible(name);
-    const wasDoubtful = this.#isDoubtful(name);
-    change();
-    const running = this.#running.get(name);
-    if (running && running.proven === undefined && running.maybe.length === 0 && !running.unknown) {
-      this.#running.delete(name);
-    }
-    this.#doubtful += Number(this.#isDoubtful(name)) - Number(wasDoubtful);
-    const after = this.possible(name);
-    if (before.length !== after.length || before.some((r, i) => !sameState(r, after[i]))) {
-      this.#accounted(before, after);
-    }
-  }
-
-  #isDoubtful(name: string): boolean {
-    const running = this.#running.get(name);
-    return running !== undefined && (running.maybe.length > 0 || running.unknown);
+  #count(state: State, delta: 1 | -1): void {
+    if (state) this.#accounted(state, delta);
   }
 
   #entry(name: string): Running {
@@ -165,18 +149,56 @@ export class TypeView {
     return running;
   }
 
+  /** Drops an entry that says nothing, and keeps the doubtful names up to date. */
+  #tidy(name: string): void {
+    const running = this.#running.get(name);
+    if (running && running.proven === undefined && running.maybe.length === 0 && !running.unknown) {
+      this.#running.delete(name);
+    }
+    if (running && (running.maybe.length > 0 || running.unknown)) this.#doubtful.add(name);
+    else this.#doubtful.delete(name);
+  }
+
+  #setAwaiting(name: string, state: State, nonce: string): void {
+    this.#count(this.#awaiting.get(name)?.state, -1);
+    this.#awaiting.set(name, { state, nonce });
+    this.#count(state, 1);
+  }
+
+  /** Stops awaiting the answer for a name, if `nonce` carried its latest state. */
+  #answeredFor(name: string, nonce: string): boolean {
+    const awaiting = this.#awaiting.get(name);
+    if (awaiting?.nonce !== nonce) return false;
+    this.#awaiting.delete(name);
+    this.#count(awaiting.state, -1);
+    return true;
+  }
+
+  #prove(name: string, state: State): void {
+    const running = this.#entry(name);
+    this.#count(running.proven, -1);
+    for (const maybe of running.maybe) this.#count(maybe, -1);
+    running.proven = state;
+    running.maybe = [];
+    running.unknown = false;
+    this.#count(state, 1);
+    if (state) this.#accepted.set(name, state);
+    else this.#accepted.delete(name);
+  }
+
+  #doubt(name: string, state: State): void {
+    const running = this.#entry(name);
+    if (sameState(running.proven, state) || running.maybe.some((s) => sameState(s, state))) return;
+    running.maybe.push(state);
+    this.#count(state, 1);
+  }
+
   /** A response is on its way to Envoy. */
   sent(changes: SentChanges): void {
     for (const resource of changes.updated) {
-      this.#change(resource.name, () => {
-        this.#awaiting.set(resource.name, { state: resource, nonce: changes.nonce });
-      });
+      this.#setAwaiting(resource.name, resource, changes.nonce);
     }
-    for (const name of changes.removed) {
-      this.#change(name, () => {
-        this.#awaiting.set(name, { state: undefined, nonce: changes.nonce });
-      });
-    }
+    for (const name of changes.removed) this.#setAwaiting(name, undefined, changes.nonce);
   }
 
   #items(changes: SentChanges): [string, State][] {
@@ -194,20 +216,10 @@ export class TypeView {
    */
   answered(changes: SentChanges, acked: boolean, refused: ReadonlySet<string>): void {
     for (const [name, state] of this.#items(changes)) {
-      this.#change(name, () => {
-        if (this.#awaiting.get(name)?.nonce === changes.nonce) this.#awaiting.delete(name);
-        if (acked) {
-          if (state) this.#accepted.set(name, state);
-          else this.#accepted.delete(name);
-          const running = this.#entry(name);
-          running.proven = state;
-          running.maybe = [];
-          running.unknown = false;
-        } else if (!refused.has(name)) {
-          const running = this.#entry(name);
-          if (!sameState(running.proven, state)) addState(running.maybe, state);
-        }
-      });
+      this.#answeredFor(name, changes.nonce);
+      if (acked) this.#prove(name, state);
+      else if (!refused.has(name)) this.#doubt(name, state);
+      this.#tidy(name);
     }
   }
 
@@ -217,32 +229,29 @@ export class TypeView {
    */
   refused(name: string, version: string): void {
     const running = this.#running.get(name);
-    if (!running?.maybe.some((state) => state?.version === version)) return;
-    this.#change(name, () => {
-      running.maybe = running.maybe.filter((state) => state?.version !== version);
-    });
+    if (!running) return;
+    for (const state of running.maybe) {
+      if (state?.version === version) this.#count(state, -1);
+    }
+    running.maybe = running.maybe.filter((state) => state?.version !== version);
+    this.#tidy(name);
   }
 
   /** A response that will never be answered on its own (superseded, or its stream ended). */
   unanswered(changes: SentChanges): void {
     for (const [name, state] of this.#items(changes)) {
-      if (this.#awaiting.get(name)?.nonce !== changes.nonce) continue;
-      this.#change(name, () => {
-        this.#awaiting.delete(name);
-        const running = this.#entry(name);
-        if (!sameState(running.proven, state)) addState(running.maybe, state);
-      });
+      if (!this.#answeredFor(name, changes.nonce)) continue;
+      this.#doubt(name, state);
+      this.#tidy(name);
     }
   }
 
   /** Every response still unanswered: its stream ended. */
   abandon(): void {
-    for (const [name, { state }] of [...this.#awaiting]) {
-      this.#change(name, () => {
-        this.#awaiting.delete(name);
-        const running = this.#entry(name);
-        if (!sameState(running.proven, state)) addState(running.maybe, state);
-      });
+    for (const [name, { state, nonce }] of [...this.#awaiting]) {
+      this.#answeredFor(name, nonce);
+      this.#doubt(name, state);
+      this.#tidy(name);
     }
   }
 
@@ -253,10 +262,15 @@ export class TypeView {
   }
 
   #clear(name: string): void {
-    this.#change(name, () => {
+    const awaiting = this.#awaiting.get(name);
+    if (awaiting) this.#answeredFor(name, awaiting.nonce);
+    const running = this.#running.get(name);
+    if (running) {
+      this.#count(running.proven, -1);
+      for (const maybe of running.maybe) this.#count(maybe, -1);
       this.#running.delete(name);
-      this.#awaiting.delete(name);
-    });
+    }
+    this.#doubtful.delete(name);
   }
 
   /** Envoy says it has nothing of this type: a fresh Envoy (what it last ACKed is kept). */
@@ -269,26 +283,20 @@ export class TypeView {
    * proof of that state, if this process knows the version's content.
    */
   reported(name: string, version: string, known: VersionedResource | undefined): void {
-    this.#change(name, () => {
+    if (this.#running.get(name)?.proven?.version === version) return;
+    const match =
+      this.possible(name).find((r) => r.version === version) ??
+      (known?.version === version ? known : undefined);
+    if (match) {
       const running = this.#entry(name);
-      const match =
-        this.possible(name).find((r) => r.version === version) ??
-        (known?.version === version ? known : undefined);
-      if (running.proven?.version === version) return;
-      if (match) {
-        this.#accepted.set(name, match);
-        running.proven = match;
-        running.maybe = running.maybe.filter((state) => !sameState(state, match));
-        running.unknown = false;
-      } else {
-        running.unknown = true;
-      }
-    });
+      const others = running.maybe.filter((state) => !sameState(state, match));
+      this.#prove(name, match);
+      for (const state of others) this.#doubt(name, state);
+    } else {
+      this.#entry(name).unknown = true;
+    }
+    this.#tidy(name);
   }
-}
-
-function needKey(typeUrl: string, name: string): string {
-  return `${typeUrl} ${name}`;
 }
 
 /**
@@ -297,7 +305,8 @@ function needKey(typeUrl: string, name: string): string {
  */
 export class EnvoyView {
   readonly #types = new Map<ResourceTypeUrl, TypeView>();
-  readonly #needed = new Map<string, number>();
+  /** Per type and name, how many states Envoy may be in need it. */
+  readonly #needed = new Map<ResourceTypeUrl, Map<string, number>>();
   readonly #factsOf: FactsOf;
 
   constructor(factsOf: FactsOf) {
@@ -307,29 +316,31 @@ export class EnvoyView {
   type(typeUrl: ResourceTypeUrl): TypeView {
     let view = this.#types.get(typeUrl);
     if (!view) {
-      view = new TypeView(typeUrl, (before, after) => {
-        this.#account(typeUrl, before, -1);
-        this.#account(typeUrl, after, 1);
+      view = new TypeView(typeUrl, (resource, delta) => {
+        this.#account(typeUrl, resource, delta);
       });
       this.#types.set(typeUrl, view);
     }
     return view;
   }
 
-  #account(typeUrl: ResourceTypeUrl, resources: readonly VersionedResource[], delta: 1 | -1): void {
-    for (const resource of resources) {
-      for (const need of this.#factsOf(typeUrl, resource).needs) {
-        const key = needKey(need.typeUrl, need.name);
-        const count = (this.#needed.get(key) ?? 0) + delta;
-        if (count > 0) this.#needed.set(key, count);
-        else this.#needed.delete(key);
+  /** Counts per state Envoy may be in, so a version in two states counts twice: only > 0 matters. */
+  #account(typeUrl: ResourceTypeUrl, resource: VersionedResource, delta: 1 | -1): void {
+    for (const need of this.#factsOf(typeUrl, resource).needs) {
+      let counts = this.#needed.get(need.typeUrl);
+      if (!counts) {
+        counts = new Map();
+        this.#needed.set(need.typeUrl, counts);
       }
+      const count = (counts.get(need.name) ?? 0) + delta;
+      if (count > 0) counts.set(need.name, count);
+      else counts.delete(need.name);
     }
   }
 
   /** Whether a resource Envoy may run needs this one. */
   isNeeded(typeUrl: ResourceTypeUrl, name: string): boolean {
-    return this.#needed.has(needKey(typeUrl, name));
+    return this.#needed.get(typeUrl)?.has(name) === true;
   }
 
   /** Whether Envoy surely runs what `need` asks for. */

@@ -34,7 +34,8 @@ export class Rejections {
   }
 
   has(typeUrl: string, name: string, version: string): boolean {
-    return this.#byKey.has(keyOf(typeUrl, name, version));
+    // Asked for every resource of every push: with nothing refused, no key is built.
+    return this.#byKey.size > 0 && this.#byKey.has(keyOf(typeUrl, name, version));
   }
 
   add(rejection: Rejection): void {

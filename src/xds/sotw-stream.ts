@@ -1,14 +1,6 @@
 import { ROUTE, type ResourceTypeUrl } from '../envoy/type-urls.ts';
-import type { SnapshotCache } from './cache.ts';
-import type { DiscoveryCodec, DiscoveryRequest, DiscoveryResponse } from './discovery-codec.ts';
-import type { NodeMemory } from './node-memory.ts';
-import {
-  XdsStream,
-  sameNames,
-  wildcardTypes,
-  type OutgoingResponse,
-  type StreamEvents,
-} from './xds-stream.ts';
+import type { DiscoveryRequest, DiscoveryResponse } from './discovery-codec.ts';
+import { XdsStream, sameNames, wildcardTypes, type OutgoingResponse } from './xds-stream.ts';
 
 /**
  * State of the world. Every type goes whole but route tables: Envoy asks for
@@ -17,28 +9,13 @@ import {
  * one graph's table, not ten thousand. (Endpoints could go the same way;
  * they change rarely.)
  */
-export class SotwStream extends XdsStream {
+export class SotwStream extends XdsStream<DiscoveryResponse> {
   readonly protocol = 'sotw';
   protected readonly answersEveryFirstRequest = true;
-  readonly #codec: DiscoveryCodec;
-  readonly #write: (response: DiscoveryResponse) => void;
-
-  constructor(
-    cache: SnapshotCache,
-    codec: DiscoveryCodec,
-    write: (r: DiscoveryResponse) => void,
-    events: StreamEvents,
-    memory?: NodeMemory,
-  ) {
-    super(cache, events, memory);
-    this.#codec = codec;
-    this.#write = write;
-  }
-
   onRequest(request: DiscoveryRequest): void {
-    this.identify(request.node);
     const typeUrl = request.type_url;
     this.request(
+      request.node,
       typeUrl,
       { nonce: request.response_nonce, error: request.error_detail },
       // Envoy says which version it last accepted, nothing per resource.
@@ -65,12 +42,12 @@ export class SotwStream extends XdsStream {
     return typeUrl !== ROUTE;
   }
 
-  protected write(typeUrl: ResourceTypeUrl, response: OutgoingResponse): void {
-    this.#write({
+  protected format(typeUrl: ResourceTypeUrl, response: OutgoingResponse): DiscoveryResponse {
+    return {
       version_info: response.version,
-      resources: response.carried.map((r) => this.#codec.any(r)),
+      resources: response.carried.map((r) => this.codec.any(r)),
       type_url: typeUrl,
       nonce: response.nonce,
-    });
+    };
   }
 }

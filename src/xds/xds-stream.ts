@@ -1,9 +1,7 @@
 import {
   CLUSTER,
   ENDPOINT,
-  EXTENSION_CONFIG,
   LISTENER,
-  ROUTE,
   SCOPED_ROUTE,
   pushOrder,
   type ResourceTypeUrl,
@@ -18,6 +16,7 @@ import {
 } from './cache.ts';
 import { EnvoyView, type SentChanges, type TypeView } from './envoy-view.ts';
 import { graphResources, type GraphResource } from './graph-resources.ts';
+import type { DiscoveryCodec } from './discovery-codec.ts';
 import type { NodeMemory } from './node-memory.ts';
 import { Rejections, namedInRefusal, type Rejection } from './rejections.ts';
 
@@ -54,17 +53,29 @@ export interface GraphReport {
   problems(graph: string): readonly GraphProblem[];
 }
 
+/** What the server, and whoever listens to its events, see of one Envoy's stream. */
+export interface EnvoyStream {
+  readonly nodeId: string;
+  readonly nodeCluster: string;
+  readonly protocol: 'sotw' | 'delta';
+  status(): StreamStatus;
+  graphReport(): GraphReport;
+  /** The cache changed: bring this Envoy up to date. */
+  changed(): void;
+  close(): void;
+}
+
 export interface StreamEvents {
   /** A bug of ours broke this stream's push; Envoy keeps what it has. */
-  failed(stream: XdsStream, error: Error): void;
-  sent(stream: XdsStream, typeUrl: string, version: string): void;
-  ack(stream: XdsStream, typeUrl: string, version: string): void;
+  failed(stream: EnvoyStream, error: Error): void;
+  sent(stream: EnvoyStream, typeUrl: string, version: string): void;
+  ack(stream: EnvoyStream, typeUrl: string, version: string): void;
   /**
    * `rejected`: the resource versions the refusal was pinned on. Empty when
    * nothing could be: the response's resources are then sent apart.
    */
   nack(
-    stream: XdsStream,
+    stream: EnvoyStream,
     typeUrl: string,
     version: string,
     message: string,
@@ -92,6 +103,13 @@ interface Push extends SentChanges, OutgoingResponse {
 class Intended {
   readonly #digests = new Map<string, bigint>();
   #sum = 0n;
+
+  constructor(resources: readonly VersionedResource[] = []) {
+    for (const resource of resources) {
+      this.#digests.set(resource.name, resource.digest);
+      this.#sum += resource.digest;
+    }
+  }
 
   get version(): string {
     return showDigest(this.#sum);
@@ -132,7 +150,7 @@ export interface TypeState {
   refused: string | undefined;
   /** Names to send even if Envoy has them as they are: a changed cluster's endpoints. */
   readonly resend: Set<string>;
-  readonly intended: Intended;
+  intended: Intended;
   waiting: { readonly nonce: number; readonly resolve: (answered: boolean) => void } | undefined;
 }
 
@@ -182,13 +200,15 @@ function signatureOf(updated: readonly VersionedResource[], removed: readonly st
  * and every resource of the graphs it carries stays as Envoy runs it, until
  * the config changes that resource.
  */
-export abstract class XdsStream {
+export abstract class XdsStream<Response> implements EnvoyStream {
   readonly connectedSince = new Date();
   nodeId = '';
   nodeCluster = '';
   protected readonly types = new Map<ResourceTypeUrl, TypeState>();
   protected readonly cache: SnapshotCache;
+  protected readonly codec: DiscoveryCodec;
   protected readonly events: StreamEvents;
+  readonly #write: (response: Response) => void;
   protected closed = false;
   readonly #memory: NodeMemory | undefined;
   #view: EnvoyView;
@@ -205,8 +225,16 @@ export abstract class XdsStream {
       }
     | undefined;
 
-  constructor(cache: SnapshotCache, events: StreamEvents, memory?: NodeMemory) {
+  constructor(
+    cache: SnapshotCache,
+    codec: DiscoveryCodec,
+    write: (response: Response) => void,
+    events: StreamEvents,
+    memory?: NodeMemory,
+  ) {
     this.cache = cache;
+    this.codec = codec;
+    this.#write = write;
     this.events = events;
     this.#memory = memory;
     this.#view = new EnvoyView((typeUrl, resource) => this.cache.factsOf(typeUrl, resource));
@@ -232,7 +260,8 @@ export abstract class XdsStream {
    */
   protected abstract readonly answersEveryFirstRequest: boolean;
 
-  protected abstract write(typeUrl: ResourceTypeUrl, response: OutgoingResponse): void;
+  /** The protocol's message for a response. */
+  protected abstract format(typeUrl: ResourceTypeUrl, response: OutgoingResponse): Response;
 
   close(): void {
     if (this.closed) return;
@@ -309,7 +338,7 @@ export abstract class XdsStream {
     };
   }
 
-  protected identify(node: { id?: string; cluster?: string } | undefined): void {
+  #identify(node: { id?: string; cluster?: string } | undefined): void {
     if (this.nodeId !== '' || !node) return;
     this.nodeId = node.id ?? '';
     this.nodeCluster = node.cluster ?? '';
@@ -326,11 +355,13 @@ export abstract class XdsStream {
    * its subscription and says whether it changed.
    */
   protected request(
+    node: { id?: string; cluster?: string } | undefined,
     typeUrl: string,
     answer: { nonce: string; error: { code?: number; message?: string } | null | undefined },
     reported: { empty: boolean; versions?: Readonly<Record<string, string>> },
     subscribe: (state: TypeState, view: TypeView) => boolean,
   ): void {
+    this.#identify(node);
     if (!isPushedType(typeUrl)) return;
     let state = this.types.get(typeUrl);
     const first = state === undefined;
@@ -422,16 +453,18 @@ export abstract class XdsStream {
 
   /** Pins a NACK on resource versions, or sets the response's resources apart to find them. */
   #refused(typeUrl: ResourceTypeUrl, state: TypeState, push: Push, message: string): void {
+    // Whatever the response carried may be named, changed or not (what Envoy refuses can
+    // depend on more than the resource); nothing named, a resource alone is the one.
     const named = new Set(
       namedInRefusal(
         typeUrl,
         message,
-        push.updated.map((r) => r.name),
+        push.carried.map((r) => r.name),
       ),
     );
     const refused =
       named.size > 0
-        ? push.updated.filter((r) => named.has(r.name))
+        ? push.carried.filter((r) => named.has(r.name))
         : push.updated.length === 1
           ? push.updated
           : [];
@@ -535,16 +568,9 @@ export abstract class XdsStream {
   async #pass(): Promise<void> {
     const snapshot = this.cache.snapshotFor(this.nodeCluster);
     if (!snapshot) return;
-    for (const typeUrl of [
-      CLUSTER,
-      ENDPOINT,
-      LISTENER,
-      EXTENSION_CONFIG,
-      SCOPED_ROUTE,
-      ROUTE,
-      // Clusters nothing Envoy runs needs any more go once the routes moved on.
-      CLUSTER,
-    ] as const) {
+    // Clusters nothing Envoy runs needs any more go once the routes moved on.
+    const order: readonly ResourceTypeUrl[] = [...pushOrder, CLUSTER];
+    for (const typeUrl of order) {
       if (this.closed) return;
       await this.#settle(typeUrl, snapshot);
     }
@@ -607,9 +633,10 @@ export abstract class XdsStream {
     }
     let version: string;
     if (this.carriesWhole(typeUrl, first)) {
+      // A whole response says all there is: its version is its own, and what comes after
+      // is versioned from it.
       version = versionOf(plan.carried);
-      for (const resource of plan.carried) state.intended.set(resource);
-      for (const name of plan.removed) state.intended.delete(name);
+      state.intended = new Intended(plan.carried);
     } else {
       for (const resource of plan.updated) state.intended.set(resource);
       for (const name of plan.removed) state.intended.delete(name);
@@ -627,7 +654,7 @@ export abstract class XdsStream {
     state.unanswered.set(push.nonce, push);
     state.lastSent = push;
     view.sent(push);
-    this.write(typeUrl, push);
+    this.#write(this.format(typeUrl, push));
     this.events.sent(this, typeUrl, version);
     return push;
   }

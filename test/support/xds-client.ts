@@ -71,8 +71,8 @@ export function sotwClient(
   return open(
     address,
     'StreamAggregatedResources',
-    (r: DiscoveryRequest) => codec.encodeRequest(r),
-    (b) => codec.decodeResponse(b),
+    (r: DiscoveryRequest) => codec.sotw.encodeRequest(r),
+    (b) => codec.sotw.decodeResponse(b),
   );
 }
 
@@ -84,7 +84,7 @@ export function deltaClient(
   return open(
     address,
     'DeltaAggregatedResources',
-    (r: DeltaDiscoveryRequest) => codec.encodeDeltaRequest(r),
-    (b) => codec.decodeDeltaResponse(b),
+    (r: DeltaDiscoveryRequest) => codec.delta.encodeRequest(r),
+    (b) => codec.delta.decodeResponse(b),
   );
 }
