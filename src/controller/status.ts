@@ -57,6 +57,12 @@ export function renderStatus(status: ControlPlaneStatus): string {
         );
       }
     }
+    for (const rejection of envoy.rejected) {
+      const graphs = rejection.graphs.length > 0 ? ` (graph ${rejection.graphs.join(', ')})` : '';
+      lines.push(
+        `    refuses ${typeNames[rejection.typeUrl] ?? rejection.typeUrl} ${rejection.name}${graphs} until it changes: ${rejection.message}`,
+      );
+    }
   }
   lines.push(`Graphs (${String(status.graphs.length)})`);
   for (const graph of status.graphs) {

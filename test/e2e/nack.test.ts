@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from '../../src/controller/control-plane.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
+import { renderStatus } from '../../src/controller/status.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import {
   CLUSTER,
@@ -17,6 +18,7 @@ import { startSampleModel, type SampleModel } from '../../src/samples/model-serv
 import { modelVersion, post, v2Payload, waitFor } from '../support/http.ts';
 import { freePort } from '../support/ports.ts';
 import { steadyLoad } from '../support/steady-load.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 /**
  * A graph change Envoy refuses, under load, on both protocols: the graph
@@ -165,6 +167,8 @@ for (const delta of [false, true]) {
       let ports: Ports;
       let controlPlane: ControlPlane;
       let envoy: RunningEnvoy;
+      /** Envoy's xDS connection runs through it, so a test can make it reconnect. */
+      let proxy: TcpProxy;
       let base = '';
 
       const write = (file: string, yaml: string) => {
@@ -204,7 +208,7 @@ for (const delta of [false, true]) {
             nodeId: 'strict',
             nodeCluster: 'switchyard',
             xdsAddress: '127.0.0.1',
-            xdsPort: controlPlane.xdsPort,
+            xdsPort: (proxy = await startTcpProxy(controlPlane.xdsPort)).port,
             adminPort: await freePort(),
             delta,
             ...(lever.runtime && { runtime: lever.runtime }),
@@ -223,13 +227,14 @@ for (const delta of [false, true]) {
 
       after(async () => {
         await envoy.stop();
+        await proxy.stop();
         await controlPlane.stop();
         await Promise.all(servers.map((m) => m.stop()));
         rmSync(dir, { recursive: true, force: true });
       });
 
       for (const refusal of lever.cases) {
-        test(`${refusal.title}: the previous version serves, another graph changes, status says so`, async (t) => {
+        test(`${refusal.title}: the previous version serves, another graph changes, status says so, a reconnect sends nothing again`, async (t) => {
           refusals.length = 0;
           // Both protocols read the body switch's body; the other graphs ignore it.
           const load = steadyLoad({
@@ -260,6 +265,12 @@ for (const delta of [false, true]) {
               a.problems.some((p) => p.envoy === 'strict' && refusal.message.test(p.message)),
               `status names graph a with Envoy's message: ${JSON.stringify(a.problems)}`,
             );
+            const shown = renderStatus(status).split('\n');
+            const line = shown.findIndex((l) => l.trim().startsWith('default/a '));
+            assert.ok(
+              refusal.message.test(shown[line + 1] ?? ''),
+              `switchyard status shows it under graph a:\n${shown.join('\n')}`,
+            );
             assert.equal(b.programmedOn, 1, 'graph b is programmed');
             assert.deepEqual(b.problems, []);
             assert.ok(
@@ -267,12 +278,22 @@ for (const delta of [false, true]) {
               'the log has Envoy’s message',
             );
 
-            // Steady load while the refusal stands: nothing is sent again.
-            await new Promise((resolve) => setTimeout(resolve, 3000));
+            // Steady load while the refusal stands, and Envoy reconnects: nothing is sent again.
+            await new Promise((resolve) => setTimeout(resolve, 1500));
+            const since = controlPlane.status().envoys[0]?.connectedSince ?? '';
+            proxy.cut();
+            await waitFor('Envoy to reconnect', () =>
+              controlPlane.status().envoys.some((e) => e.connectedSince > since),
+            );
+            await new Promise((resolve) => setTimeout(resolve, 1500));
             assert.deepEqual(
               refusals.map((r) => r.typeUrl),
               [refusal.typeUrl],
-              'one refusal: the refused version was not sent again',
+              'one refusal: the refused version was not sent again, not after the reconnect either',
+            );
+            assert.equal(
+              controlPlane.status().graphs.find((g) => g.id === 'default/b')?.programmedOn,
+              1,
             );
 
             write('a.yaml', graph('a', { fallback: 'three' }, ports));
