@@ -1,0 +1,44 @@
+import { cacheDir } from '../src/cli/cache-dir.ts';
+import { formatElapsed } from '../src/cli/command-progress.ts';
+import { components } from './setup/components.ts';
+
+/**
+ * `npm run setup [-- NAME...]`: installs what the tests need into the machine cache, every
+ * component or the ones named. `npm test` runs it before the suites; a warm cache costs seconds.
+ */
+const known = Object.keys(components);
+const requested = process.argv.slice(2);
+const unknown = requested.filter((name) => !known.includes(name));
+if (unknown.length > 0) {
+  process.stderr.write(
+    `setup: unknown component(s) ${unknown.join(', ')}; known: ${known.join(', ')}\n`,
+  );
+  process.exit(2);
+}
+const names = requested.length > 0 ? requested : known;
+process.stderr.write(`setup: ${names.join(', ')} into ${cacheDir()}\n`);
+const failures: string[] = [];
+const summary: string[] = [];
+const started = Date.now();
+for (const name of names) {
+  const component = components[name];
+  if (component === undefined) continue;
+  const componentStarted = Date.now();
+  try {
+    const result = await component.setup();
+    summary.push(`  ${name}: ${formatElapsed(Date.now() - componentStarted)}, ${result}`);
+  } catch (error) {
+    failures.push(name);
+    summary.push(`  ${name}: FAILED after ${formatElapsed(Date.now() - componentStarted)}`);
+    process.stderr.write(
+      `setup ${name} (${component.what}) failed:\n${(error as Error).message}\n`,
+    );
+  }
+}
+process.stderr.write(
+  `setup done in ${formatElapsed(Date.now() - started)}:\n${summary.join('\n')}\n`,
+);
+if (failures.length > 0) {
+  process.stderr.write(`setup failed for: ${failures.join(', ')}\n`);
+  process.exitCode = 1;
+}

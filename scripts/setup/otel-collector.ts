@@ -1,0 +1,82 @@
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { runWithProgress } from '../../src/cli/command-progress.ts';
+import { ensureCached, installedDir, say, type CachedInstall } from './cached-install.ts';
+import { checkGo, go, goEnvironment } from './go-toolchain.ts';
+
+/** The collector's core release; its confmap providers are versioned v1.<n> alongside it. */
+export const collectorVersion = 'v0.165.0';
+const providerVersion = 'v1.71.0';
+
+const install: CachedInstall = { component: 'otel-collector', stamp: `${collectorVersion}-r1` };
+
+function otelCollectorPath(dir: string): string {
+  return join(dir, 'bin', 'otelcol-switchyard');
+}
+
+export function otelCollectorBinary(): string {
+  return otelCollectorPath(installedDir(install));
+}
+
+const core = (path: string): { gomod: string } => ({
+  gomod: `go.opentelemetry.io/collector/${path} ${collectorVersion}`,
+});
+const provider = (name: string): { gomod: string } => ({
+  gomod: `go.opentelemetry.io/collector/confmap/provider/${name} ${providerVersion}`,
+});
+
+/**
+ * A minimal distribution made by the collector's own builder (ocb): OTLP in (gRPC and HTTP),
+ * the debug exporter, and contrib's file exporter so tests read what arrived.
+ */
+function builderConfig(outputPath: string): Record<string, unknown> {
+  return {
+    dist: {
+      module: 'switchyard.test/otelcol',
+      name: 'otelcol-switchyard',
+      description: 'OpenTelemetry Collector for Switchyard tests',
+      output_path: outputPath,
+      version: collectorVersion.slice(1),
+    },
+    receivers: [core('receiver/otlpreceiver')],
+    exporters: [
+      core('exporter/debugexporter'),
+      {
+        gomod: `github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter ${collectorVersion}`,
+      },
+    ],
+    processors: [core('processor/batchprocessor')],
+    providers: [provider('envprovider'), provider('fileprovider'), provider('yamlprovider')],
+    telemetry: {
+      ...core('service'),
+      import: 'go.opentelemetry.io/collector/service/telemetry/otelconftelemetry',
+    },
+  };
+}
+
+async function build(dir: string, work: string): Promise<void> {
+  say(install.component, `go: ${await checkGo(install.component)}`);
+  const env = goEnvironment(work, { GOBIN: join(work, 'bin') });
+  await go(['install', '-v', `go.opentelemetry.io/collector/cmd/builder@${collectorVersion}`], {
+    label: `setup otel-collector: go install the collector builder ${collectorVersion}`,
+    cwd: work,
+    env,
+  });
+  const configPath = join(work, 'builder-config.yaml');
+  const dist = join(work, 'dist');
+  await writeFile(configPath, stringify(builderConfig(dist)));
+  await runWithProgress(join(work, 'bin', 'builder'), ['--config', configPath], {
+    label: 'setup otel-collector: builder (generate, go mod tidy, go build)',
+    cwd: work,
+    env,
+  });
+  await mkdir(join(dir, 'bin'));
+  await copyFile(join(dist, 'otelcol-switchyard'), otelCollectorPath(dir));
+}
+
+/** An OpenTelemetry Collector built from the Go module proxy. */
+export async function setupOtelCollector(): Promise<string> {
+  const built = await ensureCached(install, build);
+  return `${built ? 'built' : 'cached'}: ${otelCollectorBinary()}`;
+}
