@@ -32,7 +32,16 @@ async function pythonVersion(): Promise<string> {
 
 /** A venv points at the python3 it was made with, so that version is part of the stamp. */
 function installOf(server: PythonServer, python: string): CachedInstall {
-  const pins = pythonServers[server].map((pin) => pin.replace(/[<>=]+/g, '-')).join('_');
+  const operators: Record<string, string> = {
+    '==': '-',
+    '<': '-lt',
+    '<=': '-le',
+    '>': '-gt',
+    '>=': '-ge',
+  };
+  const pins = pythonServers[server]
+    .map((pin) => pin.replace(/[<>=]+/g, (operator) => operators[operator] ?? '-'))
+    .join('_');
   return { component: 'python-servers', stamp: `${pins}-py${python}-${recipeRevision}` };
 }
 
