@@ -48,12 +48,13 @@ const waitReportMs = 30_000;
 export async function withComponentLock<T>(component: string, work: () => Promise<T>): Promise<T> {
   const root = cacheDir();
   await mkdir(root, { recursive: true });
-  const lockTarget = join(root, `${component}.lock`);
+  const lockPath = join(root, `${component}.lock`);
   const started = Date.now();
   let lastReport: number | undefined;
   for (;;) {
     try {
-      const release = await lockfile.lock(lockTarget, {
+      const release = await lockfile.lock(root, {
+        lockfilePath: lockPath,
         realpath: false,
         stale: lockStaleMs,
         onCompromised: (error) => {
@@ -70,7 +71,7 @@ export async function withComponentLock<T>(component: string, work: () => Promis
       if (lastReport === undefined || Date.now() - lastReport >= waitReportMs) {
         say(
           component,
-          `another setup holds ${lockTarget}.lock; waiting (${formatElapsed(Date.now() - started)})`,
+          `another setup holds ${lockPath}; waiting (${formatElapsed(Date.now() - started)})`,
         );
         lastReport = Date.now();
       }
