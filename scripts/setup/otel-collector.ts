@@ -1,4 +1,4 @@
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { runWithProgress } from '../../src/cli/command-progress.ts';
@@ -30,7 +30,7 @@ const provider = (name: string): { gomod: string } => ({
  * A minimal distribution made by the collector's own builder (ocb): OTLP in (gRPC and HTTP),
  * the debug exporter, and contrib's file exporter so tests read what arrived.
  */
-function builderConfig(outputPath: string): Record<string, unknown> {
+function builderConfig(outputPath: string) {
   return {
     dist: {
       module: 'switchyard.test/otelcol',
@@ -55,6 +55,22 @@ function builderConfig(outputPath: string): Record<string, unknown> {
   };
 }
 
+/**
+ * The builder's own module step runs `go mod tidy`, which also fetches the components' test
+ * dependencies, and the proxy refuses one of contrib's (otlpencodingextension at v0.16x). A go.mod
+ * listing the components, completed by `go build` with -mod=mod, fetches only what is built.
+ */
+function distributionGoMod(config: ReturnType<typeof builderConfig>): string {
+  const modules = [
+    ...config.receivers,
+    ...config.exporters,
+    ...config.processors,
+    ...config.providers,
+    config.telemetry,
+  ].map((component) => component.gomod);
+  return `module ${config.dist.module}\n\ngo 1.26\n\nrequire (\n${modules.map((m) => `\t${m}\n`).join('')})\n`;
+}
+
 async function build(dir: string, work: string): Promise<void> {
   say(install.component, `go: ${await checkGo(install.component)}`);
   const env = goEnvironment(work, { GOBIN: join(work, 'bin') });
@@ -65,16 +81,20 @@ async function build(dir: string, work: string): Promise<void> {
   });
   const configPath = join(work, 'builder-config.yaml');
   const dist = join(work, 'dist');
-  await writeFile(configPath, stringify(builderConfig(dist)));
-  await runWithProgress(join(work, 'bin', 'builder'), ['--config', configPath], {
-    label: 'setup otel-collector: builder (generate, go mod tidy, go build)',
-    cwd: work,
+  const config = builderConfig(dist);
+  await writeFile(configPath, stringify(config));
+  await runWithProgress(
+    join(work, 'bin', 'builder'),
+    ['--config', configPath, '--skip-get-modules', '--skip-compilation'],
+    { label: 'setup otel-collector: builder generates the distribution', cwd: work, env },
+  );
+  await writeFile(join(dist, 'go.mod'), distributionGoMod(config));
+  await go(['build', '-v', '-trimpath', '-ldflags', '-s -w', '-o', otelCollectorPath(dir), '.'], {
+    label: `setup otel-collector: go build the collector ${collectorVersion}`,
+    cwd: dist,
     env,
   });
-  await mkdir(join(dir, 'bin'));
-  await copyFile(join(dist, 'otelcol-switchyard'), otelCollectorPath(dir));
 }
-
 /** An OpenTelemetry Collector built from the Go module proxy. */
 export async function setupOtelCollector(): Promise<string> {
   const built = await ensureCached(install, build);
