@@ -85,8 +85,8 @@ def models():
 const launchers = join(import.meta.dirname, 'python');
 
 /**
- * kserve's ModelServer (REST only) serving what \`models()\` in \`source\` (a Python module) returns;
- * ready once each of \`models\` is.
+ * kserve's ModelServer (REST only) serving what `models()` in `source` (a Python module) returns;
+ * ready once each of `models` is.
  */
 export async function startKserveServer(
   options: { source?: string; models?: readonly string[] } = {},
@@ -183,9 +183,9 @@ class Sum:
 `;
 
 /**
- * A seldon-core Python microservice: the class \`className\` of module \`className\` (its source
- * given), as \`serviceType\` (MODEL, ROUTER, COMBINER, TRANSFORMER, OUTPUT_TRANSFORMER), with
- * \`parameters\` as the operator passes them. REST, gRPC and metrics all on loopback.
+ * A seldon-core Python microservice: the class `className` of module `className` (its source
+ * given), as `serviceType` (MODEL, ROUTER, COMBINER, TRANSFORMER, OUTPUT_TRANSFORMER), with
+ * `parameters` as the operator passes them. REST, gRPC and metrics all on loopback.
  */
 export async function startSeldonMicroservice(
   options: {
