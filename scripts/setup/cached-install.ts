@@ -40,12 +40,8 @@ export function say(component: string, text: string): void {
 const lockStaleMs = 60_000;
 const waitReportMs = 30_000;
 
-/**
- * Runs `work` while holding the component's lock in the cache folder, so two clones setting
- * up at once build once: the second waits (saying so), then finds the install complete.
- * A holder that died stops refreshing its lock, which goes stale and is taken over.
- */
-export async function withComponentLock<T>(component: string, work: () => Promise<T>): Promise<T> {
+/** Takes the component's lock in the cache folder, waiting (and saying so) while another holds it. */
+async function acquireLock(component: string): Promise<() => Promise<void>> {
   const root = cacheDir();
   await mkdir(root, { recursive: true });
   const lockPath = join(root, `${component}.lock`);
@@ -53,7 +49,7 @@ export async function withComponentLock<T>(component: string, work: () => Promis
   let lastReport: number | undefined;
   for (;;) {
     try {
-      const release = await lockfile.lock(root, {
+      return await lockfile.lock(root, {
         lockfilePath: lockPath,
         realpath: false,
         stale: lockStaleMs,
@@ -61,22 +57,32 @@ export async function withComponentLock<T>(component: string, work: () => Promis
           say(component, `lost the setup lock (${error.message}); another setup may be building`);
         },
       });
-      try {
-        return await work();
-      } finally {
-        await release();
-      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      if (lastReport === undefined || Date.now() - lastReport >= waitReportMs) {
-        say(
-          component,
-          `another setup holds ${lockPath}; waiting (${formatElapsed(Date.now() - started)})`,
-        );
-        lastReport = Date.now();
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2000));
     }
+    if (lastReport === undefined || Date.now() - lastReport >= waitReportMs) {
+      say(
+        component,
+        `another setup holds ${lockPath}; waiting (${formatElapsed(Date.now() - started)})`,
+      );
+      lastReport = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+/**
+ * Runs `work` while holding the component's lock, so two clones setting up at once build once:
+ * the second waits, then finds the install complete. A holder that died stops refreshing its
+ * lock, which goes stale and is taken over.
+ */
+export async function withComponentLock<T>(component: string, work: () => Promise<T>): Promise<T> {
+  const release = await acquireLock(component);
+  try {
+    return await work();
+  } finally {
+    // A compromised lock was reported when it happened; releasing it then fails harmlessly.
+    await release().catch(() => undefined);
   }
 }
 
