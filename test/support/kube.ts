@@ -117,6 +117,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-kube-'));
   const processes: ServerProcess[] = [];
   let apiServer: ServerProcess | undefined;
+  let adminTls: Agent | undefined;
   try {
     const ca = await makeTestCa(dir);
     const serving = await ca.issue('apiserver', {
@@ -143,7 +144,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       cert: admin,
     });
     await writeFile(kubeconfigPath, adminKubeconfig);
-    const adminTls = new Agent({ connect: { ca: ca.cert, cert: admin.cert, key: admin.key } });
+    const readyzAgent = new Agent({ connect: { ca: ca.cert, cert: admin.cert, key: admin.key } });
+    adminTls = readyzAgent;
 
     const etcdUrl = `http://127.0.0.1:${String(etcdPort)}`;
     const peerUrl = `http://127.0.0.1:${String(peerPort)}`;
@@ -193,7 +195,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       await waitFor(
         'kube-apiserver /readyz',
         async () => {
-          const response = await request(`${server}/readyz`, { dispatcher: adminTls });
+          const response = await request(`${server}/readyz`, { dispatcher: readyzAgent });
           await response.body.text();
           return response.statusCode === 200 ? true : undefined;
         },
@@ -321,12 +323,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       },
       async stop() {
         for (const child of [...processes].reverse()) await child.stop();
-        await adminTls.close();
+        await readyzAgent.close();
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     for (const child of [...processes].reverse()) await child.stop();
+    await adminTls?.close();
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
