@@ -49,8 +49,9 @@ async function acquireLock(component: string): Promise<() => Promise<void>> {
   let lastReport: number | undefined;
   for (;;) {
     try {
-      return await lockfile.lock(root, {
-        lockfilePath: lockPath,
+      // proper-lockfile keeps its locks by the locked path, so each component locks a path of
+      // its own (the lock itself is that path plus .lock): setup holds several at once.
+      return await lockfile.lock(join(root, component), {
         realpath: false,
         stale: lockStaleMs,
         onCompromised: (error) => {
