@@ -1,5 +1,5 @@
-import { cacheDir } from '../src/cli/cache-dir.ts';
-import { formatElapsed } from '../src/cli/command-progress.ts';
+import { cacheDir } from '../src/runtime/cache-dir.ts';
+import { formatElapsed } from '../src/runtime/command-progress.ts';
 import { components, type SetupComponent } from './setup/components.ts';
 
 /**

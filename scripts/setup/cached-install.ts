@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { cacheDir } from '../../src/cli/cache-dir.ts';
-import { formatElapsed } from '../../src/cli/command-progress.ts';
+import { cacheDir } from '../../src/runtime/cache-dir.ts';
+import { formatElapsed } from '../../src/runtime/command-progress.ts';
 
 /** One versioned install in the machine cache: `<cache>/<component>/<stamp>/`. */
 export interface CachedInstall {

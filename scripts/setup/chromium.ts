@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { runWithProgress } from '../../src/cli/command-progress.ts';
+import { runWithProgress } from '../../src/runtime/command-progress.ts';
 import { say, withComponentLock } from './cached-install.ts';
 
 const run = promisify(execFile);

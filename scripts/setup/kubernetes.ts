@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatElapsed } from '../../src/cli/command-progress.ts';
+import { formatElapsed } from '../../src/runtime/command-progress.ts';
 import { ensureCached, installedDir, say, type CachedInstall } from './cached-install.ts';
 import { checkGo, downloadModule, go, goEnvironment, writeWrapperModule } from './go-toolchain.ts';
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { runWithProgress } from '../../src/cli/command-progress.ts';
+import { runWithProgress } from '../../src/runtime/command-progress.ts';
 import { ensureCached, installedDir, say, type CachedInstall } from './cached-install.ts';
 import { checkGo, go, goEnvironment } from './go-toolchain.ts';
 

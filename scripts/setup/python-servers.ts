@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runWithProgress } from '../../src/cli/command-progress.ts';
+import { runWithProgress } from '../../src/runtime/command-progress.ts';
 import { ensureCached, installedDir, type CachedInstall } from './cached-install.ts';
 
 const run = promisify(execFile);

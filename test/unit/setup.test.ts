@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatElapsed } from '../../src/cli/command-progress.ts';
+import { formatElapsed } from '../../src/runtime/command-progress.ts';
 import { stagingModules } from '../../scripts/setup/kubernetes.ts';
 
 test("setup reads Kubernetes' staging modules from the replace block of its go.mod", () => {
