@@ -95,7 +95,7 @@ ${nodes.join('')}${options.extra ?? ''}`;
 const bodySwitch = (ports: Ports) =>
   graph(
     'a',
-    { fallback: 'three', cases: '{ when: { body: "$.tier", equals: gold }, to: two }' },
+    { fallback: 'three', cases: '{ when: { body: "$.tier", equals: gold }, to: three }' },
     ports,
   );
 
@@ -245,7 +245,6 @@ for (const delta of [false, true]) {
             ],
             maxSeconds: 60,
           });
-          let recovered = Number.POSITIVE_INFINITY;
           try {
             await new Promise((resolve) => setTimeout(resolve, 500));
             write('a.yaml', refusal.refused(ports));
@@ -296,9 +295,9 @@ for (const delta of [false, true]) {
               1,
             );
 
-            write('a.yaml', graph('a', { fallback: 'three' }, ports));
-            recovered = load.sent();
-            await waitFor('the next good change to serve', () => answers('a', 'three'));
+            // The recovery answers "two": "three" stays the refused version's alone.
+            write('a.yaml', graph('a', { fallback: 'two' }, ports));
+            await waitFor('the next good change to serve', () => answers('a', 'two'));
             await new Promise((resolve) => setTimeout(resolve, 300));
           } finally {
             const results = await load.stop();
@@ -310,11 +309,13 @@ for (const delta of [false, true]) {
               [],
               `${String(failed.length)} of ${String(results.length)} requests failed`,
             );
-            const beforeRecovery = results
-              .filter((r) => r.target === 0)
-              .slice(0, Math.floor(recovered / 2) - 1);
-            const versions = new Set(beforeRecovery.map((r) => r.reply && modelVersion(r.reply)));
-            assert.deepEqual([...versions], ['one'], 'graph a served its previous version');
+            // A request sent just before the recovery may be routed just after it, so order
+            // proves nothing on a busy machine; the refused version's answer would.
+            const versions = new Set(
+              results.filter((r) => r.target === 0).map((r) => r.reply && modelVersion(r.reply)),
+            );
+            assert.ok(versions.has('one'), 'graph a served its previous version');
+            assert.ok(!versions.has('three'), 'graph a never served its refused version');
             t.diagnostic(
               `${String(results.length)} requests, ${String(failed.length)} failed; Envoy said: ${refusals[0]?.message ?? ''}`,
             );
