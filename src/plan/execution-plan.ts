@@ -160,7 +160,11 @@ function stepOf(
       return {
         kind: 'sequence',
         ...common,
-        steps: node.steps.map((step) => ({ node: step.node, input: step.input ?? 'previous' })),
+        steps: node.steps.map((step) => ({
+          node: step.node,
+          input: step.input ?? 'previous',
+          ...(step.when !== undefined && { when: step.when }),
+        })),
         ...(node.stopWhen !== undefined && { stopWhen: node.stopWhen }),
       };
     case 'ensemble': {

@@ -10,7 +10,7 @@ import type { BuiltinCombiner, Protocol, SwitchCondition } from '../spec/schema.
  * Bump EXECUTION_PLAN_VERSION on any change an older executor would misread;
  * an executor refuses plans of a version it does not know.
  */
-export const EXECUTION_PLAN_VERSION = 1;
+export const EXECUTION_PLAN_VERSION = 2;
 
 /**
  * The request header that carries the JSON-encoded plan to the executor:
@@ -138,7 +138,12 @@ export interface MirrorStep extends StepCommon {
 
 export interface SequenceStep extends StepCommon {
   readonly kind: 'sequence';
-  readonly steps: readonly { readonly node: string; readonly input: string }[];
+  /** A step with `when` runs only if it holds on the previous answer; else the sequence answers that. */
+  readonly steps: readonly {
+    readonly node: string;
+    readonly input: string;
+    readonly when?: SwitchCondition;
+  }[];
   readonly stopWhen?: SwitchCondition;
 }
 

@@ -250,6 +250,8 @@ function switchRules(
   inherited: Inherited,
 ): RouteRule[] {
   const bodyConditions = node.cases.map((c) => bodyCondition(c.when));
+  // Envoy tests one value against one matcher; a CEL expression runs in the executor.
+  if (node.cases.some((c) => c.when.cel !== undefined)) return [executorRule(name)];
   if (node.cases.some((c, index) => c.when.body !== undefined && !bodyConditions[index])) {
     return [executorRule(name)];
   }

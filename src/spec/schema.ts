@@ -28,6 +28,20 @@ export const Name = Type.String({
   description: 'Lowercase letters, digits and "-", starting and ending with a letter or digit.',
 });
 
+/**
+ * A node's name: what Kubernetes accepts as the name part of a qualified name
+ * (label keys and values), which covers KServe's and Seldon's step and node
+ * names ("model_a", "Classifier.v2"). Node names become parts of Envoy
+ * resource and stat names and of hop paths, where all of these characters
+ * stand as they are; no "/" (it separates namespace, graph and node).
+ */
+export const NodeName = Type.String({
+  pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+  maxLength: 63,
+  description:
+    'Letters, digits, "-", "_" and ".", starting and ending with a letter or digit, at most 63.',
+});
+
 export const Protocol = Type.Union(
   [Type.Literal('v1'), Type.Literal('v2'), Type.Literal('seldon')],
   {
@@ -213,8 +227,18 @@ export const SwitchCondition = Type.Object(
       Type.String({ pattern: '^\\$', description: 'A JSON path into the payload, e.g. "$.tier".' }),
     ),
     ...matchOperators,
+    cel: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'A CEL expression over body (the payload as JSON), headers and query (maps of strings); true means the case matches.',
+      }),
+    ),
   },
-  { ...strict, description: 'Exactly one of header, query or body, and exactly one operator.' },
+  {
+    ...strict,
+    description: 'Exactly one of header, query or body with exactly one operator, or cel alone.',
+  },
 );
 
 export const SwitchCase = Type.Object({ when: SwitchCondition, to: NodeRef }, strict);
@@ -256,6 +280,8 @@ export const SequenceStep = Type.Object(
           '"request" (the original request), "previous" (default), or an earlier step\'s node name.',
       }),
     ),
+    /** The step runs only when this holds on the previous step's answer; else the sequence ends with it. */
+    when: Type.Optional(SwitchCondition),
   },
   strict,
 );

@@ -1,3 +1,4 @@
+import { compileCel } from './cel.ts';
 import { parseJsonPath } from './json-path.ts';
 import type { Diagnostic } from './diagnostic.ts';
 import { parseEndpointUrl, parseHostPort } from './address.ts';
@@ -238,6 +239,26 @@ function checkCondition(
 ): void {
   const source = sources.filter((s) => when[s] !== undefined);
   const ops = operators.filter((o) => when[o] !== undefined);
+  if (when.cel !== undefined) {
+    if (source.length > 0 || ops.length > 0) {
+      report(
+        at,
+        'invalid-value',
+        `cel stands alone; this condition also has ${[...source, ...ops].join(' and ')}`,
+        'write the whole test in CEL, e.g. { cel: \'headers["x-tier"] == "gold" && body.score > 0.5\' }',
+      );
+    }
+    const compiled = compileCel(when.cel);
+    if ('error' in compiled) {
+      report(
+        [...at, 'cel'],
+        'invalid-value',
+        `not a valid CEL condition: ${compiled.error}`,
+        'variables: body (the payload as JSON), headers and query (maps of strings); the expression must be a bool',
+      );
+    }
+    return;
+  }
   if (source.length !== 1) {
     report(
       at,
@@ -346,6 +367,18 @@ function checkNode(report: Report, name: string, node: NodeSpec): void {
       if (node.stopWhen) checkCondition(report, [...at, 'stopWhen'], node.stopWhen, false);
       const earlier: string[] = [];
       node.steps.forEach((step, index) => {
+        if (step.when !== undefined) {
+          if (index === 0) {
+            report(
+              [...at, 'steps', 0, 'when'],
+              'invalid-value',
+              "the first step has no previous step's answer to test",
+              'test the request with a switch before the sequence instead',
+            );
+          } else {
+            checkCondition(report, [...at, 'steps', index, 'when'], step.when, false);
+          }
+        }
         const input = step.input;
         if (
           input !== undefined &&

@@ -12,6 +12,7 @@ import {
   Metadata,
   ModelName,
   Name,
+  NodeName,
   nodeSchemas,
   type GraphSpecBody as GraphSpecBodyType,
   type NodeKind,
@@ -365,13 +366,13 @@ function validateNode(
 ): { node?: NodeSpec; diagnostics: Diagnostic[] } {
   const at: PathSegment[] = ['spec', 'nodes', name];
   const diagnostics: Diagnostic[] = [];
-  if (!Value.Check(Name, name)) {
+  if (!Value.Check(NodeName, name)) {
     diagnostics.push({
       code: 'invalid-value',
       source,
       path: formatPath(at),
       message: `node name ${JSON.stringify(name)} is not valid`,
-      hint: 'node names are lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit',
+      hint: 'node names are letters, digits, "-", "_" and ".", at most 63, starting and ending with a letter or digit',
     });
   }
   if (!isMapping(node)) {

@@ -136,11 +136,12 @@ test('node kinds are checked first: unknown, missing or not a string', () => {
   ]);
 });
 
-test('nodes that are not mappings, and names that are not DNS labels', () => {
+test('nodes that are not mappings, and names that are not valid', () => {
   const text = graphDocument(`  entry: a
   nodes:
     a: null
-    Bad_Name: { kind: model, endpoint: { url: "http://b" } }
+    Good_Name.v2: { kind: model, endpoint: { url: "http://g" } }
+    bad/name: { kind: model, endpoint: { url: "http://b" } }
 `).replace('name: fraud', 'name: Fraud');
   assert.deepEqual(read(text), [
     [
@@ -157,9 +158,9 @@ test('nodes that are not mappings, and names that are not DNS labels', () => {
     ],
     [
       'invalid-value',
-      'spec.nodes.Bad_Name',
-      'node name "Bad_Name" is not valid',
-      'node names are lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit',
+      'spec.nodes["bad/name"]',
+      'node name "bad/name" is not valid',
+      'node names are letters, digits, "-", "_" and ".", at most 63, starting and ending with a letter or digit',
     ],
   ]);
 });

@@ -1,3 +1,4 @@
+import { compileCel, type CelProgram } from '../../spec/cel.ts';
 import { parseJsonPath, valueAt } from '../../spec/json-path.ts';
 import type { SwitchCondition } from '../../spec/schema.ts';
 
@@ -19,13 +20,65 @@ function compareNumbers(value: unknown, when: SwitchCondition): boolean | undefi
   return undefined;
 }
 
+/**
+ * RE2's spellings JavaScript reads otherwise: a named group "(?P<x>" is
+ * "(?<x>", and flags that lead the pattern ("(?i)", "(?s)", "(?m)") are
+ * RegExp flags. Flags set further in, or RE2's "U", JavaScript cannot
+ * scope: such a pattern does not compile here and never matches
+ * (docs/decisions/0036-conditions-in-cel.md).
+ */
+function javascriptRegex(pattern: string): RegExp {
+  const leading = /^\(\?([ims]+)\)/.exec(pattern);
+  const body = (leading ? pattern.slice(leading[0].length) : pattern).replace(/\(\?P</g, '(?<');
+  const flags = `u${[...new Set((leading?.[1] ?? '').split(''))].join('')}`;
+  return new RegExp(`^(?:${body})$`, flags);
+}
+
+/** Compiled once per pattern, as CEL expressions are: a plan's switches run for every request. */
+const compiled = new Map<string, RegExp | undefined>();
+const celPrograms = new Map<string, CelProgram | undefined>();
+/** Plans come and go; the caches forget everything once this many patterns were seen. */
+const MAX_CACHED = 10_000;
+
+function cached<T>(cache: Map<string, T | undefined>, key: string, make: () => T | undefined) {
+  if (cache.has(key)) return cache.get(key);
+  if (cache.size >= MAX_CACHED) cache.clear();
+  const made = make();
+  cache.set(key, made);
+  return made;
+}
+
 function regexMatches(pattern: string, value: string): boolean {
-  try {
-    return new RegExp(`^(?:${pattern})$`, 'u').test(value);
-  } catch {
-    // The spec layer checked the pattern against RE2's syntax; JavaScript may still differ.
-    return false;
-  }
+  const regex = cached(compiled, pattern, () => {
+    try {
+      return javascriptRegex(pattern);
+    } catch {
+      // The spec layer checked the pattern against RE2's syntax; JavaScript may still differ.
+      return undefined;
+    }
+  });
+  return regex?.test(value) ?? false;
+}
+
+function celHolds(expression: string, input: ConditionInput): boolean {
+  const program = cached(celPrograms, expression, () => {
+    const result = compileCel(expression);
+    return 'program' in result ? result.program : undefined;
+  });
+  if (!program) return false;
+  let query: Map<string, string> | undefined;
+  return program({
+    headers: input.headers,
+    get query() {
+      query ??= new Map([...input.query.keys()].map((key) => [key, input.query.get(key) ?? '']));
+      return query;
+    },
+    get body() {
+      const body = input.body();
+      if (body === undefined) throw new Error('the payload is not JSON');
+      return body;
+    },
+  });
 }
 
 /**
@@ -49,6 +102,7 @@ function satisfies(value: unknown, when: SwitchCondition, fromText: boolean): bo
 }
 
 export function conditionHolds(when: SwitchCondition, input: ConditionInput): boolean {
+  if (when.cel !== undefined) return celHolds(when.cel, input);
   if (when.header !== undefined) {
     return satisfies(input.headers.get(when.header.toLowerCase()), when, true);
   }

@@ -352,6 +352,10 @@ class GraphRun {
           `step ${item.node} reads "${item.input}", which has not run`,
         );
       }
+      if (item.when && !conditionHolds(item.when, this.#conditionInput(previous))) {
+        this.#routing.set(name, `stopped before ${item.node}`);
+        return answer(previous);
+      }
       const last = index === step.steps.length - 1;
       const itemStep = this.#node(item.node);
       let result: StepResult;
