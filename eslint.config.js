@@ -32,6 +32,7 @@ const pureStages = [
   'src/envoy/**',
   'src/protos/pgv/**',
   'src/executor/interpreter/**',
+  'src/import/**',
 ];
 
 /**
@@ -63,6 +64,7 @@ const mayImport = {
   ],
   runtime: [],
   samples: ['spec', 'protocols'],
+  import: ['spec'],
 };
 
 const folderZones = Object.entries(mayImport).map(([folder, allowed]) => ({

@@ -8,6 +8,7 @@ import { isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
+import { importCommand, type ImportFlags } from './import.ts';
 import { defaultWorkers } from '../runtime/workers.ts';
 import { serveCommand } from './serve.ts';
 import { statusCommand } from './status.ts';
@@ -217,6 +218,26 @@ program
       });
     },
   );
+
+program
+  .command('import')
+  .description(
+    'write Switchyard graphs for KServe InferenceGraphs and Seldon SeldonDeployments; print what is not carried over',
+  )
+  .argument(
+    '<files...>',
+    'manifest files or directories (InferenceServices among them are read too)',
+  )
+  .option('--out <dir>', 'write one graph file per graph here (default: stdout)')
+  .option(
+    '--addresses <file>',
+    'YAML: service name → "host:port" or { address, protocol, model }, where each service listens',
+  )
+  .option('--namespace <ns>', "the graphs' namespace (default: each object's, else default)")
+  .option('--kubernetes', 'address services as the Kubernetes source will', false)
+  .action(async (files: string[], options: ImportFlags) => {
+    process.exitCode = await importCommand(files, options);
+  });
 
 program
   .command('status')
