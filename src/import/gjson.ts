@@ -142,7 +142,7 @@ function components(path: string): Component[] {
 function goFloat(value: string): string {
   let number = 0;
   if (/^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/.test(value)) number = Number(value);
-  else if (/[xX_]|inf|nan/i.test(value)) {
+  else if (/^[+-]?(0x|inf(inity)?$|nan$)/i.test(value)) {
     throw new Unsupported(`${JSON.stringify(value)} would be read by Go's ParseFloat`);
   }
   if (!Number.isFinite(number)) throw new Unsupported(`${value} is not a finite number`);
