@@ -96,7 +96,10 @@ class SeldonImport {
   }
 
   #endpoint(predictor: string, unit: Unit): ServiceAddress {
-    const mapped = this.options.addresses?.get(unit.name);
+    // "<predictor>/<unit>" first: two predictors often name their units alike.
+    const mapped =
+      this.options.addresses?.get(`${predictor}/${unit.name}`) ??
+      this.options.addresses?.get(unit.name);
     if (mapped) return mapped;
     const service = unitServiceName(this.deployment, predictor, unit.name);
     const port = unit.httpPort ?? 9000;
