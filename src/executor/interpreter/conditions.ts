@@ -60,25 +60,42 @@ function regexMatches(pattern: string, value: string): boolean {
   return regex?.test(value) ?? false;
 }
 
+/**
+ * What a CEL expression reads, each part made only when it is read. A class:
+ * accessors on its prototype cost the evaluation a tenth of those of an
+ * object literal (bench/cel-conditions.ts).
+ */
+class CelRequest {
+  readonly #input: ConditionInput;
+  #query: Map<string, string> | undefined;
+
+  constructor(input: ConditionInput) {
+    this.#input = input;
+  }
+
+  get headers(): ReadonlyMap<string, string> {
+    return this.#input.headers;
+  }
+
+  get query(): ReadonlyMap<string, string> {
+    const params = this.#input.query;
+    this.#query ??= new Map([...params.keys()].map((key) => [key, params.get(key) ?? '']));
+    return this.#query;
+  }
+
+  get body(): unknown {
+    const body = this.#input.body();
+    if (body === undefined) throw new Error('the payload is not JSON');
+    return body;
+  }
+}
+
 function celHolds(expression: string, input: ConditionInput): boolean {
   const program = cached(celPrograms, expression, () => {
     const result = compileCel(expression);
     return 'program' in result ? result.program : undefined;
   });
-  if (!program) return false;
-  let query: Map<string, string> | undefined;
-  return program({
-    headers: input.headers,
-    get query() {
-      query ??= new Map([...input.query.keys()].map((key) => [key, input.query.get(key) ?? '']));
-      return query;
-    },
-    get body() {
-      const body = input.body();
-      if (body === undefined) throw new Error('the payload is not JSON');
-      return body;
-    },
-  });
+  return program?.(new CelRequest(input)) ?? false;
 }
 
 /**
