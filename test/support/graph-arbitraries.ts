@@ -214,32 +214,34 @@ function subtree(
 
 /** Steps the executor runs: a sequence (long ones too) or an ensemble over models. */
 const executorRoot = fc.oneof(
-  fc.integer({ min: 1, max: 80 }).map((steps) => (ctx: Context, nodes: Record<string, unknown>) => {
-    nodes.seq = {
-      kind: 'sequence',
-      steps: Array.from({ length: steps }, (_, i) => ({
-        node: model(ctx, `s${String(i)}`, {
-          kind: 'model',
-          endpoint: { addresses: ['127.0.0.1:9003'] },
-        }),
-      })),
-    };
-    return 'seq';
-  }),
+  fc
+    .integer({ min: 1, max: 80 })
+    .map((steps) => (ctx: Context, nodes: Record<string, unknown>, prefix: string) => {
+      nodes[`${prefix}seq`] = {
+        kind: 'sequence',
+        steps: Array.from({ length: steps }, (_, i) => ({
+          node: model(ctx, `${prefix}s${String(i)}`, {
+            kind: 'model',
+            endpoint: { addresses: ['127.0.0.1:9003'] },
+          }),
+        })),
+      };
+      return `${prefix}seq`;
+    }),
   fc
     .integer({ min: 2, max: 6 })
-    .map((children) => (ctx: Context, nodes: Record<string, unknown>) => {
-      nodes.ens = {
+    .map((children) => (ctx: Context, nodes: Record<string, unknown>, prefix: string) => {
+      nodes[`${prefix}ens`] = {
         kind: 'ensemble',
         combine: 'mean',
         children: Array.from({ length: children }, (_, i) =>
-          model(ctx, `e${String(i)}`, {
+          model(ctx, `${prefix}e${String(i)}`, {
             kind: 'model',
             endpoint: { url: 'http://model.example:8080' },
           }),
         ),
       };
-      return 'ens';
+      return `${prefix}ens`;
     }),
 );
 
@@ -248,15 +250,17 @@ export function graphArbitrary(name: string): fc.Arbitrary<string> {
   return fc
     .record({
       root: fc.oneof({ weight: 3, arbitrary: subtree(4) }, { weight: 1, arbitrary: executorRoot }),
+      // Node names as KServe and Seldon spell them: "_", ".", uppercase (a prefix of every name).
+      prefix: fc.constantFrom('n', 'Model_A.', 'x_Y.z-', 'N'),
       protocol: fc.constantFrom('v1', 'v2', 'seldon'),
       timeout: durations,
       maxRequestBytes: fc.constantFrom(1, 1024, 10485760, 1073741824),
       propagateHeaders: fc.uniqueArray(headerNames, { maxLength: 2 }),
     })
-    .map(({ root, protocol, timeout, maxRequestBytes, propagateHeaders }) => {
+    .map(({ root, prefix, protocol, timeout, maxRequestBytes, propagateHeaders }) => {
       const ctx: Context = { models: {} };
       const nodes: Record<string, unknown> = {};
-      const entry = root(ctx, nodes, 'n');
+      const entry = root(ctx, nodes, prefix);
       return JSON.stringify({
         apiVersion: 'switchyard.io/v1alpha1',
         kind: 'InferenceGraph',
