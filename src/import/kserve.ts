@@ -73,7 +73,7 @@ export function inferenceServiceInfo(object: Json): InferenceServiceInfo | undef
   const spec = isJson(object.spec) ? object.spec : {};
   if (name === undefined) return undefined;
   const component = isJson(spec.transformer) ? 'transformer' : 'predictor';
-  const part = isJson(spec[component]) ? (spec[component]) : {};
+  const part = isJson(spec[component]) ? spec[component] : {};
   // The implementation is the one framework field set (model, sklearn, ...) or the first container.
   const implementation = Object.values(part).find(
     (value): value is Json => isJson(value) && ('protocolVersion' in value || 'args' in value),

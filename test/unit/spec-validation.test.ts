@@ -486,3 +486,45 @@ test('not an InferenceGraph: the expected apiVersion and kind are named', () => 
     ],
   ]);
 });
+
+test('CEL conditions: one that does not parse or type-check, or sits beside another test, is a diagnostic at its path; when on the first step is refused', () => {
+  const text = graphDocument(`  entry: s
+  nodes:
+    s:
+      kind: switch
+      cases:
+        - { when: { cel: 'body.x ==' }, to: m }
+        - { when: { cel: 'headers["a"] + 1 == 2' }, to: m }
+        - { when: { cel: 'body.ok', header: x-a, equals: b }, to: m }
+        - { when: { cel: 'body.ok && size(body.list) > 2' }, to: q }
+    q:
+      kind: sequence
+      steps:
+        - { node: m, when: { cel: 'true' } }
+        - { node: m, when: { cel: 'body.predictions[0] == "dog"' } }
+    m: { kind: model, endpoint: { url: "http://m" } }
+`);
+  const problems = read(text).map(([code, path, message]) => [code, path, message]);
+  assert.deepEqual(problems, [
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[0].when.cel',
+      'not a valid CEL condition: Unexpected token: EOF',
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[1].when.cel',
+      'not a valid CEL condition: no such overload: string + int',
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.s.cases[2].when',
+      'cel stands alone; this condition also has header and equals',
+    ],
+    [
+      'invalid-value',
+      'spec.nodes.q.steps[0].when',
+      "the first step has no previous step's answer to test",
+    ],
+  ]);
+});
