@@ -46,14 +46,14 @@ test('switchyard import: a file per graph in --out, --addresses applied, what is
     const splitter = readFileSync(join(out, 'default.splitter-model.yaml'), 'utf8');
     const { graphs, diagnostics } = loadGraphDocuments('splitter', splitter);
     assert.deepEqual(diagnostics, []);
-    const nodes = graphs[0]?.nodes;
-    assert.deepEqual(nodes?.get('sklearn-iris'), {
+    const nodes = graphs[0]?.nodes ?? new Map<string, unknown>();
+    assert.deepEqual(nodes.get('sklearn-iris'), {
       kind: 'model',
       endpoint: { addresses: ['10.0.0.7:8080'] },
       protocol: 'v1',
       model: 'sklearn-iris',
     });
-    assert.deepEqual(nodes?.get('xgboost-iris'), {
+    assert.deepEqual(nodes.get('xgboost-iris'), {
       kind: 'model',
       endpoint: { addresses: ['10.0.0.8:8080'] },
       protocol: 'v2',
