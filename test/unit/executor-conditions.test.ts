@@ -111,3 +111,13 @@ spec:
       error.message.startsWith('the request cannot be read: the payload is not JSON'),
   );
 });
+
+test("RE2's (?P<name> groups and leading flags match in the executor as in Envoy", () => {
+  const holds = (regex: string, value: string) =>
+    conditionHolds({ header: 'x-tier', regex }, input({}, { 'x-tier': value }));
+  assert.equal(holds('(?i)gold|silver', 'GOLD'), true);
+  assert.equal(holds('(?i)gold|silver', 'bronze'), false);
+  assert.equal(holds('(?P<tier>gold)-[0-9]+', 'gold-7'), true);
+  assert.equal(holds('(?s)a.b', 'a\nb'), true);
+  assert.equal(holds('a.b', 'a\nb'), false);
+});
