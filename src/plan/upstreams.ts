@@ -27,7 +27,7 @@ export function upstreamId(graph: GraphModel, node: string): string {
 /** The graph an upstream id names ("<namespace>/<name>/<node>"); none for ids of other shapes. */
 export function graphOfUpstream(id: string): string | undefined {
   const node = id.lastIndexOf('/');
-  // Namespaces, graph and node names are DNS labels: exactly two slashes make an upstream id.
+  // Namespaces, graph and node names hold no "/": exactly two slashes make an upstream id.
   return node > 0 && id.indexOf('/') < node && id.indexOf('/', id.indexOf('/') + 1) === node
     ? id.slice(0, node)
     : undefined;
