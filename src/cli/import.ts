@@ -71,8 +71,8 @@ function readAddresses(text: string): Map<string, ServiceAddress> | string {
 /**
  * `switchyard import FILE|DIR...`: KServe InferenceGraphs and Seldon
  * SeldonDeployments to Switchyard graph files (into --out, else stdout),
- * what was not carried over on stderr. Exit 1 only when nothing could be
- * imported.
+ * what was not carried over on stderr. Exit 1 when nothing could be
+ * imported or an object is of another kind.
  */
 export async function importCommand(paths: readonly string[], flags: ImportFlags): Promise<number> {
   let addresses: Map<string, ServiceAddress> | undefined;
@@ -115,5 +115,7 @@ export async function importCommand(paths: readonly string[], flags: ImportFlags
   process.stderr.write(
     `${String(result.graphs.length)} graph(s) imported, ${String(result.refused.length)} object(s) not\n`,
   );
-  return result.graphs.length > 0 ? 0 : 1;
+  // Something that is no KServe or Seldon graph at all is a mistake in the input; a graph that
+  // could not be carried over is reported, and the others are still written.
+  return result.graphs.length > 0 && result.foreign.length === 0 ? 0 : 1;
 }

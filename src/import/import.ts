@@ -43,6 +43,7 @@ export function importObjects(
   const graphs: ImportResult['graphs'][number][] = [];
   const notes: ImportNote[] = [];
   const refused: string[] = [];
+  const foreign: string[] = [];
   for (const { source, value } of objects) {
     if (isInferenceService(value)) continue;
     const imported = isKserveGraph(value)
@@ -52,6 +53,7 @@ export function importObjects(
         : undefined;
     if (!imported) {
       refused.push(source);
+      foreign.push(source);
       notes.push({
         source,
         path: '',
@@ -64,5 +66,5 @@ export function importObjects(
     if (imported.graph) graphs.push(imported.graph);
     else refused.push(source);
   }
-  return { graphs, notes, refused };
+  return { graphs, notes, refused, foreign };
 }

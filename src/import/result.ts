@@ -16,6 +16,8 @@ export interface ImportResult {
   readonly notes: readonly ImportNote[];
   /** Objects that could not be imported at all (their notes say why). */
   readonly refused: readonly string[];
+  /** Of those, the objects of another kind than the importer reads. */
+  readonly foreign: readonly string[];
 }
 
 /** Where a service the source names is served, as the mapping file or the controller says. */

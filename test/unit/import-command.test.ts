@@ -70,7 +70,7 @@ test('switchyard import: a file per graph in --out, --addresses applied, what is
   }
 });
 
-test('switchyard import exits 1 when nothing imports, saying why each object did not', () => {
+test('switchyard import exits 1 when nothing imports or an object is of another kind, saying why', () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-import-'));
   try {
     const file = join(dir, 'other.yaml');
@@ -83,6 +83,10 @@ test('switchyard import exits 1 when nothing imports, saying why each object did
     assert.match(run.stderr, /not imported: neither a KServe InferenceGraph/);
     assert.match(run.stderr, /steps\[0\]\.condition: not imported: a condition on the first step/);
     assert.equal(run.stdout, '');
+    // A graph beside an object of another kind is still written, and the exit says the input is off.
+    const mixed = switchyard('import', file, join(cases, 'seldon-single.yaml'));
+    assert.equal(mixed.status, 1);
+    assert.match(mixed.stdout, /name: seldon-model/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
