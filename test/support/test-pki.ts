@@ -30,7 +30,8 @@ export interface TestCa extends IssuedCert {
   readonly dir: string;
   /**
    * A certificate signed by this CA: `organizations` become O= (Kubernetes reads them as groups),
-   * `hosts` become subjectAltNames (IP or DNS), and it serves, authenticates a client, or both.
+   * `hosts` and `uris` become subjectAltNames (IP or DNS, and URI), and it serves, authenticates a
+   * client, or both. `expired`: its validity ended a day ago.
    */
   issue(
     name: string,
@@ -38,7 +39,9 @@ export interface TestCa extends IssuedCert {
       commonName: string;
       organizations?: readonly string[];
       hosts?: readonly string[];
+      uris?: readonly string[];
       usage: 'server' | 'client' | 'both';
+      expired?: boolean;
     },
   ): Promise<IssuedCert>;
 }
@@ -88,9 +91,12 @@ export async function makeTestCa(dir: string, commonName = 'switchyard-test-ca')
         client: 'clientAuth',
         both: 'serverAuth,clientAuth',
       }[subject.usage];
-      const sans = (subject.hosts ?? []).map((host) =>
-        /^[\d.]+$|:/.test(host) ? `IP:${host}` : `DNS:${host}`,
-      );
+      const sans = [
+        ...(subject.hosts ?? []).map((host) =>
+          /^[\d.]+$|:/.test(host) ? `IP:${host}` : `DNS:${host}`,
+        ),
+        ...(subject.uris ?? []).map((uri) => `URI:${uri}`),
+      ];
       const extensions = [
         'basicConstraints=critical,CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
@@ -126,7 +132,8 @@ export async function makeTestCa(dir: string, commonName = 'switchyard-test-ca')
           '-set_serial',
           String(serial),
           '-days',
-          validDays,
+          // openssl 3.0 takes a negative count: the certificate ended before it began, so it has expired.
+          subject.expired === true ? '-1' : validDays,
           '-extfile',
           `${name}.ext`,
           '-out',
