@@ -11,7 +11,9 @@ import {
   type MethodCodec,
 } from './discovery-codec.ts';
 import { NodeMemory } from './node-memory.ts';
+import { groupOfCertificate, type PeerGroup } from './peer-group.ts';
 import type { Rejection } from './rejections.ts';
+import { serverCredentials, type ServerTlsSource } from './server-credentials.ts';
 import { SotwStream } from './sotw-stream.ts';
 import type {
   EnvoyStream,
@@ -23,16 +25,30 @@ import type {
 
 const service = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
+interface Node {
+  readonly id?: string;
+  readonly cluster?: string;
+}
+
+/** What the server reads of every request: the node, on the first. */
+interface NodeRequest {
+  readonly node?: Node | null;
+}
+
 /** One of ADS's two methods: its messages, and the stream that serves a call. */
-interface Method<Request, Response> {
+interface Method<Request extends NodeRequest, Response> {
   readonly name: string;
   readonly codec: MethodCodec<Request, Response>;
-  readonly open: (write: (response: Response) => void) => XdsStream<Response> & {
+  /** `group`: the one the Envoy's client certificate names, if mutual TLS is on. */
+  readonly open: (
+    write: (response: Response) => void,
+    group: string | undefined,
+  ) => XdsStream<Response> & {
     onRequest(request: Request): void;
   };
 }
 
-function definitionOf<Request, Response>({
+function definitionOf<Request extends NodeRequest, Response>({
   name,
   codec,
 }: Method<Request, Response>): grpc.MethodDefinition<Request, Response> {
@@ -54,7 +70,19 @@ export interface AdsServerOptions {
   readonly log?: (message: string) => void;
   /** Called on every ACK and NACK, e.g. to measure convergence. */
   readonly events?: Partial<StreamEvents>;
+  /**
+   * Serve over TLS, following the source's rotations. With a client CA in it,
+   * TLS is mutual: an Envoy gets configuration only with a certificate from
+   * that CA naming its node group (peer-group.ts), whatever its node.cluster says.
+   */
+  readonly tls?: ServerTlsSource;
 }
+
+/** How long a refused Envoy's first message (its node id, for the log) is waited for. */
+const refusalWaitMs = 2000;
+
+/** A refusal is logged once per Envoy and reason in this long; Envoy retries every 2 s. */
+const refusalLogIntervalMs = 60_000;
 
 function typeName(typeUrl: string): string {
   return typeUrl.split('.').at(-1) ?? typeUrl;
@@ -80,6 +108,8 @@ export class AdsServer {
   readonly #options: AdsServerOptions;
   #server: grpc.Server | undefined;
   #unwatch: (() => void) | undefined;
+  /** When each Envoy's refusal was last logged, and how many went unlogged since. */
+  readonly #refusals = new Map<string, { at: number; unlogged: number }>();
 
   constructor(cache: SnapshotCache, root: protobuf.Root, options: AdsServerOptions = {}) {
     this.#cache = cache;
@@ -97,14 +127,14 @@ export class AdsServer {
     const sotw: Method<DiscoveryRequest, DiscoveryResponse> = {
       name: 'StreamAggregatedResources',
       codec: codec.sotw,
-      open: (write) =>
-        new SotwStream(this.#cache, codec, write, this.#streamEvents(), this.#memory),
+      open: (write, group) =>
+        new SotwStream(this.#cache, codec, write, this.#streamEvents(), this.#memory, group),
     };
     const delta: Method<DeltaDiscoveryRequest, DeltaDiscoveryResponse> = {
       name: 'DeltaAggregatedResources',
       codec: codec.delta,
-      open: (write) =>
-        new DeltaStream(this.#cache, codec, write, this.#streamEvents(), this.#memory),
+      open: (write, group) =>
+        new DeltaStream(this.#cache, codec, write, this.#streamEvents(), this.#memory, group),
     };
     const definition: grpc.ServiceDefinition = {
       [sotw.name]: definitionOf(sotw),
@@ -120,7 +150,9 @@ export class AdsServer {
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(
         `${address.host.includes(':') ? `[${address.host}]` : address.host}:${String(address.port)}`,
-        grpc.ServerCredentials.createInsecure(),
+        this.#options.tls
+          ? serverCredentials(this.#options.tls)
+          : grpc.ServerCredentials.createInsecure(),
         (error, bound) => {
           if (error) reject(error);
           else resolve(bound);
@@ -177,18 +209,90 @@ export class AdsServer {
     };
   }
 
-  #handler<Request, Response>(
+  /**
+   * Under mutual TLS, the group the call's client certificate names; a
+   * certificate the client CA does not vouch for (none, another CA's, an
+   * expired one) leaves grpc-js's auth context empty.
+   */
+  #peerGroup(call: grpc.ServerDuplexStream<unknown, unknown>): PeerGroup | undefined {
+    if (!this.#options.tls?.value.ca) return undefined;
+    const peer = call.getAuthContext().sslPeerCertificate;
+    if (!peer) {
+      return {
+        ok: false,
+        reason:
+          'it presented no client certificate the xDS client CA vouches for (none, one of another CA, or one expired or not yet valid)',
+      };
+    }
+    return groupOfCertificate(peer.subjectaltname);
+  }
+
+  #handler<Request extends NodeRequest, Response>(
     method: Method<Request, Response>,
   ): (call: grpc.ServerDuplexStream<Request, Response>) => void {
     return (call) => {
-      const stream = method.open((response) => call.write(response));
+      const peer = this.#peerGroup(call);
+      if (peer && !peer.ok) {
+        this.#refuse(call, peer.reason);
+        return;
+      }
+      const stream = method.open((response) => call.write(response), peer?.group);
       this.#serve(call, stream, (request) => {
         stream.onRequest(request);
       });
     };
   }
 
-  #serve<Request, Response>(
+  /**
+   * Ends a call that gets no configuration with UNAUTHENTICATED, once its
+   * first message says which Envoy it is, and logs why: a refused Envoy
+   * retries every two seconds, so each Envoy's refusal is logged once a minute.
+   */
+  #refuse<Request extends NodeRequest, Response>(
+    call: grpc.ServerDuplexStream<Request, Response>,
+    reason: string,
+  ): void {
+    let done = false;
+    const finish = (node: Node | null | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const who = `Envoy ${node?.id || '(unknown)'} (claims group ${node?.cluster || '(none)'}) from ${call.getPeer()}`;
+      this.#logRefusal(`${node?.id ?? ''}\n${reason}`, `refused ${who}: ${reason}`);
+      call.emit('error', {
+        code: grpc.status.UNAUTHENTICATED,
+        details: `no configuration: ${reason}`,
+      });
+    };
+    const timer = setTimeout(() => {
+      finish(undefined);
+    }, refusalWaitMs);
+    call.once('data', (request: Request) => {
+      finish(request.node);
+    });
+    call.on('error', () => undefined);
+    call.once('end', () => {
+      finish(undefined);
+    });
+  }
+
+  #logRefusal(key: string, line: string): void {
+    const now = Date.now();
+    const last = this.#refusals.get(key);
+    if (last && now - last.at < refusalLogIntervalMs) {
+      last.unlogged += 1;
+      return;
+    }
+    if (this.#refusals.size >= 1024) this.#refusals.clear();
+    const since =
+      last && last.unlogged > 0
+        ? ` (and ${String(last.unlogged)} time(s) since the last line)`
+        : '';
+    this.#refusals.set(key, { at: now, unlogged: 0 });
+    this.#options.log?.(`${line}${since}`);
+  }
+
+  #serve<Request extends NodeRequest, Response>(
     call: grpc.ServerDuplexStream<Request, Response>,
     stream: EnvoyStream,
     onRequest: (request: Request) => void,
@@ -204,8 +308,15 @@ export class AdsServer {
       const before = stream.nodeId;
       onRequest(request);
       if (before === '' && stream.nodeId !== '') {
+        const claimed = request.node?.cluster ?? '';
+        const certified = this.#options.tls?.value.ca !== undefined;
+        const by = certified
+          ? claimed === stream.nodeCluster
+            ? ' by its certificate'
+            : ` by its certificate, not group ${claimed === '' ? '(none)' : claimed} its node.cluster claims`
+          : '';
         log?.(
-          `Envoy ${stream.nodeId} (group ${stream.nodeCluster}, ${stream.protocol} xDS) connected`,
+          `Envoy ${stream.nodeId} (group ${stream.nodeCluster}${by}, ${stream.protocol} xDS) connected`,
         );
       }
     });

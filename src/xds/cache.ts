@@ -12,7 +12,8 @@ import type { ResourceTypeUrl } from '../envoy/type-urls.ts';
  * Versioned resource sets per Envoy node group. Knows versions and
  * resources, nothing of gRPC streams (the server's business).
  *
- * An Envoy belongs to the group named by its bootstrap's node.cluster; an
+ * An Envoy belongs to the group named by its bootstrap's node.cluster (under
+ * mutual TLS, by its client certificate: xds/peer-group.ts); an
  * Envoy whose group has no snapshot of its own gets DEFAULT_GROUP's.
  */
 export const DEFAULT_GROUP = 'switchyard';

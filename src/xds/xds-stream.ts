@@ -211,6 +211,8 @@ export abstract class XdsStream<Response> implements EnvoyStream {
   readonly #write: (response: Response) => void;
   protected closed = false;
   readonly #memory: NodeMemory | undefined;
+  /** The group a client certificate entitles the Envoy to; node.cluster is then only a claim. */
+  readonly #certifiedGroup: string | undefined;
   #view: EnvoyView;
   #rejections = new Rejections();
   #nonce = 0;
@@ -231,12 +233,14 @@ export abstract class XdsStream<Response> implements EnvoyStream {
     write: (response: Response) => void,
     events: StreamEvents,
     memory?: NodeMemory,
+    certifiedGroup?: string,
   ) {
     this.cache = cache;
     this.codec = codec;
     this.#write = write;
     this.events = events;
     this.#memory = memory;
+    this.#certifiedGroup = certifiedGroup;
     this.#view = new EnvoyView((typeUrl, resource) => this.cache.factsOf(typeUrl, resource));
   }
 
@@ -268,7 +272,7 @@ export abstract class XdsStream<Response> implements EnvoyStream {
     this.closed = true;
     for (const state of this.types.values()) this.#stopWaiting(state, false);
     this.#view.abandon();
-    if (this.nodeId !== '') this.#memory?.detach(this.nodeId, this.#view);
+    if (this.nodeId !== '') this.#memory?.detach(this.#memoryKey(), this.#view);
   }
 
   /** The cache changed: bring this Envoy up to date. */
@@ -341,11 +345,21 @@ export abstract class XdsStream<Response> implements EnvoyStream {
   #identify(node: { id?: string; cluster?: string } | undefined): void {
     if (this.nodeId !== '' || !node) return;
     this.nodeId = node.id ?? '';
-    this.nodeCluster = node.cluster ?? '';
+    this.nodeCluster = this.#certifiedGroup ?? node.cluster ?? '';
     if (this.nodeId === '' || !this.#memory) return;
-    const { rejections, view } = this.#memory.attach(this.nodeId);
+    const { rejections, view } = this.#memory.attach(this.#memoryKey());
     this.#rejections = rejections;
     if (view) this.#view = view;
+  }
+
+  /**
+   * Node ids are the Envoys' own claims, so a node is remembered per group:
+   * under mutual TLS, where the certificate names the group, an Envoy of one
+   * group cannot claim another group's node id to make refusals in its name
+   * (and so hold config back from it).
+   */
+  #memoryKey(): string {
+    return `${this.nodeCluster}\n${this.nodeId}`;
   }
 
   /**

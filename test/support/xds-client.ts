@@ -16,6 +16,8 @@ export interface RawStream<Request, Response> {
   send(request: Request): void;
   /** The next response, or undefined if none comes within `timeoutMs`. */
   next(timeoutMs?: number): Promise<Response | undefined>;
+  /** The status the call ended with. */
+  readonly ended: Promise<grpc.StatusObject>;
   close(): void;
 }
 
@@ -26,9 +28,13 @@ function open<Request, Response>(
   method: string,
   serialize: (r: Request) => Buffer,
   deserialize: (b: Buffer) => Response,
+  credentials: grpc.ChannelCredentials,
 ): RawStream<Request, Response> {
-  const client = new grpc.Client(address, grpc.credentials.createInsecure());
+  const client = new grpc.Client(address, credentials);
   const call = client.makeBidiStreamRequest(`/${service}/${method}`, serialize, deserialize);
+  const ended = new Promise<grpc.StatusObject>((resolve) => {
+    call.on('status', resolve);
+  });
   const queue: Response[] = [];
   const waiters: ((r: Response) => void)[] = [];
   call.on('data', (response: Response) => {
@@ -38,6 +44,7 @@ function open<Request, Response>(
   });
   call.on('error', () => undefined);
   return {
+    ended,
     send: (request) => {
       call.write(request);
     },
@@ -66,6 +73,7 @@ function open<Request, Response>(
 export function sotwClient(
   root: protobuf.Root,
   address: string,
+  credentials = grpc.credentials.createInsecure(),
 ): RawStream<DiscoveryRequest, DiscoveryResponse> {
   const codec = new DiscoveryCodec(root);
   return open(
@@ -73,12 +81,14 @@ export function sotwClient(
     'StreamAggregatedResources',
     (r: DiscoveryRequest) => codec.sotw.encodeRequest(r),
     (b) => codec.sotw.decodeResponse(b),
+    credentials,
   );
 }
 
 export function deltaClient(
   root: protobuf.Root,
   address: string,
+  credentials = grpc.credentials.createInsecure(),
 ): RawStream<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   const codec = new DiscoveryCodec(root);
   return open(
@@ -86,5 +96,6 @@ export function deltaClient(
     'DeltaAggregatedResources',
     (r: DeltaDiscoveryRequest) => codec.delta.encodeRequest(r),
     (b) => codec.delta.decodeResponse(b),
+    credentials,
   );
 }
