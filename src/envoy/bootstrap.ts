@@ -1,6 +1,7 @@
 import { isIpAddress } from '../spec/address.ts';
 import { typed } from './type-urls.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
+import { xdsTransportSocket, type XdsTlsOptions } from './xds-tls.ts';
 
 export interface BootstrapOptions {
   readonly nodeId: string;
@@ -16,6 +17,8 @@ export interface BootstrapOptions {
    * `re2.max_program_size.error_level`); none: Envoy's defaults.
    */
   readonly runtime?: Readonly<Record<string, unknown>>;
+  /** TLS to the control plane (mutual with a client certificate); its SDS files come from xdsSdsFiles. */
+  readonly xdsTls?: XdsTlsOptions;
 }
 
 export const XDS_CLUSTER = 'switchyard_xds';
@@ -97,6 +100,7 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
               },
             },
           },
+          ...(options.xdsTls && { transport_socket: xdsTransportSocket(options.xdsTls) }),
         },
       ],
     },

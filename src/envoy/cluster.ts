@@ -4,6 +4,7 @@ import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { EXECUTOR_CLUSTER } from './ext-proc.ts';
 import type { ListenerOptions } from './options.ts';
 import { executorSocketPath } from './sockets.ts';
+import { inlineCaTlsSocket } from './upstream-tls.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
@@ -121,7 +122,7 @@ function addressCluster(name: string, addresses: readonly (HostPort | string)[],
  * flight) would cap the data plane instead of protecting it.
  */
 export function executorCluster(options: ListenerOptions): EnvoyResource {
-  const { address, port, workers } = options.executor;
+  const { address, port, workers, tls } = options.executor;
   const { sockets } = options;
   const endpoints = Array.from({ length: workers }, (_, index) =>
     sockets === undefined
@@ -146,6 +147,8 @@ export function executorCluster(options: ListenerOptions): EnvoyResource {
       base_ejection_time: '5s',
       max_ejection_percent: 100,
     },
+    // Its ext_proc service is reached through this cluster too (envoy_grpc), so it is TLS as well.
+    ...(tls && { transport_socket: inlineCaTlsSocket(tls.ca, tls.serverName) }),
   };
 }
 

@@ -10,7 +10,16 @@ export interface ListenerOptions {
   /** Loopback port of the hop listener, through which the executor calls nodes. */
   readonly hopPort: number;
   /** Where the executor listens: `workers` processes on consecutive ports from `port`. */
-  readonly executor: { readonly address: string; readonly port: number; readonly workers: number };
+  readonly executor: {
+    readonly address: string;
+    readonly port: number;
+    readonly workers: number;
+    /**
+     * Envoy reaches the executor over TLS: its certificate must come from
+     * `ca` (a PEM bundle) and name `serverName` (DNS or IP) in a subjectAltName.
+     */
+    readonly tls?: { readonly ca: string; readonly serverName: string };
+  };
   /**
    * A directory Envoy and the executor share: the hop listener and the
    * executor's workers are then Unix sockets in it (sockets.ts), and
