@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import net, { type ListenOptions } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { frameMessage, GrpcStatus, MessageReader } from './grpc-framing.ts';
 
 export interface BidiCall {
@@ -24,6 +25,8 @@ export interface BidiServerOptions {
   readonly port: number;
   /** A Unix socket to listen on instead of `host` and `port`. */
   readonly socket?: string;
+  /** Serve HTTP/2 over TLS (ALPN h2) with this certificate and key; plaintext is then refused. */
+  readonly tls?: SecureContextOptions;
   /** The one method served, e.g. /envoy.service.ext_proc.v3.ExternalProcessor/Process. */
   readonly path: string;
   readonly maxMessageBytes: number;
@@ -38,6 +41,8 @@ export interface BidiServerOptions {
 export interface BidiServer {
   /** The port listened on; 0 on a Unix socket. */
   readonly port: number;
+  /** New connections use this certificate and key (a rotation); open ones keep theirs. */
+  setSecureContext(tls: SecureContextOptions): void;
   /** Stops taking connections and waits for the streams in flight to end. */
   close(): Promise<void>;
 }
@@ -195,11 +200,18 @@ async function listenOnSocket(server: net.Server, path: string): Promise<void> {
  */
 export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
-  const server = http2.createServer({
+  const settings = {
     // Envoy multiplexes every request's ext_proc stream, bodies included, on a few
     // connections; past Node's default of 10 MB a session refuses new streams.
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
-  });
+  };
+  const { tls } = options;
+  const secure = tls
+    ? http2.createSecureServer({ ...settings, ...tls, allowHTTP1: false, ALPNProtocols: ['h2'] })
+    : undefined;
+  const server = secure ?? http2.createServer(settings);
+  // A client that fails the handshake (plaintext, another CA) is its own problem, not the server's.
+  server.on('tlsClientError', () => undefined);
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
@@ -254,6 +266,10 @@ export async function startBidiServer(options: BidiServerOptions): Promise<BidiS
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
+    setSecureContext(context) {
+      if (!secure) throw new Error('this server was started without TLS');
+      secure.setSecureContext(context);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SecureContextOptions } from 'node:tls';
 import type protobuf from 'protobufjs';
 import { PLAN_HEADER } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
@@ -26,12 +27,16 @@ export interface ExecutorOptions {
   readonly hopSocket?: string;
   /** The most of one node's answer the executor holds; DEFAULT_MAX_ANSWER_BYTES if unset. */
   readonly maxAnswerBytes?: number;
+  /** Serve Envoy over TLS with this certificate and key (its routes and its ext_proc service alike). */
+  readonly tls?: SecureContextOptions;
   readonly log?: (message: string) => void;
 }
 
 export interface Executor {
   /** The port listened on; 0 on a Unix socket. */
   readonly port: number;
+  /** A rotated certificate and key, for the connections Envoy opens from now on. */
+  setTls(tls: SecureContextOptions): void;
   stop(): Promise<void>;
 }
 
@@ -73,6 +78,7 @@ export async function startExecutor(
     host: options.host,
     port: options.port,
     ...(options.socket !== undefined && { socket: options.socket }),
+    ...(options.tls && { tls: options.tls }),
     path: PROCESS_PATH,
     maxMessageBytes,
     otherPaths: (stream, headers) => {
@@ -129,6 +135,9 @@ export async function startExecutor(
   });
   return {
     port: server.port,
+    setTls(tls) {
+      server.setSecureContext(tls);
+    },
     async stop() {
       await server.close();
       await hops.close();
