@@ -62,12 +62,20 @@ interface GraphResult {
  */
 export class GraphCompiler {
   readonly #root: protobuf.Root;
-  readonly #listener: ListenerOptions;
+  #listener: ListenerOptions;
   readonly #results = new WeakMap<GraphModel, GraphResult>();
   #last: Translation | undefined;
 
   constructor(root: protobuf.Root, listener: ListenerOptions) {
     this.#root = root;
+    this.#listener = listener;
+  }
+
+  /**
+   * The data plane's options changed (a rotated executor CA): the next
+   * compile translates every graph again. Plans do not depend on them and stay.
+   */
+  useListener(listener: ListenerOptions): void {
     this.#listener = listener;
   }
 

@@ -4,6 +4,7 @@ import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { encodeAny } from '../protos/proto-json.ts';
 import { log } from '../runtime/log.ts';
+import { watchCaBundle, watchTlsFiles, type TlsFiles } from '../runtime/tls-material.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
@@ -21,7 +22,18 @@ export interface ControlPlaneOptions {
   readonly log?: (line: string) => void;
   readonly xdsHost: string;
   readonly xdsPort: number;
+  /**
+   * Serve xDS over TLS with these files, read again when they change; with a
+   * client CA, TLS is mutual and an Envoy's certificate names its group.
+   */
+  readonly xdsTls?: TlsFiles;
   readonly listener: ListenerOptions;
+  /**
+   * Envoy reaches the executor over TLS: the executor's certificate must come
+   * from the CA bundle in `caFile` (sent to Envoy, again when the file
+   * changes) and carry `serverName`.
+   */
+  readonly executorTls?: { readonly caFile: string; readonly serverName: string };
 }
 
 export interface ControlPlane {
@@ -37,18 +49,43 @@ export interface ControlPlane {
 /** The control plane of `switchyard serve`: graph directories in, xDS out. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const root = envoyProtos();
+  const say = options.log ?? log;
+  const watched: { close(): void }[] = [];
+  const xdsTls =
+    options.xdsTls && (await watchTlsFiles("the xDS server's TLS", options.xdsTls, { log: say }));
+  if (xdsTls) watched.push(xdsTls);
+  const executorTls = options.executorTls;
+  const executorCa =
+    executorTls && (await watchCaBundle('the executor CA', executorTls.caFile, { log: say }));
+  if (executorCa) watched.push(executorCa);
+  const listenerWith = (ca: Buffer | undefined): ListenerOptions =>
+    ca && executorTls
+      ? {
+          ...options.listener,
+          executor: {
+            ...options.listener.executor,
+            tls: { ca: ca.toString('utf8'), serverName: executorTls.serverName },
+          },
+        }
+      : options.listener;
   // Versions hash what Envoy receives; the encoding is kept for every stream that sends it.
   const cache = new SnapshotCache((resource) => encodeAny(root, resource).value);
   const server = new AdsServer(cache, root, {
-    log: options.log ?? log,
+    log: say,
     ...(options.xdsEvents && { events: options.xdsEvents }),
+    ...(xdsTls && { tls: xdsTls }),
   });
   const xdsPort = await server.start({ host: options.xdsHost, port: options.xdsPort });
   const directories = new Map([[DEFAULT_GROUP, options.graphsDir], ...(options.groups ?? [])]);
   const pipelines = [...directories].map(
-    ([group, dir]) => new GroupPipeline(group, dir, cache, root, options.listener),
+    ([group, dir]) => new GroupPipeline(group, dir, cache, root, listenerWith(executorCa?.value)),
   );
   for (const pipeline of pipelines) await pipeline.start();
+  // A rotated CA bundle reaches Envoy as a new executor cluster; the graphs stay as they are.
+  executorCa?.onChange((ca) => {
+    const listener = listenerWith(ca);
+    for (const pipeline of pipelines) pipeline.useListener(listener);
+  });
   const pipelineOf = (group: string) =>
     pipelines.find((p) => p.group === group) ?? pipelines.find((p) => p.group === DEFAULT_GROUP);
 
@@ -90,6 +127,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     problems,
     status,
     stop: async () => {
+      for (const files of watched) files.close();
       for (const pipeline of pipelines) pipeline.stop();
       await server.stop();
     },

@@ -67,6 +67,12 @@ export class GroupPipeline {
     return this.#graphs.graphs();
   }
 
+  /** Serves the same graphs on new data-plane options (a rotated executor CA). */
+  useListener(listener: ListenerOptions): void {
+    this.#compiler.useListener(listener);
+    this.#publish();
+  }
+
   /**
    * Serves what a change leaves served. Every served graph passed its
    * checks, the compiler's among them, so the compile leaves none out; it
@@ -74,6 +80,10 @@ export class GroupPipeline {
    */
   #apply(updates: readonly SourceUpdate[]): void {
     if (!this.#graphs.apply(updates)) return;
+    this.#publish();
+  }
+
+  #publish(): void {
     const served = this.#graphs.graphs();
     const compiled = this.#compiler.compile(served);
     this.#report(this.#graphs.problems());
