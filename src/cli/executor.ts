@@ -4,6 +4,7 @@ import { executorSocketPath, hopSocketPath } from '../envoy/sockets.ts';
 import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { log } from '../runtime/log.ts';
+import { watchTlsFiles } from '../runtime/tls-material.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
 import { superviseWorkers, workerIndex } from '../runtime/workers.ts';
 
@@ -21,6 +22,8 @@ export interface ExecutorCommandOptions {
   readonly maxAnswerBytes: number;
   /** A directory shared with Envoy: Unix sockets in it replace `port` and `hopUrl`. */
   readonly sockets?: string;
+  /** Serve Envoy over TLS with these files, read again when they change. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 async function serveOne(options: ExecutorCommandOptions, index: number): Promise<void> {
@@ -30,19 +33,27 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
       ? undefined
       : { socket: executorSocketPath(sockets, index), hopSocket: hopSocketPath(sockets) };
   if (sockets !== undefined) mkdirSync(sockets, { recursive: true });
+  // Every worker watches the files itself: each has its own server to give the rotated pair to.
+  const tls =
+    options.tls && (await watchTlsFiles("the executor's TLS certificate", options.tls, { log }));
   const executor = await startExecutor(envoyProtos(), {
     host: options.address,
     port: options.port + index,
     hopUrl: options.hopUrl,
     ...link,
     maxAnswerBytes: options.maxAnswerBytes,
+    ...(tls && { tls: tls.value }),
     log,
+  });
+  tls?.onChange((material) => {
+    executor.setTls(material);
   });
   const where = link?.socket ?? `${options.address}:${String(executor.port)}`;
   log(
-    `executor pid ${String(process.pid)} on ${where}, calling nodes through ${link?.hopSocket ?? options.hopUrl}`,
+    `executor pid ${String(process.pid)} on ${where}${tls ? ' (TLS)' : ''}, calling nodes through ${link?.hopSocket ?? options.hopUrl}`,
   );
   await untilSignal();
+  tls?.close();
   await executor.stop();
   // A cluster worker's channel to its primary keeps it alive: let go of it, or it never exits.
   if (cluster.isWorker) cluster.worker?.disconnect();
@@ -51,6 +62,8 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
 /** `switchyard executor`: serves until SIGINT/SIGTERM, on one process or several. */
 export async function executorCommand(options: ExecutorCommandOptions): Promise<void> {
   if (options.workers > 1 && cluster.isPrimary) {
+    // Files that cannot serve are refused here, once, not by workers that die and are replaced.
+    if (options.tls) (await watchTlsFiles("the executor's TLS certificate", options.tls)).close();
     log(
       `executor: starting ${String(options.workers)} worker processes on ${options.sockets === undefined ? `ports ${String(options.port)}-${String(options.port + options.workers - 1)}` : `sockets in ${options.sockets}`}`,
     );

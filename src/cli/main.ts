@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { statusGuardProblem } from '../controller/status-access.ts';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
+import { xdsSdsFiles } from '../envoy/xds-tls.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
 import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
@@ -10,7 +13,9 @@ import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
 import { importCommand, type ImportFlags } from './import.ts';
 import { defaultWorkers } from '../runtime/workers.ts';
+import { caBundle } from '../runtime/tls-material.ts';
 import { serveCommand } from './serve.ts';
+import { writeSdsFiles } from './sds-files.ts';
 import { statusCommand } from './status.ts';
 import { validateCommand } from './validate.ts';
 
@@ -42,6 +47,16 @@ interface DataPlaneFlags {
   executorPort: number;
   executorWorkers: number;
   sockets?: string;
+  executorCa?: string;
+  executorServerName?: string;
+}
+
+type Given = readonly [flag: string, value: unknown];
+
+/** The first flag given without the one it needs, as a message: e.g. a certificate without its key. */
+function unmetNeed(...needs: readonly (readonly [Given, Given])[]): string | undefined {
+  const unmet = needs.find(([flag, partner]) => flag[1] !== undefined && partner[1] === undefined);
+  return unmet && `${unmet[0][0]} needs ${unmet[1][0]}`;
 }
 
 const SOCKETS_HELP =
@@ -78,8 +93,24 @@ function withDataPlaneFlags(command: Command): Command {
       defaultWorkers(),
     )
     .option('--sockets <dir>', SOCKETS_HELP)
+    .option(
+      '--executor-ca <file>',
+      "Envoy reaches the executor over TLS, trusting this CA bundle (PEM) for the executor's certificate; sent to Envoy again when the file changes",
+    )
+    .option(
+      '--executor-server-name <name>',
+      "the DNS name or IP address the executor's certificate must carry (default: --executor-address)",
+    )
     .hook('preAction', (_command, action) => {
       const flags = action.opts<DataPlaneFlags>();
+      if (flags.executorServerName !== undefined && flags.executorCa === undefined) {
+        action.error('error: --executor-server-name needs --executor-ca');
+      }
+      if (flags.executorCa !== undefined && flags.sockets !== undefined) {
+        action.error(
+          'error: --executor-ca: Unix sockets (--sockets) stay inside one host or pod; TLS is for an executor reached over TCP',
+        );
+      }
       if (!isValidHost(flags.executorAddress)) {
         action.error(
           `error: --executor-address: "${flags.executorAddress}" is neither an IP address nor a DNS name`,
@@ -95,7 +126,21 @@ function withDataPlaneFlags(command: Command): Command {
     });
 }
 
-function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
+function executorServerName(flags: DataPlaneFlags): string {
+  return flags.executorServerName ?? flags.executorAddress;
+}
+
+/** The CA bundle of --executor-ca, read once (validate and compile); `serve` watches it instead. */
+function executorCaOf(flags: DataPlaneFlags, command: Command): string | undefined {
+  if (flags.executorCa === undefined) return undefined;
+  try {
+    return caBundle(readFileSync(flags.executorCa)).toString('utf8');
+  } catch (error) {
+    return command.error(`error: --executor-ca ${flags.executorCa}: ${(error as Error).message}`);
+  }
+}
+
+function listenerOptions(flags: DataPlaneFlags, executorCa?: string): ListenerOptions {
   return {
     address: flags.listenAddress,
     port: flags.listenPort,
@@ -104,6 +149,9 @@ function listenerOptions(flags: DataPlaneFlags): ListenerOptions {
       address: flags.executorAddress,
       port: flags.executorPort,
       workers: flags.executorWorkers,
+      ...(executorCa !== undefined && {
+        tls: { ca: executorCa, serverName: executorServerName(flags) },
+      }),
     },
     ...(flags.sockets !== undefined && { sockets: resolve(flags.sockets) }),
   };
@@ -118,8 +166,11 @@ withDataPlaneFlags(
     .command('validate')
     .description('check graph files and report every problem; exit 1 if there is any')
     .argument('<files...>', 'graph files or directories'),
-).action(async (files: string[], options: DataPlaneFlags) => {
-  process.exitCode = await validateCommand(files, listenerOptions(options));
+).action(async (files: string[], options: DataPlaneFlags, command: Command) => {
+  process.exitCode = await validateCommand(
+    files,
+    listenerOptions(options, executorCaOf(options, command)),
+  );
 });
 
 withDataPlaneFlags(
@@ -127,8 +178,11 @@ withDataPlaneFlags(
     .command('compile')
     .description('print the Envoy resources compiled from graph files, as JSON')
     .argument('<files...>', 'graph files or directories'),
-).action(async (files: string[], options: DataPlaneFlags) => {
-  process.exitCode = await compileCommand(files, listenerOptions(options));
+).action(async (files: string[], options: DataPlaneFlags, command: Command) => {
+  process.exitCode = await compileCommand(
+    files,
+    listenerOptions(options, executorCaOf(options, command)),
+  );
 });
 
 withDataPlaneFlags(
@@ -144,29 +198,98 @@ withDataPlaneFlags(
     )
     .option('--xds-address <address>', 'address the xDS server listens on', '127.0.0.1')
     .option('--xds-port <port>', 'port the xDS server listens on', port, 18000)
+    .option('--xds-tls-cert <file>', "the xDS server's TLS certificate (PEM), reloaded on change")
+    .option('--xds-tls-key <file>', 'its private key (PEM), reloaded on change')
+    .option(
+      '--xds-client-ca <file>',
+      'mutual TLS: Envoys need a client certificate from this CA bundle, and its URI SAN spiffe://<trust domain>/switchyard/group/<group> is their group (node.cluster is then ignored)',
+    )
     .option('--status-address <address>', 'address of the status endpoint', '127.0.0.1')
-    .option('--status-port <port>', 'port of the status endpoint (GET /status)', port, 18001),
+    .option('--status-port <port>', 'port of the status endpoint (GET /status)', port, 18001)
+    .option(
+      '--status-token-file <file>',
+      'GET /status needs this bearer token (the file holds it; reloaded on change)',
+    )
+    .option('--status-tls-cert <file>', 'serve status over HTTPS with this certificate (PEM)')
+    .option('--status-tls-key <file>', 'its private key (PEM)')
+    .option(
+      '--status-client-ca <file>',
+      'GET /status needs a client certificate from this CA bundle (with --status-tls-cert/-key)',
+    )
+    .option(
+      '--insecure-status',
+      'serve status beyond loopback without a token or client certificates',
+      false,
+    ),
 ).action(
   async (
     options: DataPlaneFlags & {
       graphs: string;
       xdsAddress: string;
       xdsPort: number;
+      xdsTlsCert?: string;
+      xdsTlsKey?: string;
+      xdsClientCa?: string;
       statusAddress: string;
       statusPort: number;
+      statusTokenFile?: string;
+      statusTlsCert?: string;
+      statusTlsKey?: string;
+      statusClientCa?: string;
+      insecureStatus: boolean;
       group: Map<string, string>;
     },
+    command: Command,
   ) => {
-    await serveCommand(
-      {
-        graphsDir: options.graphs,
-        groups: options.group,
-        xdsHost: options.xdsAddress,
-        xdsPort: options.xdsPort,
-        listener: listenerOptions(options),
-      },
-      { host: options.statusAddress, port: options.statusPort },
+    const cert: Given = ['--xds-tls-cert', options.xdsTlsCert];
+    const key: Given = ['--xds-tls-key', options.xdsTlsKey];
+    const statusCert: Given = ['--status-tls-cert', options.statusTlsCert];
+    const statusKey: Given = ['--status-tls-key', options.statusTlsKey];
+    const unpaired = unmetNeed(
+      [cert, key],
+      [key, cert],
+      [['--xds-client-ca', options.xdsClientCa], cert],
+      [statusCert, statusKey],
+      [statusKey, statusCert],
+      [['--status-client-ca', options.statusClientCa], statusCert],
     );
+    if (unpaired) command.error(`error: ${unpaired}`);
+    const exposure = statusGuardProblem({
+      host: options.statusAddress,
+      ...(options.statusTokenFile !== undefined && { tokenFile: options.statusTokenFile }),
+      ...(options.statusClientCa !== undefined && { clientCa: options.statusClientCa }),
+      insecure: options.insecureStatus,
+    });
+    if (exposure) command.error(`error: --status-address: ${exposure}`);
+    const tlsFiles = (cert?: string, key?: string, clientCa?: string) =>
+      cert !== undefined && key !== undefined
+        ? { cert, key, ...(clientCa !== undefined && { clientCa }) }
+        : undefined;
+    const xdsTls = tlsFiles(options.xdsTlsCert, options.xdsTlsKey, options.xdsClientCa);
+    const statusTls = tlsFiles(options.statusTlsCert, options.statusTlsKey, options.statusClientCa);
+    try {
+      await serveCommand(
+        {
+          graphsDir: options.graphs,
+          groups: options.group,
+          xdsHost: options.xdsAddress,
+          xdsPort: options.xdsPort,
+          ...(xdsTls && { xdsTls }),
+          listener: listenerOptions(options),
+          ...(options.executorCa !== undefined && {
+            executorTls: { caFile: options.executorCa, serverName: executorServerName(options) },
+          }),
+        },
+        { host: options.statusAddress, port: options.statusPort },
+        {
+          ...(options.statusTokenFile !== undefined && { tokenFile: options.statusTokenFile }),
+          ...(statusTls && { tls: statusTls }),
+        },
+      );
+    } catch (error) {
+      // Unreadable or unusable certificate, key, CA or token files: say which, and why.
+      command.error(`error: ${(error as Error).message}`);
+    }
   },
 );
 
@@ -194,6 +317,11 @@ program
     count,
     DEFAULT_MAX_ANSWER_BYTES,
   )
+  .option(
+    '--tls-cert <file>',
+    'serve Envoy over TLS with this certificate (PEM), reloaded on change; plaintext is then refused',
+  )
+  .option('--tls-key <file>', 'its private key (PEM), reloaded on change')
   .action(
     async (
       options: {
@@ -203,19 +331,37 @@ program
         workers: number;
         maxAnswerBytes: number;
         sockets?: string;
+        tlsCert?: string;
+        tlsKey?: string;
       },
       command: Command,
     ) => {
-      const { sockets, ...rest } = options;
+      const { sockets, tlsCert, tlsKey, ...rest } = options;
       const [flags, problem] =
         sockets === undefined
           ? ['--port/--workers', portsProblem(options.port, options.workers)]
           : ['--sockets', socketDirProblem(sockets, options.workers)];
       if (problem) command.error(`error: ${flags}: ${problem}`);
-      await executorCommand({
-        ...rest,
-        ...(sockets !== undefined && { sockets: resolve(sockets) }),
-      });
+      const cert: Given = ['--tls-cert', tlsCert];
+      const key: Given = ['--tls-key', tlsKey];
+      const unpaired = unmetNeed([cert, key], [key, cert]);
+      if (unpaired) command.error(`error: ${unpaired}`);
+      if (tlsCert !== undefined && sockets !== undefined) {
+        command.error(
+          'error: --tls-cert: Unix sockets (--sockets) stay inside one host or pod; TLS is for Envoy reaching the executor over TCP',
+        );
+      }
+      const tls =
+        tlsCert !== undefined && tlsKey !== undefined ? { cert: tlsCert, key: tlsKey } : undefined;
+      try {
+        await executorCommand({
+          ...rest,
+          ...(sockets !== undefined && { sockets: resolve(sockets) }),
+          ...(tls && { tls }),
+        });
+      } catch (error) {
+        command.error(`error: ${(error as Error).message}`);
+      }
     },
   );
 
@@ -244,9 +390,29 @@ program
   .description('show every connected Envoy (versions sent and ACKed, last NACK) and every graph')
   .option('--url <url>', 'the control plane status endpoint', 'http://127.0.0.1:18001')
   .option('--json', 'print the raw JSON', false)
-  .action(async (options: { url: string; json: boolean }) => {
-    process.exitCode = await statusCommand(options.url, options.json);
-  });
+  .option('--token-file <file>', 'send the bearer token this file holds')
+  .option('--ca <file>', "trust this CA bundle for an https:// endpoint's certificate")
+  .option('--cert <file>', 'present this client certificate (PEM) to an https:// endpoint')
+  .option('--key <file>', 'its private key (PEM)')
+  .action(
+    async (
+      options: {
+        url: string;
+        json: boolean;
+        tokenFile?: string;
+        ca?: string;
+        cert?: string;
+        key?: string;
+      },
+      command: Command,
+    ) => {
+      const cert: Given = ['--cert', options.cert];
+      const key: Given = ['--key', options.key];
+      const unpaired = unmetNeed([cert, key], [key, cert]);
+      if (unpaired) command.error(`error: ${unpaired}`);
+      process.exitCode = await statusCommand(options);
+    },
+  );
 
 program
   .command('bootstrap')
@@ -261,15 +427,66 @@ program
   .option('--xds-port <port>', 'port of the xDS server', port, 18000)
   .option('--admin-port <port>', "port of Envoy's admin interface (loopback)", port, 9901)
   .option('--delta', 'use incremental (delta) xDS', false)
+  .option(
+    '--xds-tls-ca <file>',
+    'TLS to the control plane: trust this CA bundle for its certificate (Envoy reads the file, again when it is replaced)',
+  )
+  .option(
+    '--xds-tls-cert <file>',
+    "mutual TLS: Envoy's client certificate, whose URI SAN spiffe://<trust domain>/switchyard/group/<group> names its group",
+  )
+  .option('--xds-tls-key <file>', 'its private key')
+  .option(
+    '--xds-server-name <name>',
+    "the DNS name or IP address the control plane's certificate must carry (default: --xds-address)",
+  )
+  .option(
+    '--sds-dir <dir>',
+    'where to write the SDS files that point Envoy at the TLS files (Envoy reads them at this path)',
+  )
   .action(
-    (options: {
-      nodeId: string;
-      nodeCluster: string;
-      xdsAddress: string;
-      xdsPort: number;
-      adminPort: number;
-      delta: boolean;
-    }) => {
+    async (
+      options: {
+        nodeId: string;
+        nodeCluster: string;
+        xdsAddress: string;
+        xdsPort: number;
+        adminPort: number;
+        delta: boolean;
+        xdsTlsCa?: string;
+        xdsTlsCert?: string;
+        xdsTlsKey?: string;
+        xdsServerName?: string;
+        sdsDir?: string;
+      },
+      command: Command,
+    ) => {
+      const ca: Given = ['--xds-tls-ca', options.xdsTlsCa];
+      const cert: Given = ['--xds-tls-cert', options.xdsTlsCert];
+      const key: Given = ['--xds-tls-key', options.xdsTlsKey];
+      const sds: Given = ['--sds-dir', options.sdsDir];
+      const unpaired = unmetNeed(
+        [cert, key],
+        [key, cert],
+        [cert, ca],
+        [['--xds-server-name', options.xdsServerName], ca],
+        [ca, sds],
+        [sds, ca],
+      );
+      if (unpaired) command.error(`error: ${unpaired}`);
+      const { xdsTlsCa, xdsTlsCert, xdsTlsKey, sdsDir } = options;
+      const xdsTls =
+        xdsTlsCa !== undefined && sdsDir !== undefined
+          ? {
+              ca: resolve(xdsTlsCa),
+              ...(xdsTlsCert !== undefined &&
+                xdsTlsKey !== undefined && {
+                  client: { cert: resolve(xdsTlsCert), key: resolve(xdsTlsKey) },
+                }),
+              serverName: options.xdsServerName ?? options.xdsAddress,
+              sdsDir: resolve(sdsDir),
+            }
+          : undefined;
       const bootstrap = bootstrapConfig({
         nodeId: options.nodeId,
         nodeCluster: options.nodeCluster,
@@ -277,7 +494,9 @@ program
         xdsPort: options.xdsPort,
         adminPort: options.adminPort,
         delta: options.delta,
+        ...(xdsTls && { xdsTls }),
       });
+      if (xdsTls) await writeSdsFiles(xdsSdsFiles(xdsTls));
       process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
     },
   );

@@ -1,5 +1,6 @@
 import { startControlPlane, type ControlPlaneOptions } from '../controller/control-plane.ts';
-import { startStatusServer } from '../controller/status-server.ts';
+import { isLoopbackHost } from '../controller/status-access.ts';
+import { startStatusServer, type StatusSecurity } from '../controller/status-server.ts';
 import { log } from '../runtime/log.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
 
@@ -7,12 +8,42 @@ import { untilSignal } from '../runtime/until-signal.ts';
 export async function serveCommand(
   options: ControlPlaneOptions,
   statusAddress: { host: string; port: number },
+  statusSecurity: StatusSecurity,
 ): Promise<void> {
+  if (!isLoopbackHost(options.xdsHost) && options.xdsTls?.clientCa === undefined) {
+    log(
+      `warning: xDS listens on ${options.xdsHost} without mutual TLS: any Envoy that reaches it gets the graphs of the group it claims (give --xds-tls-cert, --xds-tls-key and --xds-client-ca)`,
+    );
+  }
+  if (
+    statusSecurity.tokenFile !== undefined &&
+    !statusSecurity.tls &&
+    !isLoopbackHost(statusAddress.host)
+  ) {
+    log(
+      'warning: the status bearer token crosses the network in the clear: give --status-tls-cert and --status-tls-key',
+    );
+  }
   const controlPlane = await startControlPlane(options);
-  const status = await startStatusServer(controlPlane.status, statusAddress);
-  log(`status on http://${statusAddress.host}:${String(status.port)}/status`);
+  const status = await startStatusServer(controlPlane.status, statusAddress, {
+    ...statusSecurity,
+    log,
+  });
+  const scheme = statusSecurity.tls ? 'https' : 'http';
+  const guard = [
+    statusSecurity.tokenFile !== undefined && 'a bearer token',
+    statusSecurity.tls?.clientCa !== undefined && 'a client certificate',
+  ].filter(Boolean);
   log(
-    `xDS (ADS) listening on ${options.xdsHost}:${String(controlPlane.xdsPort)}, watching ${options.graphsDir}`,
+    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}`,
+  );
+  const xdsSecurity = options.xdsTls
+    ? options.xdsTls.clientCa === undefined
+      ? ' over TLS'
+      : ' over mutual TLS, groups by client certificate'
+    : '';
+  log(
+    `xDS (ADS) listening on ${options.xdsHost}:${String(controlPlane.xdsPort)}${xdsSecurity}, watching ${options.graphsDir}`,
   );
   await untilSignal();
   await status.stop();
