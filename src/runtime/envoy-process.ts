@@ -49,6 +49,11 @@ export async function startEnvoyProcess(options: {
   concurrency?: number;
   /** Extensions to run without, as "category/name" (an Envoy built without them). */
   disabledExtensions?: readonly string[];
+  /**
+   * Wait only for the admin interface to answer, not for Envoy to be ready:
+   * for an Envoy that is never to get its configuration.
+   */
+  untilAdmin?: boolean;
 }): Promise<RunningEnvoy> {
   const binary = await resolveEnvoy();
   const dir = mkdtempSync(join(tmpdir(), `switchyard-envoy-${options.name ?? 'x'}-`));
@@ -96,7 +101,8 @@ export async function startEnvoyProcess(options: {
       throw new Error(`Envoy exited with code ${String(child.exitCode)}:\n${output.slice(-4000)}`);
     }
     try {
-      if ((await adminGet(`${adminUrl}/ready`)).status === 200) break;
+      const ready = await adminGet(`${adminUrl}/ready`);
+      if (ready.status === 200 || options.untilAdmin === true) break;
     } catch {
       // Not listening yet.
     }
