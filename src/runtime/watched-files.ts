@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
 
-/** How often a watched file's metadata is looked at; a rotated certificate is in use within it. */
+/** How often watched files are read again; a rotated certificate is in use within it. */
 export const DEFAULT_WATCH_INTERVAL_MS = 1000;
 
 export interface WatchOptions {
@@ -17,9 +16,11 @@ function messageOf(error: unknown): string {
 /**
  * Files read together into one value (a certificate, its key and a CA; a
  * token), and read again whenever one of them changes on disk, so a rotated
- * secret is used without a restart. The files are polled (fs.watchFile), not
- * watched by inotify: a poll sees a file written in place, renamed over, or
- * swapped behind a symlink (Kubernetes' `..data`) alike. A change whose
+ * secret is used without a restart. The files' contents are read again on a
+ * timer and compared, not watched by inotify or by their metadata: a read
+ * sees a file written in place (even twice within one timestamp tick, with
+ * the same size), renamed over, or swapped behind a symlink (Kubernetes'
+ * `..data`) alike, and certificates and tokens are small. A change whose
  * files do not make a value (a key written before its certificate, a
  * truncated file) keeps the previous value until the next change. Messages
  * name the files and the parser's reason, never their contents.
@@ -31,8 +32,11 @@ export class WatchedFiles<T> {
   readonly #log: (line: string) => void;
   readonly #listeners = new Set<(value: T) => void>();
   #value: T;
+  /** The contents last read, taken or not: an unusable version is told once, not at every read. */
   #contents: readonly Buffer[];
-  #reading: Promise<void> = Promise.resolve();
+  #readError: string | undefined;
+  #reading = false;
+  #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(
@@ -82,10 +86,10 @@ export class WatchedFiles<T> {
       value,
       options.log ?? (() => undefined),
     );
-    const interval = options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS;
-    for (const path of paths) {
-      watchFile(path, { interval, persistent: false }, watched.#changed);
-    }
+    watched.#timer = setInterval(
+      watched.#poll,
+      options.intervalMs ?? DEFAULT_WATCH_INTERVAL_MS,
+    ).unref();
     return watched;
   }
 
@@ -99,21 +103,19 @@ export class WatchedFiles<T> {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Resolves once every change seen so far has been read: for tests that rotate files. */
-  settled(): Promise<void> {
-    return this.#reading;
-  }
-
   close(): void {
     this.#closed = true;
-    for (const path of this.#paths) unwatchFile(path, this.#changed);
+    clearInterval(this.#timer);
     this.#listeners.clear();
   }
 
-  readonly #changed = (current: Stats, previous: Stats): void => {
-    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino) return;
-    // One read at a time, in order: the last change seen is the one that stays.
-    this.#reading = this.#reading.then(() => this.#reload());
+  readonly #poll = (): void => {
+    // One read at a time: on a slow disk, reads are skipped rather than stacked.
+    if (this.#reading) return;
+    this.#reading = true;
+    void this.#reload().finally(() => {
+      this.#reading = false;
+    });
   };
 
   async #reload(): Promise<void> {
@@ -122,10 +124,16 @@ export class WatchedFiles<T> {
     try {
       contents = await Promise.all(this.#paths.map((path) => readFile(path)));
     } catch (error) {
-      this.#log(`${this.#what}: not reloaded, the previous stays in use: ${messageOf(error)}`);
+      const reason = messageOf(error);
+      if (reason !== this.#readError) {
+        this.#log(`${this.#what}: not reloaded, the previous stays in use: ${reason}`);
+      }
+      this.#readError = reason;
       return;
     }
+    this.#readError = undefined;
     if (contents.every((content, i) => this.#contents[i]?.equals(content) === true)) return;
+    this.#contents = contents;
     let value: T;
     try {
       value = this.#parse(contents);
@@ -135,7 +143,6 @@ export class WatchedFiles<T> {
       );
       return;
     }
-    this.#contents = contents;
     this.#value = value;
     this.#log(`${this.#what}: reloaded from ${this.#paths.join(', ')}`);
     for (const listener of this.#listeners) listener(value);
