@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
@@ -8,28 +8,42 @@ import { startEnvoyProcess, type RunningEnvoy } from '../src/runtime/envoy-proce
 import { bootstrapConfig } from '../src/envoy/bootstrap.ts';
 import { freePort, freePortRun } from '../test/support/ports.ts';
 import { countArgument } from './count-argument.ts';
-import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
+import { goRouterGraphs, goRouterPath } from './data-plane/go-router.ts';
+import { startNodeProcess, startProcess, stopNodeProcesses } from './data-plane/node-process.ts';
+import { ingressEnvoyBootstrap, modelsEnvoyBootstrap } from './data-plane/plain-envoy.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
 import { referenceGraphs } from './data-plane/reference-graphs.ts';
 import { attack, vegetaPath, type AttackReport } from './data-plane/vegeta.ts';
-import { writeResults } from './results-file.ts';
+import { markdownTable, writeResults } from './results-file.ts';
 
 /**
- * What each hop costs: the reference graphs G1–G6 through Switchyard (S),
- * against the same calls made directly (B0) and through a plain, statically
- * configured Envoy (B1), in one run, alternating, on the same model servers.
+ * What each hop costs: the reference graphs G1–G7 through Switchyard (S),
+ * against the same calls made directly (B0), through a plain, statically
+ * configured Envoy (B1), and by a Go router shaped like KServe's
+ * InferenceGraph router, bare (B2) and behind a plain Envoy as an ingress
+ * (Envoy+B2); in one run, alternating, on the same model servers.
  * Open-loop rates (vegeta) for latency, closed loop for peak throughput, and
  * CPU seconds per 1,000 requests of every process, read from /proc.
  *
- * `npx tsx bench/data-plane.ts [--duration 5] [--rounds 2] [--graphs G3,G5] [--modes 'closed loop'] [--workers 2] [--sockets]`
+ * `npx tsx bench/data-plane.ts [--duration 5] [--rounds 2] [--graphs G3,G7] [--modes 'closed loop']
+ *   [--systems S,B2,Envoy+B2] [--out NAME] [--workers 2] [--sockets] [--profile]`
  */
+
+const SYSTEMS = ['B0', 'B1', 'B2', 'Envoy+B2', 'B2-default', 'S'] as const;
+type System = (typeof SYSTEMS)[number];
+const DEFAULT_SYSTEMS: readonly System[] = ['B0', 'B1', 'B2', 'Envoy+B2', 'S'];
+const ALL_GRAPHS = ['G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'G7'];
 
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
-    graphs: { type: 'string', default: 'G1,G2,G3,G4,G5,G6' },
+    graphs: { type: 'string', default: ALL_GRAPHS.join(',') },
     modes: { type: 'string' },
+    systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
+    // Where results go (bench/results/<out>.md and .json); by default data-plane, or
+    // data-plane-partial (which git ignores) for a run of fewer graphs, modes or systems.
+    out: { type: 'string' },
     // Executor processes; results of any other count than 2 go to a file of their own.
     workers: { type: 'string', default: '2' },
     // One executor process under --cpu-prof; the profile lands in bench/results/profiles.
@@ -38,15 +52,65 @@ const { values: args } = parseArgs({
     sockets: { type: 'boolean', default: false },
   },
 });
-const onlyGraphs = new Set(args.graphs.split(','));
+
+function listArgument<T extends string>(name: string, text: string, known: readonly T[]): T[] {
+  const chosen = text.split(',').filter((item) => item !== '');
+  const unknown = chosen.filter((item) => !known.includes(item as T));
+  if (chosen.length === 0 || unknown.length > 0) {
+    process.stderr.write(`${name} takes some of ${known.join(',')}, not ${text}\n`);
+    process.exit(2);
+  }
+  return chosen as T[];
+}
+
+interface Mode {
+  readonly name: string;
+  readonly rate: number;
+  readonly body: 'small' | 'large';
+  readonly graphs: readonly string[];
+}
+
+const modes: readonly Mode[] = [
+  { name: '200 rps', rate: 200, body: 'small', graphs: ALL_GRAPHS },
+  { name: '1000 rps', rate: 1000, body: 'small', graphs: ALL_GRAPHS },
+  { name: 'closed loop', rate: 0, body: 'small', graphs: ALL_GRAPHS },
+  { name: '1 MiB at 20 rps', rate: 20, body: 'large', graphs: ['G1', 'G2', 'G3'] },
+];
+/** Where the comparison table takes latency from, and peak throughput and CPU from. */
+const LATENCY_MODE = '200 rps';
+const PEAK_MODE = 'closed loop';
+
+const onlyGraphs = listArgument('--graphs', args.graphs, ALL_GRAPHS);
+const systems = listArgument('--systems', args.systems, SYSTEMS);
+const chosenModes = modes.filter(
+  (m) =>
+    args.modes === undefined ||
+    listArgument(
+      '--modes',
+      args.modes,
+      modes.map((n) => n.name),
+    ).includes(m.name),
+);
 const durationSeconds = countArgument('--duration', args.duration);
 const rounds = countArgument('--rounds', args.rounds);
 const workers = countArgument('--workers', args.workers);
 // The profile is of one executor process.
 const executorWorkers = args.profile ? 1 : workers;
 const root = join(import.meta.dirname, '..');
+const WARM_UP_SECONDS = 2;
+
+/** The processes that route a request for each system: what its CPU per request counts. */
+const routingProcesses: Record<System, readonly string[]> = {
+  B0: ['orchestrator'],
+  B1: ['plain envoy', 'orchestrator via envoy'],
+  B2: ['go router'],
+  'Envoy+B2': ['ingress envoy', 'go router'],
+  'B2-default': ['go router, default transport'],
+  S: ['envoy', 'executor'],
+};
 
 const children: ChildProcess[] = [];
+const envoys: RunningEnvoy[] = [];
 
 async function startNode(
   script: string,
@@ -59,88 +123,10 @@ async function startNode(
   return started;
 }
 
-function staticEnvoyBootstrap(listenPort: number, adminPort: number, modelsPort: number) {
-  const cluster = (name: string) => ({
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [
-        {
-          lb_endpoints: [
-            {
-              endpoint: {
-                address: { socket_address: { address: '127.0.0.1', port_value: modelsPort } },
-              },
-            },
-          ],
-        },
-      ],
-    },
-  });
-  return {
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
-    static_resources: {
-      listeners: [
-        {
-          name: 'plain',
-          address: { socket_address: { address: '127.0.0.1', port_value: listenPort } },
-          filter_chains: [
-            {
-              filters: [
-                {
-                  name: 'envoy.filters.network.http_connection_manager',
-                  typed_config: {
-                    '@type':
-                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
-                    stat_prefix: 'plain',
-                    route_config: {
-                      virtual_hosts: [
-                        {
-                          name: 'all',
-                          domains: ['*'],
-                          routes: [
-                            {
-                              match: { path: '/v2/models/split/infer' },
-                              route: {
-                                weighted_clusters: {
-                                  clusters: [
-                                    { name: 'models-a', weight: 90 },
-                                    { name: 'models-b', weight: 10 },
-                                  ],
-                                },
-                                prefix_rewrite: '/v2/models/m-a/infer',
-                                timeout: '30s',
-                              },
-                            },
-                            {
-                              match: { prefix: '/' },
-                              route: { cluster: 'models', timeout: '30s' },
-                            },
-                          ],
-                        },
-                      ],
-                    },
-                    http_filters: [
-                      {
-                        name: 'envoy.filters.http.router',
-                        typed_config: {
-                          '@type':
-                            'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
-                        },
-                      },
-                    ],
-                  },
-                },
-              ],
-            },
-          ],
-        },
-      ],
-      clusters: [cluster('models'), cluster('models-a'), cluster('models-b')],
-    },
-  };
+async function startEnvoy(bootstrap: Record<string, unknown>, name: string) {
+  const envoy = await startEnvoyProcess({ bootstrap, name });
+  envoys.push(envoy);
+  return envoy;
 }
 
 function payload(values: number): Buffer {
@@ -156,13 +142,16 @@ function payload(values: number): Buffer {
   );
 }
 
-async function waitUntilOk(url: string, body: Buffer): Promise<void> {
+/** The first output's data of the answer at `url`, once it answers 200 (within 30 s). */
+async function outputsOf(url: string, body: Buffer): Promise<unknown> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
       const reply = await request(url, { method: 'POST', body });
-      await reply.body.text();
-      if (reply.statusCode === 200) return;
+      const text = await reply.body.text();
+      if (reply.statusCode === 200) {
+        return (JSON.parse(text) as { outputs?: { data?: unknown }[] }).outputs?.[0]?.data;
+      }
     } catch {
       // not up yet
     }
@@ -171,29 +160,9 @@ async function waitUntilOk(url: string, body: Buffer): Promise<void> {
   }
 }
 
-type Variant = 'B0' | 'B1' | 'S';
-interface Mode {
-  readonly name: string;
-  readonly rate: number;
-  readonly body: 'small' | 'large';
-  readonly graphs: readonly string[];
-}
-
-const allGraphs = ['G1', 'G2', 'G3', 'G4', 'G5', 'G6'];
-const WARM_UP_SECONDS = 2;
-const modes: readonly Mode[] = [
-  { name: '200 rps', rate: 200, body: 'small', graphs: allGraphs },
-  { name: '1000 rps', rate: 1000, body: 'small', graphs: allGraphs },
-  { name: 'closed loop', rate: 0, body: 'small', graphs: allGraphs },
-  { name: '1 MiB at 20 rps', rate: 20, body: 'large', graphs: ['G1', 'G2', 'G3'] },
-];
-
-const chosenModes =
-  args.modes === undefined ? modes : modes.filter((m) => args.modes?.split(',').includes(m.name));
-
 interface Run {
   readonly report: AttackReport;
-  /** CPU ms per 1,000 requests, per process. */
+  /** CPU µs per request, per process. */
   readonly cpu: Record<string, number>;
 }
 
@@ -206,145 +175,202 @@ function median(values: number[]): number {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+const loadBefore = loadavg();
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-dp-'));
-let envoy: RunningEnvoy | undefined;
-let plain: RunningEnvoy | undefined;
 try {
   const vegeta = await vegetaPath();
+  const goRouter = systems.some((s) => s.includes('B2')) ? await goRouterPath() : undefined;
   const models = await startNode('bench/data-plane/models.ts', []);
   const modelsAddress = `127.0.0.1:${String(models.port)}`;
+  const processes: Record<string, number> = { models: models.pid };
+  const urls: Record<string, Partial<Record<System, string>>> = {};
+  const graphPath = (graph: string) => `/${graph.toLowerCase()}`;
+  const addUrls = (system: System, url: (graph: string) => string) => {
+    for (const graph of ALL_GRAPHS) urls[graph] = { ...urls[graph], [system]: url(graph) };
+  };
 
-  const plainPort = await freePort();
-  plain = await startEnvoyProcess({
-    bootstrap: staticEnvoyBootstrap(plainPort, await freePort(), models.port),
-    name: 'plain',
-  });
-  const direct = await startNode('bench/data-plane/orchestrator.ts', [`http://${modelsAddress}`]);
-  const viaPlain = await startNode('bench/data-plane/orchestrator.ts', [
-    `http://127.0.0.1:${String(plainPort)}`,
-  ]);
-
-  for (const [file, yaml] of Object.entries(referenceGraphs(modelsAddress))) {
-    writeFileSync(join(dir, file), yaml);
+  if (systems.includes('B0') || systems.includes('B1')) {
+    const plainPort = await freePort();
+    const plain = await startEnvoy(
+      modelsEnvoyBootstrap(plainPort, await freePort(), models.port),
+      'plain',
+    );
+    const direct = await startNode('bench/data-plane/orchestrator.ts', [`http://${modelsAddress}`]);
+    const viaPlain = await startNode('bench/data-plane/orchestrator.ts', [
+      `http://127.0.0.1:${String(plainPort)}`,
+    ]);
+    Object.assign(processes, {
+      'plain envoy': plain.pid,
+      orchestrator: direct.pid,
+      'orchestrator via envoy': viaPlain.pid,
+    });
+    const plainModels = `http://127.0.0.1:${String(plainPort)}/v2/models`;
+    // G1 and G2 need no client: B0 calls the model, B1 has Envoy route (and split) to it.
+    const modelPaths: Record<string, [string, string]> = { G1: ['m', 'm'], G2: ['m-a', 'split'] };
+    addUrls('B0', (graph) => {
+      const model = modelPaths[graph]?.[0];
+      return model
+        ? `http://${modelsAddress}/v2/models/${model}/infer`
+        : `http://127.0.0.1:${String(direct.port)}${graphPath(graph)}`;
+    });
+    addUrls('B1', (graph) => {
+      const model = modelPaths[graph]?.[1];
+      return model
+        ? `${plainModels}/${model}/infer`
+        : `http://127.0.0.1:${String(viaPlain.port)}${graphPath(graph)}`;
+    });
   }
-  const link = args.sockets ? ['--sockets', join(dir, 'sockets')] : [];
-  const ports = {
-    listen: await freePort(),
-    hops: await freePort(),
-    executor: await freePortRun(executorWorkers),
-    xds: await freePort(),
-    status: await freePort(),
-  };
-  const controlPlane = await startNode(
-    'src/cli/main.ts',
-    [
-      'serve',
-      '--graphs',
-      dir,
-      '--xds-port',
-      String(ports.xds),
-      '--listen-port',
-      String(ports.listen),
-      '--hop-port',
-      String(ports.hops),
-      '--executor-port',
-      String(ports.executor),
-      '--executor-workers',
-      String(executorWorkers),
-      '--status-port',
-      String(ports.status),
-      ...link,
-    ],
-    /xDS \(ADS\) listening/,
-  );
-  const executor = await startNode(
-    'src/cli/main.ts',
-    [
-      'executor',
-      '--port',
-      String(ports.executor),
-      '--hop-url',
-      `http://127.0.0.1:${String(ports.hops)}`,
-      '--workers',
-      String(executorWorkers),
-      ...link,
-    ],
-    // Every worker's start line.
-    new RegExp(`(?:executor pid \\d+ on \\S+,[^]*?){${String(executorWorkers)}}`),
-    args.profile
-      ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
-      : [],
-  );
-  envoy = await startEnvoyProcess({
-    bootstrap: bootstrapConfig({
-      nodeId: 'bench',
-      nodeCluster: 'switchyard',
-      xdsAddress: '127.0.0.1',
-      xdsPort: ports.xds,
-      adminPort: await freePort(),
-    }),
-    name: 'bench',
-  });
 
-  const switchyard = `http://127.0.0.1:${String(ports.listen)}/v2/models`;
-  const plainModels = `http://127.0.0.1:${String(plainPort)}/v2/models`;
-  const urls: Record<string, Record<Variant, string>> = {
-    G1: {
-      B0: `http://${modelsAddress}/v2/models/m/infer`,
-      B1: `${plainModels}/m/infer`,
-      S: `${switchyard}/g1/infer`,
-    },
-    G2: {
-      B0: `http://${modelsAddress}/v2/models/m-a/infer`,
-      B1: `${plainModels}/split/infer`,
-      S: `${switchyard}/g2/infer`,
-    },
-  };
-  for (const graph of ['G3', 'G4', 'G5', 'G6']) {
-    const path = `/${graph.toLowerCase()}`;
-    urls[graph] = {
-      B0: `http://127.0.0.1:${String(direct.port)}${path}`,
-      B1: `http://127.0.0.1:${String(viaPlain.port)}${path}`,
-      S: `${switchyard}/${graph.toLowerCase()}/infer`,
+  if (goRouter) {
+    const graphsFile = join(dir, 'go-router-graphs.json');
+    writeFileSync(graphsFile, JSON.stringify(goRouterGraphs(`http://${modelsAddress}`)));
+    const startGoRouter = async (idlePerHost: number) => {
+      const started = await startProcess(goRouter, [
+        '-graphs',
+        graphsFile,
+        '-idle-per-host',
+        String(idlePerHost),
+      ]);
+      children.push(started.child);
+      return started;
     };
+    if (systems.includes('B2') || systems.includes('Envoy+B2')) {
+      // 100 idle connections per host, as many as the default transport keeps in all: every
+      // model sits behind the one address of the bench's model server, and the default's 2
+      // would close and redial most connections under load.
+      const router = await startGoRouter(100);
+      processes['go router'] = router.pid;
+      addUrls('B2', (graph) => `http://127.0.0.1:${String(router.port)}${graphPath(graph)}`);
+      if (systems.includes('Envoy+B2')) {
+        const ingressPort = await freePort();
+        const ingress = await startEnvoy(
+          ingressEnvoyBootstrap(ingressPort, await freePort(), router.port),
+          'ingress',
+        );
+        processes['ingress envoy'] = ingress.pid;
+        addUrls(
+          'Envoy+B2',
+          (graph) => `http://127.0.0.1:${String(ingressPort)}${graphPath(graph)}`,
+        );
+      }
+    }
+    if (systems.includes('B2-default')) {
+      const router = await startGoRouter(0);
+      processes['go router, default transport'] = router.pid;
+      addUrls(
+        'B2-default',
+        (graph) => `http://127.0.0.1:${String(router.port)}${graphPath(graph)}`,
+      );
+    }
+  }
+
+  if (systems.includes('S')) {
+    for (const [file, yaml] of Object.entries(referenceGraphs(modelsAddress))) {
+      writeFileSync(join(dir, file), yaml);
+    }
+    const link = args.sockets ? ['--sockets', join(dir, 'sockets')] : [];
+    const ports = {
+      listen: await freePort(),
+      hops: await freePort(),
+      executor: await freePortRun(executorWorkers),
+      xds: await freePort(),
+      status: await freePort(),
+    };
+    const controlPlane = await startNode(
+      'src/cli/main.ts',
+      [
+        'serve',
+        '--graphs',
+        dir,
+        '--xds-port',
+        String(ports.xds),
+        '--listen-port',
+        String(ports.listen),
+        '--hop-port',
+        String(ports.hops),
+        '--executor-port',
+        String(ports.executor),
+        '--executor-workers',
+        String(executorWorkers),
+        '--status-port',
+        String(ports.status),
+        ...link,
+      ],
+      /xDS \(ADS\) listening/,
+    );
+    const executor = await startNode(
+      'src/cli/main.ts',
+      [
+        'executor',
+        '--port',
+        String(ports.executor),
+        '--hop-url',
+        `http://127.0.0.1:${String(ports.hops)}`,
+        '--workers',
+        String(executorWorkers),
+        ...link,
+      ],
+      // Every worker's start line.
+      new RegExp(`(?:executor pid \\d+ on \\S+,[^]*?){${String(executorWorkers)}}`),
+      args.profile
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`]
+        : [],
+    );
+    const envoy = await startEnvoy(
+      bootstrapConfig({
+        nodeId: 'bench',
+        nodeCluster: 'switchyard',
+        xdsAddress: '127.0.0.1',
+        xdsPort: ports.xds,
+        adminPort: await freePort(),
+      }),
+      'bench',
+    );
+    Object.assign(processes, {
+      envoy: envoy.pid,
+      executor: executor.pid,
+      'control plane': controlPlane.pid,
+    });
+    addUrls(
+      'S',
+      (graph) => `http://127.0.0.1:${String(ports.listen)}/v2/models/${graph.toLowerCase()}/infer`,
+    );
   }
 
   // 180,000 floats make a V2 request just over 1 MiB.
   const bodies = { small: payload(4), large: payload(180_000) };
-  const bodyFiles = {
-    small: join(dir, 'small.json'),
-    large: join(dir, 'large.json'),
-  };
+  const bodyFiles = { small: join(dir, 'small.json'), large: join(dir, 'large.json') };
   writeFileSync(bodyFiles.small, bodies.small);
   writeFileSync(bodyFiles.large, bodies.large);
   process.stdout.write(`large payload: ${String(bodies.large.length)} bytes\n`);
-  for (const variants of Object.values(urls)) {
-    for (const url of Object.values(variants)) await waitUntilOk(url, bodies.small);
+
+  // Every system must do the same work: each answers each graph with the same outputs.
+  for (const graph of onlyGraphs) {
+    let first: { system: System; outputs: string } | undefined;
+    for (const system of systems) {
+      const url = urls[graph]?.[system];
+      if (url === undefined) continue;
+      const outputs = JSON.stringify(await outputsOf(url, bodies.small));
+      first ??= { system, outputs };
+      if (outputs !== first.outputs) {
+        throw new Error(
+          `${system} answers ${graph} with outputs ${outputs}, ${first.system} with ${first.outputs}`,
+        );
+      }
+    }
   }
-  // Measure steady state: every process (each executor worker, the hand-written clients, the
+  // Measure steady state: every process (each executor worker, the clients and routers, the
   // Envoys) first runs each graph's code until the JIT has compiled it. Without this the
   // first run of a graph carried the warm-up in its tail (G3's p90 was 41 ms, its p50 4.9).
-  for (const [graph, variants] of Object.entries(urls)) {
-    if (!onlyGraphs.has(graph)) continue;
-    for (const url of Object.values(variants)) {
-      await attack(vegeta, bodyFiles.small, {
-        url,
-        rate: 0,
-        durationSeconds: WARM_UP_SECONDS,
-      });
+  for (const graph of onlyGraphs) {
+    for (const system of systems) {
+      const url = urls[graph]?.[system];
+      if (url === undefined) continue;
+      await attack(vegeta, bodyFiles.small, { url, rate: 0, durationSeconds: WARM_UP_SECONDS });
     }
   }
 
-  const processes: Record<string, number> = {
-    envoy: envoy.pid,
-    executor: executor.pid,
-    'control plane': controlPlane.pid,
-    models: models.pid,
-    'plain envoy': plain.pid,
-    orchestrator: direct.pid,
-    'orchestrator via envoy': viaPlain.pid,
-  };
   const cpuNow = () =>
     Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, treeCpuSeconds(pid)]));
   const totalCpu = () => Object.values(cpuNow()).reduce((sum, seconds) => sum + seconds, 0);
@@ -363,17 +389,17 @@ try {
 
   const runs = new Map<string, Run[]>();
   for (const mode of chosenModes) {
-    for (const graph of mode.graphs.filter((g) => onlyGraphs.has(g))) {
-      const graphUrls = urls[graph];
-      if (!graphUrls) continue;
+    for (const graph of mode.graphs.filter((g) => onlyGraphs.includes(g))) {
       for (let round = 0; round < rounds; round++) {
-        // Alternate the order, so drift over time does not favour one variant.
-        const order: Variant[] = round % 2 === 0 ? ['B0', 'B1', 'S'] : ['S', 'B1', 'B0'];
-        for (const variant of order) {
+        // Alternate the order, so drift over time does not favour one system.
+        const order = round % 2 === 0 ? systems : [...systems].reverse();
+        for (const system of order) {
+          const url = urls[graph]?.[system];
+          if (url === undefined) continue;
           await quiet();
           const before = cpuNow();
           const report = await attack(vegeta, bodyFiles[mode.body], {
-            url: graphUrls[variant],
+            url,
             rate: mode.rate,
             durationSeconds,
           });
@@ -384,7 +410,7 @@ try {
               (((after[name] ?? 0) - (before[name] ?? 0)) * 1e6) / Math.max(1, report.requests),
             ]),
           );
-          const key = `${mode.name}|${graph}|${variant}`;
+          const key = `${mode.name}|${graph}|${system}`;
           runs.set(key, [...(runs.get(key) ?? []), { report, cpu }]);
           process.stdout.write(
             `${key}: p50 ${report.p50Ms.toFixed(2)} ms, p99 ${report.p99Ms.toFixed(2)} ms, ` +
@@ -396,66 +422,139 @@ try {
     }
   }
 
-  // What Envoy saw of the executor: stream failures, timeouts, refused and retried streams.
-  const executorStats = {
-    ...(await envoy.stats('ext_proc.switchyard_executor.streams')),
-    ...(await envoy.stats('ext_proc.switchyard_executor.message_timeouts')),
-    ...(await envoy.stats('switchyard-executor.upstream_rq_retry')),
-    ...(await envoy.stats('switchyard-executor.upstream_rq_5')),
-    ...(await envoy.stats('switchyard-executor.upstream_cx_destroy')),
-  };
-  for (const [name, value] of Object.entries(executorStats)) {
-    if (value > 0) process.stdout.write(`  ${name}: ${String(value)}\n`);
-  }
-
-  const rows: Record<string, string | number>[] = [];
-  for (const mode of chosenModes) {
-    for (const graph of mode.graphs.filter((g) => onlyGraphs.has(g))) {
-      const of = (variant: Variant) => runs.get(`${mode.name}|${graph}|${variant}`) ?? [];
-      const stat = (variant: Variant, pick: (r: AttackReport) => number) =>
-        median(of(variant).map((run) => pick(run.report)));
-      const cpu = (variant: Variant, process: string) =>
-        median(of(variant).map((run) => run.cpu[process] ?? 0));
-      const failed = (variant: Variant) =>
-        of(variant).reduce(
-          (sum, run) => sum + Math.round(run.report.requests * (1 - run.report.success)),
-          0,
-        );
-      const s50 = stat('S', (r) => r.p50Ms);
-      const s99 = stat('S', (r) => r.p99Ms);
-      rows.push({
-        mode: mode.name,
-        graph,
-        'B0 p50/p99 ms': `${round2(stat('B0', (r) => r.p50Ms))} / ${round2(stat('B0', (r) => r.p99Ms))}`,
-        'B1 p50/p99 ms': `${round2(stat('B1', (r) => r.p50Ms))} / ${round2(stat('B1', (r) => r.p99Ms))}`,
-        'S p50/p90/p99 ms': `${round2(s50)} / ${round2(stat('S', (r) => r.p90Ms))} / ${round2(s99)}`,
-        'S/B1 p50': round2(s50 / stat('B1', (r) => r.p50Ms)),
-        'S/B1 p99': round2(s99 / stat('B1', (r) => r.p99Ms)),
-        'S−B0 p50/p99 ms': `${round2(s50 - stat('B0', (r) => r.p50Ms))} / ${round2(s99 - stat('B0', (r) => r.p99Ms))}`,
-        'rps B0/B1/S': `${String(Math.round(stat('B0', (r) => r.throughput)))} / ${String(Math.round(stat('B1', (r) => r.throughput)))} / ${String(Math.round(stat('S', (r) => r.throughput)))}`,
-        'failed B0/B1/S': `${String(failed('B0'))} / ${String(failed('B1'))} / ${String(failed('S'))}`,
-        'S CPU µs/req envoy·executor·models': `${String(Math.round(cpu('S', 'envoy')))} · ${String(Math.round(cpu('S', 'executor')))} · ${String(Math.round(cpu('S', 'models')))}`,
-        'B1 CPU µs/req envoy·orchestrator·models': `${String(Math.round(cpu('B1', 'plain envoy')))} · ${String(Math.round(cpu('B1', 'orchestrator via envoy')))} · ${String(Math.round(cpu('B1', 'models')))}`,
-        'B0 CPU µs/req orchestrator·models': `${String(Math.round(cpu('B0', 'orchestrator')))} · ${String(Math.round(cpu('B0', 'models')))}`,
-        'S control plane µs/req': round2(cpu('S', 'control plane')),
-      });
+  const switchyard = envoys.find((e) => e.pid === processes.envoy);
+  if (switchyard) {
+    // What Envoy saw of the executor: stream failures, timeouts, refused and retried streams.
+    const executorStats = {
+      ...(await switchyard.stats('ext_proc.switchyard_executor.streams')),
+      ...(await switchyard.stats('ext_proc.switchyard_executor.message_timeouts')),
+      ...(await switchyard.stats('switchyard-executor.upstream_rq_retry')),
+      ...(await switchyard.stats('switchyard-executor.upstream_rq_5')),
+      ...(await switchyard.stats('switchyard-executor.upstream_cx_destroy')),
+    };
+    for (const [name, value] of Object.entries(executorStats)) {
+      if (value > 0) process.stdout.write(`  ${name}: ${String(value)}\n`);
     }
   }
-  const partial = args.profile || args.modes !== undefined || onlyGraphs.size < allGraphs.length;
+
+  const of = (mode: string, graph: string, system: System) =>
+    runs.get(`${mode}|${graph}|${system}`) ?? [];
+  const stat = (runsOf: Run[], pick: (r: AttackReport) => number) =>
+    median(runsOf.map((run) => pick(run.report)));
+  const routingCpu = (runsOf: Run[], system: System) =>
+    median(
+      runsOf.map((run) =>
+        routingProcesses[system].reduce((sum, name) => sum + (run.cpu[name] ?? 0), 0),
+      ),
+    );
+  const rows: Record<string, string | number>[] = [];
+  for (const mode of chosenModes) {
+    for (const graph of mode.graphs.filter((g) => onlyGraphs.includes(g))) {
+      for (const system of systems) {
+        const measured = of(mode.name, graph, system);
+        if (measured.length === 0) continue;
+        const cpuOf = (name: string) => Math.round(median(measured.map((r) => r.cpu[name] ?? 0)));
+        rows.push({
+          mode: mode.name,
+          graph,
+          system,
+          'p50 ms': round2(stat(measured, (r) => r.p50Ms)),
+          'p90 ms': round2(stat(measured, (r) => r.p90Ms)),
+          'p99 ms': round2(stat(measured, (r) => r.p99Ms)),
+          rps: Math.round(stat(measured, (r) => r.throughput)),
+          failed: measured.reduce(
+            (sum, run) => sum + Math.round(run.report.requests * (1 - run.report.success)),
+            0,
+          ),
+          'routing CPU µs/req': Math.round(routingCpu(measured, system)),
+          'of which': routingProcesses[system]
+            .map((name) => `${name} ${String(cpuOf(name))}`)
+            .join(' · '),
+          'models µs/req': cpuOf('models'),
+          'control plane µs/req': system === 'S' ? round2(cpuOf('control plane')) : '—',
+        });
+      }
+    }
+  }
+
+  // S against the Go router, bare and behind an ingress: latency at LATENCY_MODE, peak
+  // throughput and CPU per request at PEAK_MODE.
+  const summary = (system: System, graph: string) => {
+    const latency = of(LATENCY_MODE, graph, system);
+    const peak = of(PEAK_MODE, graph, system);
+    return {
+      p50: latency.length > 0 ? stat(latency, (r) => r.p50Ms) : NaN,
+      p99: latency.length > 0 ? stat(latency, (r) => r.p99Ms) : NaN,
+      rps: peak.length > 0 ? stat(peak, (r) => r.throughput) : NaN,
+      cpu: peak.length > 0 ? routingCpu(peak, system) : NaN,
+    };
+  };
+  const show = (n: number, digits = 2) => (Number.isNaN(n) ? '—' : n.toFixed(digits));
+  const described = (s: ReturnType<typeof summary>) =>
+    `${show(s.p50)} · ${show(s.p99)} · ${show(s.rps, 0)} · ${show(s.cpu, 0)}`;
+  const ratios = (s: ReturnType<typeof summary>, b: ReturnType<typeof summary>) =>
+    `${show(s.p50 / b.p50)} · ${show(s.p99 / b.p99)} · ${show(s.rps / b.rps)} · ${show(s.cpu / b.cpu)}`;
+  const comparison: Record<string, string>[] = [];
+  if (systems.includes('S')) {
+    for (const graph of onlyGraphs) {
+      const s = summary('S', graph);
+      const row: Record<string, string> = { graph };
+      for (const system of systems) row[system] = described(summary(system, graph));
+      if (systems.includes('B2')) row['S ÷ B2'] = ratios(s, summary('B2', graph));
+      if (systems.includes('Envoy+B2')) {
+        const ingress = summary('Envoy+B2', graph);
+        row['S ÷ (Envoy+B2)'] = ratios(s, ingress);
+        const missed = [
+          s.p50 > ingress.p50 && 'p50',
+          s.rps < ingress.rps && 'peak',
+          s.cpu > 1.5 * ingress.cpu && 'CPU',
+        ].filter((miss) => miss !== false);
+        row['goal against Envoy+B2'] = missed.length === 0 ? 'met' : `missed: ${missed.join(', ')}`;
+      }
+      comparison.push(row);
+    }
+  }
+
+  const loadAfter = loadavg();
+  const defaultRun =
+    args.modes === undefined &&
+    onlyGraphs.length === ALL_GRAPHS.length &&
+    systems.length === DEFAULT_SYSTEMS.length &&
+    DEFAULT_SYSTEMS.every((s) => systems.includes(s)) &&
+    !args.profile;
+  const name =
+    args.out ??
+    `${defaultRun ? 'data-plane' : 'data-plane-partial'}${workers === 2 ? '' : `-${String(workers)}-workers`}${args.sockets ? '-sockets' : ''}`;
+  const command = process.argv
+    .slice(2)
+    .map((arg) => (/^[\w.,=+/-]+$/.test(arg) ? arg : `'${arg}'`))
+    .join(' ');
   writeResults(
-    `${partial ? 'data-plane-partial' : 'data-plane'}${workers === 2 ? '' : `-${String(workers)}-workers`}${args.sockets ? '-sockets' : ''}`,
+    name,
     rows,
     [
-      '# Data plane: each hop against direct calls (B0) and plain Envoy (B1)',
+      '# Data plane: Switchyard against direct calls, plain Envoy and a Go router',
       '',
-      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client (G3–G6); B1 does the same through a statically configured Envoy. vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating B0/B1/S, medians across rounds; CPU from /proc per 1,000 requests shown per request. Everything (load generator, Envoys, executor, models) shares the 2 cores.`,
+      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner), G7 (two-step sequence a → b). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client; B1 does the same through a statically configured Envoy. B2 is bench/go-router, a Go router shaped like KServe's InferenceGraph router (net/http, one process; 100 idle connections per host), bare; Envoy+B2 is B2 behind a plain static Envoy, as an ingress; B2-default is B2 with net/http's DefaultTransport unchanged (2 idle connections per host). vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating the systems' order, medians across rounds; CPU from /proc per request, of the processes that route (Envoy + executor for S). Everything (load generator, Envoys, routers, executor, models) shares the machine's cores. Load average (1 min) ${loadBefore[0]?.toFixed(2) ?? '?'} before the run, ${loadAfter[0]?.toFixed(2) ?? '?'} after it.`,
       '',
-      '`npx tsx bench/data-plane.ts`',
+      `\`npx tsx bench/data-plane.ts ${command}\``,
+      ...(comparison.length > 0
+        ? [
+            '',
+            `## S against B2 and Envoy+B2`,
+            '',
+            `Each cell: p50 · p99 ms at ${LATENCY_MODE}, peak rps and routing CPU µs per request at ${PEAK_MODE}. The goal (issue 21): S's p50 at or below Envoy+B2's, its peak at or above, its CPU within 1.5×.`,
+            '',
+            markdownTable(comparison),
+            '',
+            '## Every run',
+          ]
+        : []),
     ].join('\n'),
   );
+  if (comparison.length > 0) process.stdout.write(`\n${markdownTable(comparison)}\n`);
 } finally {
-  await envoy?.stop();
-  await plain?.stop();
+  await Promise.all(envoys.map((envoy) => envoy.stop()));
   await stopNodeProcesses(children);
   rmSync(dir, { recursive: true, force: true });
 }

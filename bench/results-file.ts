@@ -16,15 +16,20 @@ export function writeResults(
     join(resultsDir, `${name}.json`),
     `${JSON.stringify({ machine, rows }, null, 2)}\n`,
   );
-  const columns = Object.keys(rows[0] ?? {});
-  const table = [
-    `| ${columns.join(' | ')} |`,
-    `| ${columns.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${columns.map((c) => String(row[c])).join(' | ')} |`),
-  ].join('\n');
+  const table = markdownTable(rows);
   const described = Object.entries(machine)
     .map(([k, v]) => `${k}: ${String(v)}`)
     .join(', ');
   writeFileSync(join(resultsDir, `${name}.md`), `${notes}\n\n${table}\n\nMachine: ${described}\n`);
   process.stdout.write(`${table}\n`);
+}
+
+/** Rows as a markdown table, the first row's keys as columns. */
+export function markdownTable(rows: readonly Record<string, string | number>[]): string {
+  const columns = Object.keys(rows[0] ?? {});
+  return [
+    `| ${columns.join(' | ')} |`,
+    `| ${columns.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${columns.map((c) => String(row[c] ?? '')).join(' | ')} |`),
+  ].join('\n');
 }

@@ -55,5 +55,6 @@ export function handWrittenGraphs(target: Pool): Record<string, HandWrittenGraph
       }));
       return call('comb', JSON.stringify({ responses }));
     },
+    '/g7': async (body) => call('m-b', await call('m-a', body)),
   };
 }

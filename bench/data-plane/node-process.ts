@@ -14,16 +14,22 @@ export interface NodeProcess {
  * Starts a TypeScript script of this repository in a child process and
  * waits for `ready` in what it prints (stdout or stderr).
  */
-export async function startNodeProcess(
+export function startNodeProcess(
   script: string,
   argv: readonly string[],
   ready = /READY (\d+)/,
   nodeFlags: readonly string[] = [],
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...argv], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return startProcess(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...argv], ready);
+}
+
+/** Starts any program from the repository's root and waits for `ready` in what it prints. */
+export async function startProcess(
+  command: string,
+  argv: readonly string[],
+  ready = /READY (\d+)/,
+): Promise<NodeProcess> {
+  const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
     let seen = '';
     const watch = (chunk: Buffer) => {
@@ -33,8 +39,9 @@ export async function startNodeProcess(
     };
     child.stdout.on('data', watch);
     child.stderr.on('data', watch);
+    child.once('error', reject);
     child.once('exit', (code) => {
-      reject(new Error(`${script} exited with ${String(code)}:\n${seen}`));
+      reject(new Error(`${command} ${argv.join(' ')} exited with ${String(code)}:\n${seen}`));
     });
   });
   return { child, pid: child.pid ?? 0, port };

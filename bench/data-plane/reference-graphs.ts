@@ -1,4 +1,9 @@
-/** The reference graphs G1–G6 of the data-plane benchmarks, their models all at `models`. */
+/**
+ * The reference graphs G1–G7 of the data-plane benchmarks, their models all
+ * at `models`. G7, a two-step sequence ending in a model, is the executor
+ * graph Envoy finishes: the executor runs step a and hands the request back
+ * to Envoy (ext_proc) for step b.
+ */
 
 function graphFile(name: string, entry: string, nodes: string): string {
   return `apiVersion: switchyard.io/v1alpha1
@@ -53,6 +58,13 @@ export function referenceGraphs(models: string): Record<string, string> {
         model('e1') +
         model('e2') +
         model('e3'),
+    ),
+    'g7.yaml': graphFile(
+      'g7',
+      'seq',
+      `    seq: { kind: sequence, steps: [{ node: a }, { node: b }] }\n` +
+        model('a', 'm-a') +
+        model('b', 'm-b'),
     ),
   };
 }

@@ -1,0 +1,3 @@
+module switchyard.local/bench/go-router
+
+go 1.26
