@@ -75,7 +75,7 @@ const folderZones = Object.entries(mayImport).map(([folder, allowed]) => ({
 }));
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cache/', '.tmp/', 'bin/'] },
+  { ignores: ['node_modules/', '.cache/', '.tmp/', 'bin/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
@@ -42,8 +42,6 @@ const entryFiles = [
   'envoy/config/common/mutation_rules/v3/mutation_rules.proto',
 ];
 
-let cached: protobuf.Root | undefined;
-
 /**
  * Fields and types that the Envoy we run (1.40) understands but the API
  * protos bundled with @grpc/grpc-js-xds predate. Each is covered by an end-to-end test
@@ -71,12 +69,11 @@ function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
 }
 
 /**
- * Loads Envoy's protos once per process (about a second of work), with
+ * Envoy's protos parsed from the .proto files (about a second of work), with
  * field names kept in snake_case so our JSON reads like Envoy's docs and
  * config_dump.
  */
-export function envoyProtos(): protobuf.Root {
-  if (cached) return cached;
+export function parseEnvoyProtos(): protobuf.Root {
   const dirs = includeDirs();
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => {
@@ -89,6 +86,65 @@ export function envoyProtos(): protobuf.Root {
   root.loadSync(entryFiles, { keepCase: true, alternateCommentMode: false });
   root.resolveAll();
   addFieldsNewerThanBundledProtos(root);
-  cached = root;
   return root;
+}
+
+/**
+ * The parsed protos as JSON: protobufjs's descriptor of every type, and the
+ * options it parsed into objects (the PGV rules are read from those), which
+ * its descriptor leaves out. Keyed by each reflection object's full name.
+ */
+export interface EnvoyDescriptor {
+  readonly root: protobuf.INamespace;
+  readonly parsedOptions: Readonly<Record<string, readonly Record<string, unknown>[]>>;
+}
+
+function* reflectionObjects(
+  namespace: protobuf.NamespaceBase,
+): Generator<protobuf.ReflectionObject> {
+  for (const nested of namespace.nestedArray) {
+    yield nested;
+    if (nested instanceof protobuf.Type) {
+      yield* nested.fieldsArray;
+      yield* nested.oneofsArray;
+    }
+    if (nested instanceof protobuf.Service) yield* nested.methodsArray;
+    if (nested instanceof protobuf.Namespace) yield* reflectionObjects(nested);
+  }
+}
+
+export function envoyDescriptor(root: protobuf.Root): EnvoyDescriptor {
+  const parsedOptions: Record<string, Record<string, unknown>[]> = {};
+  for (const object of reflectionObjects(root)) {
+    if (object.parsedOptions) parsedOptions[object.fullName] = object.parsedOptions;
+  }
+  return { root: root.toJSON(), parsedOptions };
+}
+
+export function rootFromDescriptor(descriptor: EnvoyDescriptor): protobuf.Root {
+  const root = protobuf.Root.fromJSON(descriptor.root);
+  root.resolveAll();
+  for (const object of reflectionObjects(root)) {
+    const parsed = descriptor.parsedOptions[object.fullName];
+    if (parsed) object.parsedOptions = [...parsed];
+  }
+  return root;
+}
+
+/**
+ * Where the production build writes the descriptor: beside this module in
+ * dist/. Reading it instead of the .proto files is most of a compiled
+ * Switchyard's start; run from the sources, there is none, and the protos
+ * are parsed (a test holds the two to the same types and encodings).
+ */
+export const ENVOY_DESCRIPTOR_PATH = join(import.meta.dirname, 'envoy-protos.json');
+
+let cached: protobuf.Root | undefined;
+
+/** Envoy's protos, loaded once per process. */
+export function envoyProtos(): protobuf.Root {
+  cached ??= existsSync(ENVOY_DESCRIPTOR_PATH)
+    ? rootFromDescriptor(JSON.parse(readFileSync(ENVOY_DESCRIPTOR_PATH, 'utf8')) as EnvoyDescriptor)
+    : parseEnvoyProtos();
+  return cached;
 }
