@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import protobuf from 'protobufjs';
-import { compileGraphs } from '../../src/envoy/compile.ts';
+import { compileGraphs } from '../../src/controller/compile.ts';
 import { renderResources } from '../../src/envoy/render.ts';
 import {
   envoyDescriptor,
@@ -12,7 +12,7 @@ import {
 } from '../../src/protos/envoy-protos.ts';
 import { encodeAny } from '../../src/protos/proto-json.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
-import { loadGraphDocuments } from '../../src/spec/load.ts';
+import { loadGraphDocuments } from '../../src/graph/load.ts';
 
 /**
  * The production build ships Envoy's protos as a JSON descriptor instead of
