@@ -1,7 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { cacheDir } from '../src/runtime/cache-dir.ts';
 import {
   RE2_SOURCE_PACKAGE,
   programSizeAddonDir,
@@ -13,7 +22,9 @@ import {
  * (docs: DESIGN.md, "Regexes are sized by Envoy's own RE2"). RE2's sources
  * come from the npm package that ships the RE2 release Envoy 1.40 runs;
  * only its tarball is used, unpacked into .cache, and the addon is rebuilt
- * only when that release or the addon's source changes.
+ * only when that release or the addon's source changes. A build is also kept
+ * in the machine-level cache, keyed by what it was built from and for, so a
+ * fresh clone on the same machine copies it instead of compiling RE2 again.
  */
 const repoRoot = join(import.meta.dirname, '..');
 const addonSource = join(repoRoot, 'native', 're2-program-size.cc');
@@ -24,7 +35,9 @@ const stamp = createHash('sha256')
   .update(RE2_SOURCE_PACKAGE)
   .update(readFileSync(addonSource))
   .update(readFileSync(import.meta.filename))
+  .update(`${process.platform}-${process.arch}-abi${process.versions.modules}`)
   .digest('hex');
+const machineCopy = join(cacheDir(), 're2-program-size', stamp, 're2_program_size.node');
 
 function unpackSources(): string {
   const unpacked = join(dir, 'package');
@@ -94,6 +107,15 @@ if (
 ) {
   process.exit(0);
 }
+if (existsSync(machineCopy)) {
+  mkdirSync(dirname(programSizeAddonPath), { recursive: true });
+  copyFileSync(machineCopy, programSizeAddonPath);
+  writeFileSync(stampFile, stamp);
+  mkdirSync(dirname(machineCopy), { recursive: true });
+  copyFileSync(programSizeAddonPath, `${machineCopy}.partial`);
+  renameSync(`${machineCopy}.partial`, machineCopy);
+  process.exit(0);
+}
 const unpacked = unpackSources();
 writeFileSync(join(dir, 'binding.gyp'), bindingGyp(vendoredSources(unpacked)));
 process.stderr.write(`building the RE2 program-size addon from ${RE2_SOURCE_PACKAGE} (once)\n`);
@@ -109,3 +131,6 @@ try {
   process.exit(1);
 }
 writeFileSync(stampFile, stamp);
+mkdirSync(dirname(machineCopy), { recursive: true });
+copyFileSync(programSizeAddonPath, `${machineCopy}.partial`);
+renameSync(`${machineCopy}.partial`, machineCopy);
