@@ -22,6 +22,7 @@ import type { Protocol } from '../../spec/schema.ts';
 import { combine, combinerRequest, type ChildResult } from './combiners.ts';
 import { conditionHolds } from './conditions.ts';
 import { HopTimeoutError, type HopAnswer, type Hops } from './hops.ts';
+import { headerText } from '../../protocols/header-text.ts';
 import { Payload } from './payload.ts';
 import { excerpt, StepError } from './step-error.ts';
 
@@ -90,6 +91,20 @@ type Role = 'request' | 'response';
 interface Flow {
   readonly payload: Payload;
   readonly role: Role;
+  /** The client's own request, as it came (splits, switches, routers and soft steps pass it on). */
+  readonly fromClient?: true;
+}
+
+/**
+ * What a node answers about the payload it was sent: the request is bad,
+ * too large, of a type it does not take, or cannot be processed. Sent the
+ * client's own payload, such an answer is the client's error and reaches the
+ * client with its status; any other failure of a node is the graph's (502).
+ */
+const CLIENT_ERROR_STATUSES = new Set([400, 413, 415, 422]);
+
+function isClientError(error: StepError): boolean {
+  return error.status >= 400 && error.status < 500;
 }
 
 type StepResult =
@@ -134,6 +149,7 @@ class GraphRun {
     const input: Flow = {
       payload: new Payload(this.#plan.protocol, this.#request.body, this.#request.contentType),
       role: 'request',
+      fromClient: true,
     };
     this.#clientPayload = input.payload;
     if (this.#plan.protocol === 'seldon') this.#meta = this.#initialMeta(input.payload);
@@ -412,6 +428,7 @@ class GraphRun {
   ): Promise<Flow> {
     const protocol = this.#plan.protocol;
     const results = await this.#children(children, input, kind === 'first-success');
+    refuseIfEveryChildRefused(results);
     const combined = combine(kind, protocol, this.#childResults(results, protocol));
     if (!combined.ok) throw new StepError(502, name, `combining the answers: ${combined.reason}`);
     return { payload: Payload.ofJson(protocol, combined.value), role: 'response' };
@@ -429,6 +446,7 @@ class GraphRun {
     } else {
       const { node, call } = step.combine;
       const results = await this.#children(step.children, input, false);
+      refuseIfEveryChildRefused(results);
       const body = combinerRequest(call.protocol, this.#childResults(results, call.protocol));
       const request: Flow = { payload: Payload.ofJson(call.protocol, body), role: 'request' };
       combined = await this.#call(node, this.#node(node), call, request, 'response');
@@ -526,8 +544,9 @@ class GraphRun {
     if (reply.status === 504)
       throw new StepError(504, name, `no answer in time: ${excerpt(reply.body)}`);
     if (reply.status < 200 || reply.status >= 300) {
+      const clients = input.fromClient === true && CLIENT_ERROR_STATUSES.has(reply.status);
       throw new StepError(
-        502,
+        clients ? reply.status : 502,
         name,
         `the node answered ${String(reply.status)}: ${excerpt(reply.body)}`,
       );
@@ -550,11 +569,11 @@ class GraphRun {
 
   #softFailuresHeader(): string {
     const failures = [...this.#softFailures].map(([node, why]) => `${node}=${why}`);
-    return failures.join('; ').replace(/[\r\n]/g, ' ');
+    return headerText(failures.join('; '));
   }
 
   #routingHeader(): string {
-    return [...this.#routing].map(([node, choice]) => `${node}=${choice}`).join(', ');
+    return headerText([...this.#routing].map(([node, choice]) => `${node}=${choice}`).join(', '));
   }
 
   #finalAnswer(flow: Flow): GraphResult {
@@ -593,6 +612,18 @@ class GraphRun {
     }
     return { ...json, intermediate_outputs: outputs };
   }
+}
+
+/**
+ * Children none of which answered, every one because it refused the client's
+ * payload (soft children, or first-success): the client's error, as the
+ * first child in declared order gave it. Otherwise combining reports them.
+ */
+function refuseIfEveryChildRefused(results: readonly { flow?: Flow; error?: StepError }[]): void {
+  if (results.some((result) => result.flow !== undefined)) return;
+  const errors = results.map((result) => result.error);
+  const [first] = errors;
+  if (first && errors.every((error) => error !== undefined && isClientError(error))) throw first;
 }
 
 /** Runs a request through a plan: to an answer, or to a model Envoy forwards it to. */
