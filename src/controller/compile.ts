@@ -31,12 +31,13 @@ export interface Compiled {
  */
 function envoyRuleViolations(
   root: protobuf.Root,
+  listener: ListenerOptions,
   graph: GraphModel,
   planned: PlannedGraph,
 ): Diagnostic[] {
   const tooLong = planHeaderProblems(graph, graphRoutes(planned.graph));
   if (tooLong.length > 0) return tooLong;
-  return plannedGraphResources(planned).flatMap((resource) =>
+  return plannedGraphResources(planned, listener).flatMap((resource) =>
     validateResource(root, resource).map((violation) => ({
       code: 'invalid-value' as const,
       source: graph.source,
@@ -119,7 +120,9 @@ export class GraphCompiler {
     let result = this.#results.get(graph);
     if (!result) {
       const { planned, diagnostics } = planGraph(graph);
-      const problems = planned ? envoyRuleViolations(this.#root, graph, planned) : diagnostics;
+      const problems = planned
+        ? envoyRuleViolations(this.#root, this.#listener, graph, planned)
+        : diagnostics;
       result =
         problems.length === 0 && planned ? { planned, diagnostics: [] } : { diagnostics: problems };
       this.#results.set(graph, result);

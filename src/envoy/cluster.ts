@@ -1,3 +1,4 @@
+import { EXECUTOR_READINESS_PATH } from '../plan/execution.ts';
 import type { HostPort, UpstreamPlan } from '../plan/types.ts';
 import { isIpAddress } from '../spec/address.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
@@ -25,15 +26,53 @@ function lbEndpoints(addresses: readonly (HostPort | string)[]) {
   ];
 }
 
+type AddressedUpstream = UpstreamPlan & {
+  readonly endpoints: Exclude<UpstreamPlan['endpoints'], { kind: 'listener' }>;
+};
+
+function hasAddresses(upstream: UpstreamPlan): upstream is AddressedUpstream {
+  return upstream.endpoints.kind !== 'listener';
+}
+
 function loadAssignmentOf(upstream: UpstreamPlan): EnvoyResource {
   return {
     '@type': ENDPOINT,
     cluster_name: upstream.id,
-    endpoints: lbEndpoints(upstream.endpoints.addresses),
+    endpoints: hasAddresses(upstream) ? lbEndpoints(upstream.endpoints.addresses) : [],
   };
 }
 
-function discovery(upstream: UpstreamPlan) {
+/**
+ * Envoy asks every endpoint of every node whether it can answer, on its
+ * readiness path: a graph's readiness is its nodes' health, and load
+ * balancing leaves out endpoints that fail (all of them failing, Envoy's
+ * panic threshold sends traffic to all again). Every few seconds, idle
+ * clusters too (Envoy's default for those is a minute): readiness must turn
+ * within seconds either way. Two failures in a row mark an endpoint
+ * unhealthy, one success healthy again.
+ */
+export const HEALTH_CHECK_INTERVAL_MS = 3000;
+const HEALTH_CHECK_UNHEALTHY_THRESHOLD = 2;
+
+function healthChecks(path: string, options: { http2?: boolean; host?: string } = {}) {
+  const interval = seconds(HEALTH_CHECK_INTERVAL_MS);
+  return [
+    {
+      timeout: '1s',
+      interval,
+      no_traffic_interval: interval,
+      unhealthy_threshold: HEALTH_CHECK_UNHEALTHY_THRESHOLD,
+      healthy_threshold: 1,
+      http_health_check: {
+        path,
+        ...(options.host !== undefined && { host: options.host }),
+        ...(options.http2 === true && { codec_client_type: 'HTTP2' }),
+      },
+    },
+  ];
+}
+
+function discovery(upstream: AddressedUpstream) {
   const endpoints = upstream.endpoints;
   if (endpoints.kind === 'static') {
     return { type: 'EDS', eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE } };
@@ -55,25 +94,30 @@ function discovery(upstream: UpstreamPlan) {
   };
 }
 
-function clusterOf(upstream: UpstreamPlan): EnvoyResource {
+function circuitBreakers(upstream: UpstreamPlan) {
   const limits = upstream.circuitBreaker;
+  return {
+    thresholds: [
+      {
+        priority: 'DEFAULT',
+        max_connections: limits.maxConnections,
+        max_pending_requests: limits.maxPendingRequests,
+        max_requests: limits.maxRequests,
+        max_retries: limits.maxRetries,
+      },
+    ],
+  };
+}
+
+function clusterOf(upstream: AddressedUpstream): EnvoyResource {
   const outlier = upstream.outlierDetection;
   return {
     '@type': CLUSTER,
     name: upstream.id,
     ...discovery(upstream),
     connect_timeout: '1s',
-    circuit_breakers: {
-      thresholds: [
-        {
-          priority: 'DEFAULT',
-          max_connections: limits.maxConnections,
-          max_pending_requests: limits.maxPendingRequests,
-          max_requests: limits.maxRequests,
-          max_retries: limits.maxRetries,
-        },
-      ],
-    },
+    circuit_breakers: circuitBreakers(upstream),
+    health_checks: healthChecks(upstream.healthCheckPath),
     ...(outlier && {
       outlier_detection: {
         consecutive_5xx: outlier.consecutive5xx,
@@ -85,8 +129,33 @@ function clusterOf(upstream: UpstreamPlan): EnvoyResource {
   };
 }
 
-/** An upstream's cluster and its endpoints, translated once per plan object. */
-export const cluster = memoizeByIdentity(clusterOf);
+/** The host a nested graph's readiness is asked on, as the executor's calls of it carry none of their own. */
+const NESTED_READINESS_HOST = 'switchyard';
+
+/** A nested graph's readiness: Envoy's own graph listener, health-checked on that graph's readiness path. */
+function listenerClusterOf(upstream: UpstreamPlan, options: ListenerOptions): EnvoyResource {
+  return {
+    ...addressCluster(upstream.id, [selfAddress(options)], false),
+    circuit_breakers: circuitBreakers(upstream),
+    health_checks: healthChecks(upstream.healthCheckPath, { host: NESTED_READINESS_HOST }),
+  };
+}
+
+const addressedCluster = memoizeByIdentity(clusterOf);
+const listenerClusters = new WeakMap<ListenerOptions, (upstream: UpstreamPlan) => EnvoyResource>();
+
+/** An upstream's cluster, translated once per plan object (and per listener, for a nested graph's). */
+export function cluster(upstream: UpstreamPlan, options: ListenerOptions): EnvoyResource {
+  if (hasAddresses(upstream)) return addressedCluster(upstream);
+  let translate = listenerClusters.get(options);
+  if (!translate) {
+    translate = memoizeByIdentity((of: UpstreamPlan) => listenerClusterOf(of, options));
+    listenerClusters.set(options, translate);
+  }
+  return translate(upstream);
+}
+
+/** An upstream's endpoints, for those whose addresses Envoy learns by EDS. */
 export const loadAssignment = memoizeByIdentity(loadAssignmentOf);
 
 /**
@@ -131,6 +200,8 @@ export function executorCluster(options: ListenerOptions): EnvoyResource {
   );
   return {
     ...addressCluster(EXECUTOR_CLUSTER, endpoints, true),
+    // A graph the executor runs is ready only while some worker answers.
+    health_checks: healthChecks(EXECUTOR_READINESS_PATH, { http2: true }),
     lb_policy: 'LEAST_REQUEST',
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],
@@ -154,8 +225,13 @@ export function executorCluster(options: ListenerOptions): EnvoyResource {
 
 export const SELF_CLUSTER = 'switchyard-self';
 
+/** Where Envoy reaches its own graph listener. */
+function selfAddress(options: ListenerOptions): HostPort {
+  const address = options.address === '0.0.0.0' ? '127.0.0.1' : options.address;
+  return { host: address, port: options.port };
+}
+
 /** Envoy's own graph listener, for nested graphs the executor calls on their public path. */
 export function selfCluster(options: ListenerOptions): EnvoyResource {
-  const address = options.address === '0.0.0.0' ? '127.0.0.1' : options.address;
-  return addressCluster(SELF_CLUSTER, [{ host: address, port: options.port }], false);
+  return addressCluster(SELF_CLUSTER, [selfAddress(options)], false);
 }

@@ -2,6 +2,7 @@ import type { PlannedGraph } from '../plan/plan.ts';
 import { bodyFieldsConfig, graphBodyFields } from './body-fields.ts';
 import { cluster, loadAssignment } from './cluster.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
+import type { ListenerOptions } from './options.ts';
 import type { EnvoyResource } from './resource-set.ts';
 import { graphRoutes } from './route.ts';
 import { ROUTE } from './type-urls.ts';
@@ -13,7 +14,10 @@ import { ROUTE } from './type-urls.ts';
  * and endpoints. The translation assembles the same parts into the shared
  * resources; checking them here lets one graph be refused alone.
  */
-export function plannedGraphResources(planned: PlannedGraph): EnvoyResource[] {
+export function plannedGraphResources(
+  planned: PlannedGraph,
+  options: ListenerOptions,
+): EnvoyResource[] {
   const routes = {
     '@type': ROUTE,
     name: 'check',
@@ -25,7 +29,7 @@ export function plannedGraphResources(planned: PlannedGraph): EnvoyResource[] {
     ...(bodyFields.length > 0 ? [bodyFieldsConfig(bodyFields)] : []),
     // A graph without hops adds nothing to the hop table.
     ...(planned.graph.hops.length > 0 ? [hopRouteConfiguration([planned.graph])] : []),
-    ...planned.upstreams.map(cluster),
+    ...planned.upstreams.map((upstream) => cluster(upstream, options)),
     ...planned.upstreams.filter((u) => u.endpoints.kind === 'static').map(loadAssignment),
   ];
 }

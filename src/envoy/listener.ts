@@ -1,122 +1,16 @@
-import { PLAN_HEADER } from '../plan/execution.ts';
-import { errorShape } from '../protocols/error-body.ts';
 import { bodyFieldsFilter } from './body-fields.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { HOP_ROUTE_CONFIG_NAME } from './hop-routes.ts';
-import { METADATA_NAMESPACE, type ListenerOptions } from './options.ts';
+import { graphListenerMappers, nodeFailureMappers } from './local-replies.ts';
+import type { ListenerOptions } from './options.ts';
+import { routeFiltersFilter } from './route-filters.ts';
 import { scopedRouting } from './scopes.ts';
 import { hopSocketPath } from './sockets.ts';
 import { LISTENER, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
 export const LISTENER_NAME = 'switchyard-http';
-
-/** Envoy's reply in the error shape, naming the graph and node from the route's metadata. */
-function errorBody(status: number, reason: string) {
-  return {
-    json_format: errorShape({
-      graph: `%METADATA(ROUTE:${METADATA_NAMESPACE}:graph)%`,
-      node: `%METADATA(ROUTE:${METADATA_NAMESPACE}:node)%`,
-      status,
-      reason,
-    }),
-  };
-}
-
-function whenFlags(flags: string[], status: number, reason: string) {
-  return {
-    filter: { response_flag_filter: { flags } },
-    status_code: status,
-    body_format_override: errorBody(status, reason),
-  };
-}
-
-const UPSTREAM_FAILURE_FLAGS = ['UF', 'UH', 'URX', 'UC', 'UR', 'NC'];
-
-function executorRouteAnd(flags: string[]) {
-  return {
-    and_filter: {
-      filters: [
-        { header_filter: { header: { name: PLAN_HEADER, present_match: true } } },
-        { response_flag_filter: { flags } },
-      ],
-    },
-  };
-}
-
-/**
- * A route that sends requests to the executor (the only requests that carry
- * a plan header: the listener strips clients' copies) fails closed, as the
- * ext_proc filter does: 503 when the executor cannot be reached, 504 when
- * it outlives the graph's deadline (it answers 504 itself before that).
- */
-const executorRouteMappers = [
-  {
-    filter: executorRouteAnd(['UT']),
-    status_code: 504,
-    body_format_override: errorBody(
-      504,
-      "the Switchyard executor did not answer within the graph's deadline",
-    ),
-  },
-  {
-    filter: executorRouteAnd([...UPSTREAM_FAILURE_FLAGS, 'UO']),
-    status_code: 503,
-    body_format_override: errorBody(
-      503,
-      'the Switchyard executor is unavailable (%RESPONSE_CODE_DETAILS%)',
-    ),
-  },
-];
-
-/**
- * Envoy's own error replies, in the graph error shape: upstream failures are
- * 502, deadlines 504, an open circuit breaker 503. Replies Switchyard writes
- * itself (direct responses) carry no such flag and pass unchanged.
- */
-const nodeFailureMappers = [
-  whenFlags(['UT'], 504, 'the node did not answer within its timeout'),
-  whenFlags(['UO'], 503, "the node's circuit breaker is open: too many requests in flight"),
-  whenFlags(UPSTREAM_FAILURE_FLAGS, 502, 'the node could not be reached: %RESPONSE_CODE_DETAILS%'),
-];
-
-/**
- * Envoy answers 500 when the ext_proc stream fails (executor down, or too
- * slow); nothing else on the graph listener replies 500. Fail closed, and
- * say so: 503 in the graph error shape.
- */
-const executorFailureMapper = {
-  filter: {
-    status_code_filter: {
-      comparison: {
-        op: 'EQ',
-        value: { default_value: 500, runtime_key: 'switchyard.executor_failure_status' },
-      },
-    },
-  },
-  status_code: 503,
-  body_format_override: errorBody(
-    503,
-    'the Switchyard executor is unavailable (%RESPONSE_CODE_DETAILS%)',
-  ),
-};
-
-/** A body over the graph's maxRequestBytes, refused by Envoy while buffering it or by the executor. */
-const tooLargeMapper = {
-  filter: {
-    status_code_filter: {
-      comparison: {
-        op: 'EQ',
-        value: { default_value: 413, runtime_key: 'switchyard.too_large_status' },
-      },
-    },
-  },
-  body_format_override: errorBody(
-    413,
-    "the request body is larger than the graph's maxRequestBytes",
-  ),
-};
 
 export const HOP_LISTENER_NAME = 'switchyard-hops';
 
@@ -162,18 +56,6 @@ function httpListener(
   };
 }
 
-/** No scope for the path, or no route in its table: no graph is served there. */
-const noScopeMapper = {
-  filter: { response_flag_filter: { flags: ['NR'] } },
-  status_code: 404,
-  body_format_override: {
-    json_format: errorShape({
-      status: 404,
-      reason: 'no inference graph is served on this host and path',
-    }),
-  },
-};
-
 /**
  * One listener for all graphs. Its routes come by scoped RDS, a table per
  * graph, so traffic-split changes never touch the listener (nor drain
@@ -186,14 +68,14 @@ export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyR
     LISTENER_NAME,
     { socket_address: { address: options.address, port_value: options.port } },
     scopedRouting(),
-    [bufferFilter(), ...(readsBodies ? [bodyFieldsFilter()] : []), extProcFilter()],
+    // The route's own filters come first: its body limit counts every byte before anything buffers.
     [
-      ...executorRouteMappers,
-      ...nodeFailureMappers,
-      executorFailureMapper,
-      tooLargeMapper,
-      noScopeMapper,
+      routeFiltersFilter(),
+      bufferFilter(),
+      ...(readsBodies ? [bodyFieldsFilter()] : []),
+      extProcFilter(),
     ],
+    graphListenerMappers(),
   );
 }
 

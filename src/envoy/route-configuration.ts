@@ -1,5 +1,6 @@
 import type { GraphPlan } from '../plan/types.ts';
-import { graphRoutes, serverHealthRoutes } from './route.ts';
+import { graphRoutes, readinessClusters } from './route.ts';
+import { serverRoutes } from './server-routes.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import type { ResourceEdits } from './resource-edits.ts';
 import { ROUTE, SCOPED_ROUTE } from './type-urls.ts';
@@ -12,9 +13,10 @@ type Route = Record<string, unknown>;
 type HostRoutes = Map<string, Route[]>;
 
 function pathOf(route: Route): string {
-  const path = (route.match as { path?: unknown } | undefined)?.path;
-  // Graph routes match exact paths; anything else is our bug, not the user's.
-  if (typeof path !== 'string') throw new Error(`route ${String(route.name)} has no exact path`);
+  const match = route.match as { path?: unknown; path_separated_prefix?: unknown } | undefined;
+  const path = match?.path ?? match?.path_separated_prefix;
+  // Graph routes match paths or whole segments of them; anything else is our bug, not the user's.
+  if (typeof path !== 'string') throw new Error(`route ${String(route.name)} matches no path`);
   return path;
 }
 
@@ -73,61 +75,78 @@ const ownTables = memoizeByIdentity(
     new Map([...ownRoutes(graph)].map(([key, byHost]) => [key, scopedTable(key, byHost)])),
 );
 
-/** Which graphs route under each scope key, and the hosts that serve V2 server health. */
+/** Which graphs route under each scope key, and which graphs each host serves. */
 export interface RouteIndex {
   /** Scope key → ids of the graphs with routes under it. */
   readonly owners: ReadonlyMap<string, ReadonlySet<string>>;
-  /** Host → how many V2 graphs it serves: each such host answers server health. */
-  readonly v2Hosts: ReadonlyMap<string, number>;
+  /** Host → ids of the graphs served on it: each host answers for them as a server. */
+  readonly hosts: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
-export const emptyRouteIndex: RouteIndex = { owners: new Map(), v2Hosts: new Map() };
+export const emptyRouteIndex: RouteIndex = { owners: new Map(), hosts: new Map() };
 
-/** The keys of server health routes; the same for every host. */
-const healthKeys = new Set(serverHealthRoutes('*').map((route) => scopeKeyOf(pathOf(route))));
+/** The keys of the routes a host answers as a server, whatever it serves. */
+const serverKeys = new Set(
+  ['/v2/health/live', '/v2/health/ready', '/v2', '/'].map((path) => scopeKeyOf(path)),
+);
+
+function graphsOn(
+  ids: ReadonlySet<string> | undefined,
+  graphOf: (id: string) => GraphPlan | undefined,
+): GraphPlan[] {
+  return [...(ids ?? [])].sort().flatMap((id) => {
+    const graph = graphOf(id);
+    return graph ? [graph] : [];
+  });
+}
 
 /**
  * The table and scope of one key. A key is usually one graph's alone: its
  * table is then the same object until that graph changes. Keys graphs share
- * (Seldon's paths, V2 server health) are assembled from every sharer, in id
- * order, so a table does not depend on the order graphs came in.
+ * (Seldon's paths, a server's answers on each host) are assembled from every
+ * sharer, a host's server answers first, then graphs in id order, so a table
+ * does not depend on the order graphs came in.
  */
 function tableOf(
   key: string,
   ids: ReadonlySet<string> | undefined,
   graphOf: (id: string) => GraphPlan | undefined,
-  v2Hosts: ReadonlyMap<string, number>,
+  hosts: RouteIndex['hosts'],
 ): ScopedTable | undefined {
-  const health = healthKeys.has(key);
-  if (ids?.size === 1 && !health) {
+  const server = serverKeys.has(key);
+  if (ids?.size === 1 && !server) {
     const [only] = ids;
     const graph = only === undefined ? undefined : graphOf(only);
     const own = graph && ownTables(graph).get(key);
     if (own) return own;
   }
   const byHost: HostRoutes = new Map();
-  for (const id of [...(ids ?? [])].sort()) {
-    const graph = graphOf(id);
-    if (!graph) continue;
-    for (const route of ownRoutes(graph).get(key)?.get(graph.host) ?? []) {
-      addRoute(byHost, graph.host, route);
-    }
-  }
-  if (health) {
-    for (const host of [...v2Hosts.keys()].sort()) {
-      for (const route of serverHealthRoutes(host)) {
+  if (server) {
+    for (const host of [...hosts.keys()].sort()) {
+      for (const route of serverRoutes(host, graphsOn(hosts.get(host), graphOf))) {
         if (scopeKeyOf(pathOf(route)) === key) addRoute(byHost, host, route);
       }
     }
   }
+  for (const graph of graphsOn(ids, graphOf)) {
+    for (const route of ownRoutes(graph).get(key)?.get(graph.host) ?? []) {
+      addRoute(byHost, graph.host, route);
+    }
+  }
   return byHost.size === 0 ? undefined : scopedTable(key, byHost);
+}
+
+/** What a graph contributes to its host's server answers: a change to it changes them. */
+function serverPart(graph: GraphPlan): string {
+  return `${graph.host} ${graph.protocol} ${readinessClusters(graph).join(' ')}`;
 }
 
 /**
  * Brings route tables and their scopes up to date with a change of graphs:
  * `gone` are the plans that left or were replaced, `came` the ones that
  * arrived or replace them, `graphOf` finds any plan after the change. Only the
- * keys those plans route under are assembled again.
+ * keys those plans route under are assembled again, and the server answers of
+ * hosts whose graphs changed in a way they show.
  */
 export function editRouteTables(
   index: RouteIndex,
@@ -137,11 +156,10 @@ export function editRouteTables(
   edits: ResourceEdits,
 ): RouteIndex {
   const owners = new Map(index.owners);
-  const v2Hosts = new Map(index.v2Hosts);
   // The owners of each key this edit touches, copied once: a key many graphs share
   // (Seldon's) would otherwise be copied once per graph, quadratic on a first load.
   const touched = new Map<string, Set<string>>();
-  const hosts = new Set<string>();
+  const hostsTouched = new Map<string, Set<string>>();
   const count = (graph: GraphPlan, delta: 1 | -1): void => {
     for (const key of ownRoutes(graph).keys()) {
       let ids = touched.get(key);
@@ -152,11 +170,13 @@ export function editRouteTables(
       if (delta > 0) ids.add(graph.id);
       else ids.delete(graph.id);
     }
-    if (graph.protocol !== 'v2') return;
-    const served = (v2Hosts.get(graph.host) ?? 0) + delta;
-    if (served > 0) v2Hosts.set(graph.host, served);
-    else v2Hosts.delete(graph.host);
-    hosts.add(graph.host);
+    let onHost = hostsTouched.get(graph.host);
+    if (!onHost) {
+      onHost = new Set(index.hosts.get(graph.host));
+      hostsTouched.set(graph.host, onHost);
+    }
+    if (delta > 0) onHost.add(graph.id);
+    else onHost.delete(graph.id);
   };
   for (const graph of gone) count(graph, -1);
   for (const graph of came) count(graph, 1);
@@ -164,13 +184,17 @@ export function editRouteTables(
     if (ids.size > 0) owners.set(key, ids);
     else owners.delete(key);
   }
+  const hosts = new Map(index.hosts);
+  for (const [host, ids] of hostsTouched) {
+    if (ids.size > 0) hosts.set(host, ids);
+    else hosts.delete(host);
+  }
   const keys = new Set(touched.keys());
-  // A host that starts or stops serving V2 changes the server health tables.
-  if ([...hosts].some((host) => index.v2Hosts.has(host) !== v2Hosts.has(host))) {
-    for (const key of healthKeys) keys.add(key);
+  if (serverAnswersChanged(index.hosts, hosts, gone, came)) {
+    for (const key of serverKeys) keys.add(key);
   }
   for (const key of keys) {
-    const scoped = tableOf(key, owners.get(key), graphOf, v2Hosts);
+    const scoped = tableOf(key, owners.get(key), graphOf, hosts);
     if (scoped) {
       edits.set(ROUTE, routeTableName(key), scoped.table);
       // A scope is a function of its key: the one there is stays, as the same object.
@@ -182,5 +206,26 @@ export function editRouteTables(
       edits.remove(SCOPED_ROUTE, scopeName(key));
     }
   }
-  return { owners, v2Hosts };
+  return { owners, hosts };
+}
+
+/**
+ * Whether a host's server answers change: a graph came to or left a host,
+ * one changed what it shows them (protocol, readiness), or the one graph of
+ * a host changed (its routes are the host's root).
+ */
+function serverAnswersChanged(
+  before: RouteIndex['hosts'],
+  after: RouteIndex['hosts'],
+  gone: readonly GraphPlan[],
+  came: readonly GraphPlan[],
+): boolean {
+  const left = new Map(gone.map((graph) => [graph.id, graph]));
+  for (const graph of came) {
+    const previous = left.get(graph.id);
+    left.delete(graph.id);
+    if (!previous || serverPart(previous) !== serverPart(graph)) return true;
+    if (before.get(graph.host)?.size === 1 || after.get(graph.host)?.size === 1) return true;
+  }
+  return left.size > 0;
 }

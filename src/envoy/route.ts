@@ -1,14 +1,17 @@
 import type {
+  ExplainPlan,
   ForwardAction,
   GraphPlan,
   MirrorPlan,
+  RejectAction,
   RouteRule,
   RouteSettings,
   ValueCondition,
 } from '../plan/types.ts';
-import { EXECUTOR_NAMESPACE, type ExecutionPlan } from '../plan/execution.ts';
+import { EXECUTOR_NAMESPACE, executorWaitMs, type ExecutionPlan } from '../plan/execution.ts';
 import { errorBody } from '../protocols/error-body.ts';
-import { SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
+import { explainPath, ROOT_PATH, SELDON_FEEDBACK_PATH } from '../protocols/paths.ts';
+import { SELF_CLUSTER } from './cluster.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import {
@@ -18,8 +21,9 @@ import {
   bodyValueMatcher,
 } from './body-fields.ts';
 import { executorRoute } from './executor-route.ts';
-import { extProcRouteConfig } from './ext-proc.ts';
+import { EXECUTOR_CLUSTER, extProcRouteConfig } from './ext-proc.ts';
 import { METADATA_NAMESPACE } from './options.ts';
+import { bodyLimitRouteConfig, readinessRouteConfig } from './route-filters.ts';
 import { stringMatcher } from './string-matcher.ts';
 
 function stringMatch(match: ValueCondition['match']) {
@@ -70,7 +74,7 @@ const jsonContentType = [
   },
 ];
 
-function directResponse(body: string, status: number) {
+export function directResponse(body: string, status: number) {
   return {
     direct_response: { status, body: { inline_string: body } },
     response_headers_to_add: jsonContentType,
@@ -93,35 +97,44 @@ function forward(act: ForwardAction) {
   return { route: { cluster: act.upstream, prefix_rewrite: act.path, ...routeSettings(act) } };
 }
 
-function action(plan: GraphPlan, rule: RouteRule) {
+function reject(plan: GraphPlan, node: string, act: RejectAction) {
+  return directResponse(
+    errorBody({ graph: plan.id, node, status: act.status, reason: act.reason }),
+    act.status,
+  );
+}
+
+type Route = Record<string, unknown>;
+
+/** A rule's route action, and the filters it turns on for its route. */
+function action(plan: GraphPlan, rule: RouteRule): { action: Route; filters?: Route } {
   const act = rule.action;
   switch (act.kind) {
     case 'forward':
-      return forward(act);
+      return { action: forward(act) };
     case 'sticky-split':
       return {
-        route: {
-          weighted_clusters: {
-            clusters: act.targets.map((t) => ({ name: t.upstream, weight: t.weight })),
-            use_hash_policy: true,
+        action: {
+          route: {
+            weighted_clusters: {
+              clusters: act.targets.map((t) => ({ name: t.upstream, weight: t.weight })),
+              use_hash_policy: true,
+            },
+            hash_policy: [{ header: { header_name: act.header } }],
+            prefix_rewrite: act.path,
+            ...routeSettings(act),
           },
-          hash_policy: [{ header: { header_name: act.header } }],
-          prefix_rewrite: act.path,
-          ...routeSettings(act),
         },
       };
     case 'reject':
-      return directResponse(
-        errorBody({ graph: plan.id, node: rule.node, status: act.status, reason: act.reason }),
-        act.status,
-      );
+      return { action: reject(plan, rule.node, act) };
     case 'execute': {
       const executor = plan.executors.find((e) => e.entry === act.entry);
-      if (executor?.transport === 'upstream') return executorRoute(executor.plan);
+      if (executor?.transport === 'upstream') return { action: executorRoute(executor.plan) };
       // The executor answers every request itself or hands it off; reaching
       // this answer means it gave a request back without doing either.
       return {
-        ...directResponse(
+        action: directResponse(
           errorBody({
             graph: plan.id,
             node: rule.node,
@@ -130,7 +143,7 @@ function action(plan: GraphPlan, rule: RouteRule) {
           }),
           502,
         ),
-        ...(executor && { typed_per_filter_config: extProcRouteConfig(executor.plan) }),
+        ...(executor && { filters: extProcRouteConfig(executor.plan) }),
       };
     }
   }
@@ -139,6 +152,15 @@ function action(plan: GraphPlan, rule: RouteRule) {
 /** Errors name the graph by id ("<namespace>/<name>"), as the executor's own do. */
 function metadata(graph: string, node: string) {
   return { filter_metadata: { [METADATA_NAMESPACE]: { graph, node } } };
+}
+
+/** A route that takes a body: its limit, for the listener's 413 to say it. */
+function bodyRouteMetadata(plan: GraphPlan, node: string) {
+  return {
+    filter_metadata: {
+      [METADATA_NAMESPACE]: { graph: plan.id, node, max_request_bytes: plan.maxRequestBytes },
+    },
+  };
 }
 
 function fromExecutor(header: string, key: string) {
@@ -151,13 +173,14 @@ function fromExecutor(header: string, key: string) {
 /**
  * Routes that match only once the executor has chosen a model by dynamic
  * metadata and cleared the route cache: Envoy then forwards the prepared
- * request itself and streams the answer.
+ * request itself and streams the answer. They match the path the request
+ * came on, so each path the graph's rules are served on has its own.
  */
-function handoffRoutes(plan: GraphPlan) {
+function handoffRoutes(plan: GraphPlan, path: string, prefix: string): Route[] {
   return plan.handoffs.map((handoff) => ({
-    name: `${plan.id}/handoff/${handoff.node}`,
+    name: `${prefix}handoff/${handoff.node}`,
     match: {
-      path: plan.publicPath,
+      path,
       dynamic_metadata: [
         {
           filter: EXECUTOR_NAMESPACE,
@@ -176,24 +199,113 @@ function handoffRoutes(plan: GraphPlan) {
   }));
 }
 
-function jsonGet(name: string, path: string, body: unknown) {
-  return {
-    name,
-    match: { path, headers: [{ name: ':method', string_match: { exact: 'GET' } }] },
-    ...directResponse(JSON.stringify(body), 200),
-  };
+const GET = [{ name: ':method', string_match: { exact: 'GET' } }];
+
+export function jsonGet(name: string, path: string, body: unknown): Route {
+  return { name, match: { path, headers: GET }, ...directResponse(JSON.stringify(body), 200) };
 }
 
 /**
- * What V1 and V2 clients ask of a model besides inference, answered for the
- * graph as a whole by Envoy itself: served means live and ready.
+ * Readiness, answered by Envoy itself from the health of `clusters` (see
+ * route-filters.ts): the route's own action is never reached. The metadata
+ * names what is ready in the answer: the graph, or nothing for a server.
  */
-function modelInfoRoutes(plan: GraphPlan) {
+export function readinessRoute(
+  name: string,
+  path: string,
+  clusters: readonly string[],
+  plan?: GraphPlan,
+): Route {
+  return {
+    name,
+    match: { path, headers: GET },
+    ...directResponse(
+      errorBody({
+        ...(plan && { graph: plan.id }),
+        status: 503,
+        reason: 'the readiness check did not run',
+      }),
+      503,
+    ),
+    typed_per_filter_config: readinessRouteConfig(clusters),
+    metadata: {
+      filter_metadata: {
+        [METADATA_NAMESPACE]: plan ? { graph: plan.id, name: plan.graph } : {},
+      },
+    },
+  };
+}
+
+/** The upstreams whose health is the graph's readiness: its nodes', and the executor's if it runs a step. */
+export function readinessClusters(plan: GraphPlan): string[] {
+  return plan.executors.length > 0 ? [...plan.readiness, EXECUTOR_CLUSTER] : [...plan.readiness];
+}
+
+/**
+ * Open Inference Protocol clients may name a version of the model; graphs
+ * have none, so any version is the graph. Envoy sends such a request back to
+ * its own listener without the version, where it takes the graph's routes
+ * as it would have unversioned: one loopback hop for these requests, nothing
+ * for the others, and no second copy of the graph's routes. The pattern
+ * names no graph (the scope already chose it) and always shortens the path,
+ * so a request goes round once (or once per "/versions" it holds).
+ */
+function versionedRoute(plan: GraphPlan): Route {
+  return {
+    name: `${plan.id}/versioned`,
+    match: { path_separated_prefix: `/v2/models/${plan.graph}/versions` },
+    route: {
+      cluster: SELF_CLUSTER,
+      regex_rewrite: {
+        pattern: { regex: '^(/v2/models/[^/]+)/versions(/[^/]+)?' },
+        substitution: '\\1',
+      },
+      // The graph's own routes hold the deadline; this one only must not cut it short.
+      timeout: seconds(executorWaitMs(plan.timeoutMs)),
+    },
+    typed_per_filter_config: bodyLimitRouteConfig(plan.maxRequestBytes),
+    metadata: bodyRouteMetadata(plan, plan.graph),
+  };
+}
+
+/** KServe V1's explanation: the explainer node's own :explain path, or a 404 saying there is none. */
+function explainRoute(plan: GraphPlan, explain: ExplainPlan): Route {
+  const act = explain.action;
+  return {
+    name: `${plan.id}/explain`,
+    match: { path: explainPath(plan.graph) },
+    ...(act.kind === 'forward' ? forward(act) : reject(plan, explain.node, act)),
+    typed_per_filter_config: bodyLimitRouteConfig(plan.maxRequestBytes),
+    metadata: bodyRouteMetadata(plan, explain.node),
+  };
+}
+
+/** Seldon feedback: the executor sends it to every node the prediction went through. */
+function feedbackRoutes(plan: GraphPlan, feedback: ExecutionPlan): Route[] {
+  const paths = [
+    SELDON_FEEDBACK_PATH,
+    ...plan.gatewayPrefixes.map((prefix) => `${prefix}${SELDON_FEEDBACK_PATH}`),
+  ];
+  return paths.map((path, index) => ({
+    name: `${plan.id}/feedback${index === 0 ? '' : `/${String(index)}`}`,
+    match: { path },
+    ...executorRoute(feedback),
+    typed_per_filter_config: bodyLimitRouteConfig(plan.maxRequestBytes),
+    metadata: bodyRouteMetadata(plan, feedback.entry),
+  }));
+}
+
+/** What clients ask of a graph besides inference, answered by Envoy itself. */
+function modelInfoRoutes(plan: GraphPlan): Route[] {
+  const ready = readinessRoute(
+    `${plan.id}/ready`,
+    plan.readinessPath,
+    readinessClusters(plan),
+    plan,
+  );
   switch (plan.protocol) {
     case 'v1':
-      return [
-        jsonGet(`${plan.id}/info`, `/v1/models/${plan.graph}`, { name: plan.graph, ready: true }),
-      ];
+      return [ready, ...(plan.explain ? [explainRoute(plan, plan.explain)] : [])];
     case 'v2':
       return [
         jsonGet(`${plan.id}/metadata`, `/v2/models/${plan.graph}`, {
@@ -203,32 +315,12 @@ function modelInfoRoutes(plan: GraphPlan) {
           inputs: [],
           outputs: [],
         }),
-        jsonGet(`${plan.id}/ready`, `/v2/models/${plan.graph}/ready`, {
-          name: plan.graph,
-          ready: true,
-        }),
+        ready,
+        versionedRoute(plan),
       ];
     case 'seldon':
-      return plan.feedback ? [feedbackRoute(plan, plan.feedback)] : [];
+      return [ready, ...(plan.feedback ? feedbackRoutes(plan, plan.feedback) : [])];
   }
-}
-
-/** Seldon feedback: the executor sends it to every node the prediction went through. */
-function feedbackRoute(plan: GraphPlan, feedback: ExecutionPlan) {
-  return {
-    name: `${plan.id}/feedback`,
-    match: { path: SELDON_FEEDBACK_PATH },
-    ...executorRoute(feedback),
-    metadata: metadata(plan.id, feedback.entry),
-  };
-}
-
-/** Server health of the V2 protocol, once per virtual host that serves a V2 graph. */
-export function serverHealthRoutes(host: string) {
-  return [
-    jsonGet(`${host}/live`, '/v2/health/live', { live: true }),
-    jsonGet(`${host}/ready`, '/v2/health/ready', { ready: true }),
-  ];
 }
 
 function bodyMatch(rule: RouteRule) {
@@ -241,12 +333,13 @@ function bodyMatch(rule: RouteRule) {
   return matchers;
 }
 
-function ruleRoute(plan: GraphPlan, rule: RouteRule, index: number): Record<string, unknown> {
+function ruleRoute(plan: GraphPlan, rule: RouteRule, name: string, path: string): Route {
   const body = bodyMatch(rule);
+  const { action: routeAction, filters } = action(plan, rule);
   return {
-    name: `${plan.id}/${String(index)}`,
+    name,
     match: {
-      path: plan.publicPath,
+      path,
       ...(rule.headers.length > 0 && {
         headers: rule.headers.map((h) => ({ name: h.name, ...stringMatch(h.match) })),
       }),
@@ -256,22 +349,42 @@ function ruleRoute(plan: GraphPlan, rule: RouteRule, index: number): Record<stri
       ...(rule.drawBelow !== undefined && { runtime_fraction: perMillion(rule.drawBelow) }),
       ...(body.length > 0 && { dynamic_metadata: body }),
     },
-    ...action(plan, rule),
-    // The planner keeps executor routes out of switches that read the body.
-    ...(rule.readsBodyUpTo !== undefined && {
-      typed_per_filter_config: bodyRouteConfig(rule.readsBodyUpTo),
-    }),
-    metadata: metadata(plan.id, rule.node),
+    ...routeAction,
+    typed_per_filter_config: {
+      ...bodyLimitRouteConfig(plan.maxRequestBytes),
+      ...filters,
+      // The planner keeps executor routes out of switches that read the body.
+      ...(rule.readsBodyUpTo !== undefined && bodyRouteConfig(rule.readsBodyUpTo)),
+    },
+    metadata: bodyRouteMetadata(plan, rule.node),
   };
 }
 
+/** The graph's inference on `path`: its hand-off routes, then its rules, named after `prefix`. */
+function inferenceRoutes(plan: GraphPlan, path: string, prefix: string): Route[] {
+  return [
+    ...handoffRoutes(plan, path, prefix),
+    ...plan.rules.map((rule, index) => ruleRoute(plan, rule, `${prefix}${String(index)}`, path)),
+  ];
+}
+
 /** The routes of one graph, in evaluation order. */
-function routesOf(plan: GraphPlan): Record<string, unknown>[] {
+function routesOf(plan: GraphPlan): Route[] {
   return [
     ...modelInfoRoutes(plan),
-    ...handoffRoutes(plan),
-    ...plan.rules.map((rule, index) => ruleRoute(plan, rule, index)),
+    ...inferenceRoutes(plan, plan.publicPath, `${plan.id}/`),
+    ...plan.gatewayPrefixes.flatMap((prefix, index) =>
+      inferenceRoutes(plan, `${prefix}${plan.publicPath}`, `${plan.id}/gateway-${String(index)}/`),
+    ),
   ];
 }
 
 export const graphRoutes = memoizeByIdentity(routesOf);
+
+/**
+ * The graph's inference on its host's root path, where KServe
+ * InferenceGraph clients call; served while it is the one graph on its host.
+ */
+export const rootRoutes = memoizeByIdentity((plan: GraphPlan) =>
+  inferenceRoutes(plan, ROOT_PATH, `${plan.id}/root/`),
+);

@@ -9,19 +9,25 @@ import type { EnvoyResource } from './resource-set.ts';
  * instead of every graph's routes.
  *
  * A scope is keyed by the fourth segment of the request path without its
- * query: the graph's name for V2 (`/v2/models/NAME/infer`, `/v2/models/NAME`),
- * `NAME:predict` or `NAME` for V1, `predictions`/`feedback` for Seldon (whose
- * graphs differ by host, a virtual host each within the one table), and
- * `live`/`ready` for V2 server health. Envoy's scope key comes from a header
- * only, so the listener copies the path into one before routing.
+ * query: the graph's name for V2 (`/v2/models/NAME/infer`, `/v2/models/NAME`,
+ * `/v2/models/NAME/versions/V/infer`), `NAME:predict`, `NAME:explain` or
+ * `NAME` for V1, `predictions`/`feedback` for Seldon (whose graphs differ by
+ * host, a virtual host each within the one table), the deployment for
+ * Seldon's gateway paths (`/seldon/NAMESPACE/NAME/...`), and `live`/`ready`
+ * for V2 server health. Paths of fewer segments (`/`, `/v2`, `/ready`) share
+ * the key "-", which no name can be. Envoy's scope key comes from a header
+ * only, so the listener copies the path into one before routing, with
+ * "/-/-/-" after it: every path then has a fourth segment.
  */
 export const SCOPE_HEADER = 'x-switchyard-scope';
 const keySegment = 3;
+const shortPathPadding = '/-/-/-';
 
 export const SCOPES_NAME = 'switchyard-scopes';
 const tablePrefix = 'switchyard-graphs/';
 
-export function scopeKeyOf(path: string): string {
+export function scopeKeyOf(route: string): string {
+  const path = `${route}${shortPathPadding}`;
   // Found by hand rather than split: every route of every graph goes through here.
   let start = 0;
   for (let segment = 0; segment < keySegment && start >= 0; segment++) {
@@ -30,8 +36,8 @@ export function scopeKeyOf(path: string): string {
   }
   const end = start < 0 ? -1 : path.indexOf('/', start);
   const key = start < 0 ? undefined : path.slice(start, end < 0 ? undefined : end);
-  // Every public path is compiled by us: one without a fourth segment is our bug.
-  if (key === undefined || key === '') throw new Error(`no scope key in path ${path}`);
+  // Every public path is compiled by us: one without a key is our bug.
+  if (key === undefined || key === '') throw new Error(`no scope key in path ${route}`);
   return key;
 }
 
@@ -54,7 +60,7 @@ export function scopedRouting(): Record<string, unknown> {
           mutations: [
             {
               append: {
-                header: { key: SCOPE_HEADER, value: '%PATH(NQ:PATH)%' },
+                header: { key: SCOPE_HEADER, value: `%PATH(NQ:PATH)%${shortPathPadding}` },
                 append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
               },
             },

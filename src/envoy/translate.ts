@@ -64,6 +64,7 @@ function setNamed(edits: ResourceEdits, type: ResourceTypeUrl, resource: EnvoyRe
  */
 function editUpstreams(
   edits: ResourceEdits,
+  options: ListenerOptions,
   before: readonly UpstreamPlan[],
   after: readonly UpstreamPlan[],
 ): UpstreamPlan[] {
@@ -72,7 +73,7 @@ function editUpstreams(
     const previous = old.get(upstream.id);
     old.delete(upstream.id);
     const kept = previous && isDeepStrictEqual(previous, upstream) ? previous : upstream;
-    setNamed(edits, CLUSTER, cluster(kept));
+    setNamed(edits, CLUSTER, cluster(kept, options));
     if (kept.endpoints.kind === 'static') edits.set(ENDPOINT, kept.id, loadAssignment(kept));
     else edits.remove(ENDPOINT, kept.id);
     return kept;
@@ -141,7 +142,7 @@ export function translate(
     }
     came.push(graph.graph);
     if (before) gone.push(before.planned.graph);
-    const upstreams = editUpstreams(edits, before?.upstreams ?? [], graph.upstreams);
+    const upstreams = editUpstreams(edits, options, before?.upstreams ?? [], graph.upstreams);
     graphs.set(id, { planned: graph, upstreams });
   }
   // Only when some graph left is it worth looking for which.
@@ -149,7 +150,7 @@ export function translate(
     for (const [id, before] of from.graphs) {
       if (graphs.has(id)) continue;
       gone.push(before.planned.graph);
-      editUpstreams(edits, before.upstreams, []);
+      editUpstreams(edits, options, before.upstreams, []);
     }
   }
   const fresh = from !== previous;

@@ -2,7 +2,7 @@ import type { Diagnostic } from '../spec/diagnostic.ts';
 import { parseDuration } from '../spec/duration.ts';
 import { formatPath } from '../spec/paths.ts';
 import { didYouMean } from '../spec/suggest.ts';
-import type { NodeSpec, OutlierDetection, Retries } from '../spec/schema.ts';
+import type { NodeSpec, OutlierDetection, Protocol, Retries } from '../spec/schema.ts';
 import type { ValidatedDocument } from '../spec/validate.ts';
 import { findCycles } from './cycles.ts';
 import type { GraphModel, NodeModel, OutlierDetectionModel, RetriesModel } from './model.ts';
@@ -54,6 +54,56 @@ function timedNode(node: NodeSpec): NodeModel {
     ...(retries !== undefined && { retries: timedRetries(retries) }),
     ...(outlier !== undefined && { outlierDetection: timedOutlierDetection(outlier) }),
   };
+}
+
+/** The explainer answers KServe V1's :explain, on its own V1 path: a V1 model of a V1 graph. */
+function explainerProblems(
+  source: string,
+  explainer: string,
+  protocol: Protocol,
+  nodes: ReadonlyMap<string, NodeSpec>,
+  names: ReadonlySet<string>,
+): Diagnostic[] {
+  const at = formatPath(['spec', 'explainer']);
+  if (!names.has(explainer)) {
+    return [
+      {
+        code: 'dangling-reference',
+        source,
+        path: at,
+        message: `there is no node "${explainer}"`,
+        hint: didYouMean(explainer, names) ?? `name one of: ${listOf(names)}`,
+      },
+    ];
+  }
+  const node = nodes.get(explainer);
+  if (protocol !== 'v1') {
+    return [
+      {
+        code: 'invalid-value',
+        source,
+        path: at,
+        message: `only V1 graphs explain predictions (/v1/models/<graph>:explain), and this graph speaks ${protocol}`,
+        hint: 'remove explainer, or set spec.protocol: v1',
+      },
+    ];
+  }
+  if (node && (node.kind !== 'model' || (node.protocol ?? protocol) !== 'v1')) {
+    return [
+      {
+        code: 'invalid-value',
+        source,
+        path: at,
+        message: `the explainer "${explainer}" must be a V1 model node (it is called on /v1/models/<model>:explain)`,
+        hint: 'point explainer at a node of kind model speaking protocol v1',
+      },
+    ];
+  }
+  return [];
+}
+
+function withExplainer(order: string[], explainer: string | undefined): string[] {
+  return explainer === undefined || order.includes(explainer) ? order : [...order, explainer];
 }
 
 /**
@@ -133,6 +183,13 @@ export function buildGraph(
     });
   }
 
+  const explainer = settings.explainer;
+  if (explainer !== undefined) {
+    diagnostics.push(
+      ...explainerProblems(source, explainer, settings.protocol ?? 'v2', nodes, names),
+    );
+  }
+
   for (const cycle of findCycles(entry === undefined ? [] : [entry], edges)) {
     const from = cycle.at(-2) ?? '';
     const to = cycle.at(-1) ?? '';
@@ -151,6 +208,7 @@ export function buildGraph(
   const complete = nodes.size === names.size;
   if (entry !== undefined && names.has(entry) && complete && allResolved) {
     const reachable = reachableFrom(entry, edges);
+    if (explainer !== undefined) reachable.add(explainer);
     for (const name of [...names].sort()) {
       if (reachable.has(name)) continue;
       diagnostics.push({
@@ -181,8 +239,9 @@ export function buildGraph(
       propagateHeaders: settings.propagateHeaders ?? [],
       returnOutputs: settings.returnOutputs ?? [],
       maxRequestBytes: settings.maxRequestBytes ?? defaultMaxRequestBytes,
+      ...(explainer !== undefined && { explainer }),
       nodes: new Map(sorted),
-      order: topologicalOrder(entry, edges),
+      order: withExplainer(topologicalOrder(entry, edges), explainer),
     },
     diagnostics,
   };

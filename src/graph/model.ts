@@ -36,7 +36,7 @@ export type NodeOfKind<Kind extends NodeModel['kind']> = Extract<NodeModel, { ki
 
 /**
  * A validated graph: every reference resolves, there is no cycle, and every
- * node is reachable from the entry. Defaults are applied, durations are in
+ * node is reachable from the entry (or is the explainer). Defaults are applied, durations are in
  * milliseconds. Later stages may rely on all of this without checking again.
  */
 export interface GraphModel {
@@ -54,10 +54,15 @@ export interface GraphModel {
   readonly entry: string;
   readonly propagateHeaders: readonly string[];
   readonly returnOutputs: readonly string[];
-  /** Request body limit for graphs the executor runs. */
+  /** Request body limit, on every path. */
   readonly maxRequestBytes: number;
+  /** The model node that explains predictions (V1 graphs), if any. */
+  readonly explainer?: string;
   /** Nodes by name, in name order. */
   readonly nodes: ReadonlyMap<string, NodeModel>;
-  /** Node names reachable from the entry, each after every node that leads to it. */
+  /**
+   * Node names reachable from the entry, each after every node that leads to
+   * it; the explainer last, when the entry does not lead to it.
+   */
   readonly order: readonly string[];
 }

@@ -19,6 +19,9 @@ export const EXECUTION_PLAN_VERSION = 2;
  */
 export const PLAN_HEADER = 'x-switchyard-plan';
 
+/** What the executor answers 200 on, GET, while it takes requests: Envoy's health check of it. */
+export const EXECUTOR_READINESS_PATH = '/switchyard/executor/ready';
+
 /**
  * The dynamic-metadata namespace the executor writes its hand-off decision
  * to; the only one Envoy accepts from it.

@@ -1,5 +1,5 @@
 import type { GraphModel } from '../graph/model.ts';
-import { publicInferencePath } from '../protocols/paths.ts';
+import { publicInferencePath, publicReadinessPath, seldonGatewayPath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import {
   executionPlan,
@@ -9,9 +9,16 @@ import {
   canHandOff,
   hopRoutes,
 } from './execution-plan.ts';
-import { graphRules, handoffForward } from './route-rules.ts';
+import { requiredNodes } from './readiness.ts';
+import { explainPlan, graphRules, handoffForward } from './route-rules.ts';
 import type { ExecutorRoutePlan, GraphPlan, HandoffRule, UpstreamPlan } from './types.ts';
-import { graphId, hasEndpoint, planUpstream } from './upstreams.ts';
+import {
+  graphId,
+  hasEndpoint,
+  planNestedReadiness,
+  planUpstream,
+  upstreamId,
+} from './upstreams.ts';
 
 function byId<T extends { id: string }>(a: T, b: T): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -54,10 +61,22 @@ export function planGraph(graph: GraphModel): {
       ...(seldon ? feedbackHopRoutes(graph) : []),
     ].map((hop) => [hop.path, hop]),
   );
+  const required = new Set(requiredNodes(graph));
   const upstreams = graph.order.flatMap((name) => {
     const node = graph.nodes.get(name);
+    if (node?.kind === 'graph' && required.has(name)) {
+      return [planNestedReadiness(graph, name, node)];
+    }
     return node && hasEndpoint(node) ? [planUpstream(graph, name, node)] : [];
   });
+  const readiness = [...required]
+    .filter((name) => {
+      const node = graph.nodes.get(name);
+      return node !== undefined && (hasEndpoint(node) || node.kind === 'graph');
+    })
+    .map((name) => upstreamId(graph, name))
+    .sort();
+  const namespace = graph.namespace ?? 'default';
   return {
     planned: {
       graph: {
@@ -66,6 +85,17 @@ export function planGraph(graph: GraphModel): {
         host: graph.host,
         protocol: graph.protocol,
         publicPath: publicInferencePath(graph.protocol, graph.name),
+        gatewayPrefixes: seldon
+          ? [
+              seldonGatewayPath(namespace, graph.name, ''),
+              ...(namespace === 'default' ? [`/seldon/${graph.name}`] : []),
+            ]
+          : [],
+        maxRequestBytes: graph.maxRequestBytes,
+        readinessPath: publicReadinessPath(graph.protocol, graph.name),
+        readiness,
+        timeoutMs: graph.timeoutMs,
+        ...(graph.protocol === 'v1' && { explain: explainPlan(graph) }),
         rules,
         executors: entries.map((entry): ExecutorRoutePlan => {
           const plan = executionPlan(graph, entry);

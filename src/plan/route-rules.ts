@@ -1,10 +1,10 @@
 import type { GraphModel, NodeModel, NodeOfKind, RetriesModel } from '../graph/model.ts';
-import { modelInferencePath } from '../protocols/paths.ts';
+import { explainPath, modelInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { inListRegex } from '../spec/in-regex.ts';
 import type { SwitchCondition } from '../spec/schema.ts';
 import { bodyCondition } from './body-conditions.ts';
-import type { ForwardAction, RetryPlan, RouteRule, ValueCondition } from './types.ts';
+import type { ExplainPlan, ForwardAction, RetryPlan, RouteRule, ValueCondition } from './types.ts';
 import { upstreamId } from './upstreams.ts';
 
 /** Millionths: the resolution of weighted choice and mirror fractions. */
@@ -364,6 +364,35 @@ export function handoffForward(graph: GraphModel, name: string, node: ModelNode)
     upstream: upstreamId(graph, name),
     path: modelPath(ctx, name, node),
     ...settingsOf(ctx, inherit(node, {})),
+  };
+}
+
+/**
+ * How a V1 graph answers `:explain`: its explainer node, called on its own
+ * explain path with its own timeout and retries, or a 404 saying it has none.
+ */
+export function explainPlan(graph: GraphModel): ExplainPlan {
+  const name = graph.explainer;
+  const node = name === undefined ? undefined : graph.nodes.get(name);
+  if (name === undefined || node?.kind !== 'model') {
+    return {
+      node: 'explainer',
+      action: {
+        kind: 'reject',
+        status: 404,
+        reason: `graph "${graph.name}" has no explainer (spec.explainer names the node that explains)`,
+      },
+    };
+  }
+  const ctx = { graph, diagnostics: [] };
+  return {
+    node: name,
+    action: {
+      kind: 'forward',
+      upstream: upstreamId(graph, name),
+      path: explainPath(node.model ?? name),
+      ...settingsOf(ctx, inherit(node, {})),
+    },
   };
 }
 

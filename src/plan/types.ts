@@ -14,6 +14,27 @@ export interface GraphPlan {
   readonly protocol: Protocol;
   /** The path clients call; requests are matched on it exactly. */
   readonly publicPath: string;
+  /**
+   * Seldon graphs: the prefixes of Seldon Core's gateway paths for the graph
+   * (`/seldon/<namespace>/<name>`, and `/seldon/<name>` in the default
+   * namespace), under which the graph's paths are served as on its own.
+   */
+  readonly gatewayPrefixes: readonly string[];
+  /** Larger request bodies are refused with 413, on every route of the graph. */
+  readonly maxRequestBytes: number;
+  /** Where clients ask whether the graph is ready. */
+  readonly readinessPath: string;
+  /**
+   * The upstreams that must each have a healthy endpoint for the graph to be
+   * ready (ids, sorted): those of every node a request may need (see
+   * readiness.ts). The executor, when the graph has executor routes, is the
+   * translator's to add.
+   */
+  readonly readiness: readonly string[];
+  /** The whole request's deadline. */
+  readonly timeoutMs: number;
+  /** V1 graphs: how `:explain` is answered, by the explainer node or a 404 saying there is none. */
+  readonly explain?: ExplainPlan;
   /** Evaluated in order, first match wins; the list is total (the last rule always matches). */
   readonly rules: readonly RouteRule[];
   /** Plans of the executor routes among the rules, by entry node. */
@@ -173,6 +194,12 @@ export interface HopRoutePlan {
   readonly retries?: RetryPlan;
 }
 
+export interface ExplainPlan {
+  /** The explainer node, or "explainer" when the graph names none. */
+  readonly node: string;
+  readonly action: ForwardAction | RejectAction;
+}
+
 export interface RejectAction {
   readonly kind: 'reject';
   readonly status: number;
@@ -185,9 +212,16 @@ export interface UpstreamPlan {
   readonly graph: string;
   readonly node: string;
   readonly protocol: Protocol;
+  /**
+   * Where the node's servers are. "listener": Envoy's own graph listener,
+   * for a nested graph, whose readiness this upstream's health check follows.
+   */
   readonly endpoints:
     | { readonly kind: 'static'; readonly addresses: readonly HostPort[] }
-    | { readonly kind: 'dns'; readonly addresses: readonly HostPort[]; readonly tls: boolean };
+    | { readonly kind: 'dns'; readonly addresses: readonly HostPort[]; readonly tls: boolean }
+    | { readonly kind: 'listener' };
+  /** What Envoy asks each endpoint, every few seconds, to tell whether it can answer. */
+  readonly healthCheckPath: string;
   readonly circuitBreaker: {
     readonly maxConnections: number;
     readonly maxPendingRequests: number;

@@ -1,4 +1,5 @@
-import type { GraphModel, NodeModel } from '../graph/model.ts';
+import type { GraphModel, NodeModel, NodeOfKind } from '../graph/model.ts';
+import { nodeReadinessPath, publicReadinessPath } from '../protocols/paths.ts';
 import { isIpAddress, parseEndpointUrl, parseHostPort, type HostPort } from '../spec/address.ts';
 import type { UpstreamPlan } from './types.ts';
 
@@ -53,12 +54,14 @@ function endpointsOf(node: EndpointNode): UpstreamPlan['endpoints'] {
 
 export function planUpstream(graph: GraphModel, name: string, node: EndpointNode): UpstreamPlan {
   const outlier = node.outlierDetection;
+  const protocol = node.protocol ?? graph.protocol;
   return {
     id: upstreamId(graph, name),
     graph: graphId(graph),
     node: name,
-    protocol: node.protocol ?? graph.protocol,
+    protocol,
     endpoints: endpointsOf(node),
+    healthCheckPath: nodeReadinessPath(protocol, node.model ?? name),
     circuitBreaker: { ...defaultCircuitBreaker, ...node.circuitBreaker },
     ...(outlier && {
       outlierDetection: {
@@ -68,5 +71,27 @@ export function planUpstream(graph: GraphModel, name: string, node: EndpointNode
         maxEjectionPercent: outlier.maxEjectionPercent ?? 10,
       },
     }),
+  };
+}
+
+/**
+ * A nested graph's readiness, as an upstream of its own: Envoy's graph
+ * listener, health-checked on the nested graph's readiness path, so the
+ * graph that nests it is ready only while the nested one is.
+ */
+export function planNestedReadiness(
+  graph: GraphModel,
+  name: string,
+  node: NodeOfKind<'graph'>,
+): UpstreamPlan {
+  const protocol = node.protocol ?? graph.protocol;
+  return {
+    id: upstreamId(graph, name),
+    graph: graphId(graph),
+    node: name,
+    protocol,
+    endpoints: { kind: 'listener' },
+    healthCheckPath: publicReadinessPath(protocol, node.graph),
+    circuitBreaker: defaultCircuitBreaker,
   };
 }

@@ -4,20 +4,26 @@
  * server): `{"error": {"graph", "node", "status", "reason"}}`. `graph` and
  * `node` are left out where they are not known.
  */
-export interface ErrorFields {
+export interface ErrorFields<Status extends number | string = number> {
   /** "<namespace>/<name>". */
   readonly graph?: string;
   readonly node?: string;
-  readonly status: number;
+  /** A number; text only in a template Envoy fills in (its `%RESPONSE_CODE%`). */
+  readonly status: Status;
   readonly reason: string;
 }
 
-export interface ErrorShape {
-  readonly error: ErrorFields;
+export interface ErrorShape<Status extends number | string = number> {
+  readonly error: ErrorFields<Status>;
 }
 
 /** The shape as an object, its fields always in the same order. */
-export function errorShape({ graph, node, status, reason }: ErrorFields): ErrorShape {
+export function errorShape<Status extends number | string = number>({
+  graph,
+  node,
+  status,
+  reason,
+}: ErrorFields<Status>): ErrorShape<Status> {
   return {
     error: {
       ...(graph !== undefined && { graph }),

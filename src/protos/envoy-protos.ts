@@ -35,6 +35,8 @@ const entryFiles = [
   'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
   'envoy/extensions/filters/http/buffer/v3/buffer.proto',
   'envoy/extensions/filters/http/json_to_metadata/v3/json_to_metadata.proto',
+  'envoy/extensions/filters/http/health_check/v3/health_check.proto',
+  'envoy/extensions/access_loggers/filters/cel/v3/cel.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
@@ -61,6 +63,36 @@ function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
     message HeaderMutation {
       repeated envoy.config.common.mutation_rules.v3.HeaderMutation mutations = 1
         [(validate.rules).repeated = {min_items: 1}];
+    }`,
+    root,
+    { keepCase: true },
+  );
+  // The body size limit filter (streamed bodies counted, 413 past the limit) and the filter
+  // chain filter (a chain of filters per route, which carries each graph's own limit and
+  // readiness check) came after the bundle; these are their definitions.
+  protobuf.parse(
+    `syntax = "proto3";
+    package envoy.extensions.filters.http.body_size_limit.v3;
+    message BodySizeLimit {
+      google.protobuf.UInt32Value max_request_bytes = 1 [(validate.rules).uint32 = {gt: 0}];
+    }`,
+    root,
+    { keepCase: true },
+  );
+  protobuf.parse(
+    `syntax = "proto3";
+    package envoy.extensions.filters.http.filter_chain.v3;
+    message FilterChain {
+      repeated envoy.config.core.v3.TypedExtensionConfig filters = 1
+        [(validate.rules).repeated = {min_items: 1}];
+    }
+    message FilterChainConfig {
+      FilterChain filter_chain = 1;
+      map<string, FilterChain> filter_chains = 2;
+    }
+    message FilterChainConfigPerRoute {
+      FilterChain filter_chain = 1;
+      string filter_chain_name = 2;
     }`,
     root,
     { keepCase: true },

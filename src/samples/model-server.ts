@@ -38,9 +38,14 @@ export interface RecordedRequest {
 export interface SampleModel {
   readonly name: string;
   readonly port: number;
+  /** What the model was sent, Envoy's health checks left out (they are counted apart). */
   readonly requests: RecordedRequest[];
+  readonly healthChecks: { count: number };
   stop(): Promise<void>;
 }
+
+/** Envoy's active health checks say who they are. */
+const HEALTH_CHECK_AGENT = 'Envoy/HC';
 
 const maxBodyBytes = 16 * 1024 * 1024;
 
@@ -102,18 +107,29 @@ function inferencePaths(name: string): Set<string> {
 
 export async function startSampleModel(options: SampleModelOptions): Promise<SampleModel> {
   const requests: RecordedRequest[] = [];
+  const healthChecks = { count: 0 };
   const paths = inferencePaths(options.name);
   let failuresLeft = options.failFirst ?? 0;
 
   const handle = (request: IncomingMessage, response: ServerResponse, body: string): void => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
-    requests.push({ method: request.method ?? 'GET', path, headers: request.headers, body });
+    if (request.headers['user-agent'] === HEALTH_CHECK_AGENT) healthChecks.count += 1;
+    else requests.push({ method: request.method ?? 'GET', path, headers: request.headers, body });
     if (request.method === 'GET' && (path === '/v2/health/ready' || path === '/v2/health/live')) {
       sendJson(response, 200, {});
       return;
     }
+    // Readiness as each protocol asks it: V2's, KServe V1's model status, Seldon's ping.
     if (request.method === 'GET' && path === `/v2/models/${options.name}/ready`) {
       sendJson(response, 200, {});
+      return;
+    }
+    if (request.method === 'GET' && path === `/v1/models/${options.name}`) {
+      sendJson(response, 200, { name: options.name, ready: true });
+      return;
+    }
+    if (request.method === 'GET' && path === '/health/ping') {
+      sendJson(response, 200, 'pong');
       return;
     }
     if (request.method !== 'POST' || !paths.has(path)) {
@@ -165,6 +181,7 @@ export async function startSampleModel(options: SampleModelOptions): Promise<Sam
     name: options.name,
     port: (server.address() as AddressInfo).port,
     requests,
+    healthChecks,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

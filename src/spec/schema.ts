@@ -377,8 +377,14 @@ export const GraphSpecBody = Type.Object(
       Type.Integer({
         minimum: 1,
         maximum: 1073741824,
+        description: 'Largest request body the graph accepts; larger ones get 413. Default 10 MiB.',
+      }),
+    ),
+    explainer: Type.Optional(
+      Type.String({
+        minLength: 1,
         description:
-          'Largest request body a graph accepts where it reads the body (the executor, a switch on the body); larger ones get 413. Default 10 MiB.',
+          'V1 graphs: the model node that answers /v1/models/<graph>:explain, on its own :explain path.',
       }),
     ),
     nodes: Type.Record(Type.String(), NodeSpec, { minProperties: 1 }),

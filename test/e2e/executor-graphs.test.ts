@@ -513,7 +513,7 @@ describe('executor graphs through a real Envoy', () => {
         graph: 'default/limited',
         node: 'pre',
         status: 413,
-        reason: "the request body is larger than the graph's maxRequestBytes",
+        reason: "the request body is larger than the graph's maxRequestBytes of 1000",
       },
     });
     const ok = await post(url('limited'), v2Request([1]), {

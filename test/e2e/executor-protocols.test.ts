@@ -216,6 +216,11 @@ describe('protocols through the executor and a real Envoy', () => {
       const response = await request(`${stack.base}${path}`);
       return { status: response.statusCode, json: await response.body.json() };
     };
+    // The executor started after Envoy: its first health check may have found nobody.
+    await waitFor(
+      'the server to be ready',
+      async () => (await get('/v2/health/ready')).status === 200,
+    );
     assert.deepEqual(await get('/v2/health/live'), { status: 200, json: { live: true } });
     assert.deepEqual(await get('/v2/health/ready'), { status: 200, json: { ready: true } });
     assert.deepEqual(await get('/v2/models/binary/ready'), {

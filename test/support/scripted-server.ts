@@ -26,9 +26,14 @@ export type Handler = (request: ScriptedRequest) => ScriptedReply;
 export interface ScriptedServer {
   readonly port: number;
   readonly address: string;
+  /** What the server was sent, Envoy's health checks left out (they are counted apart). */
   readonly requests: ScriptedRequest[];
+  readonly healthChecks: { count: number };
   stop(): Promise<void>;
 }
+
+/** Envoy's active health checks say who they are. */
+const HEALTH_CHECK_AGENT = 'Envoy/HC';
 
 const LIFETIME_MS = 10 * 60_000;
 
@@ -58,6 +63,7 @@ export async function startScriptedServer(
   handlers: Record<string, Handler>,
 ): Promise<ScriptedServer> {
   const requests: ScriptedRequest[] = [];
+  const healthChecks = { count: 0 };
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -72,11 +78,18 @@ export async function startScriptedServer(
       }
       const path = request.url ?? '/';
       const recorded = { path, headers: request.headers, body, raw, json };
-      requests.push(recorded);
       const handler = handlers[path.split('?')[0] ?? ''];
+      const healthCheck = request.headers['user-agent'] === HEALTH_CHECK_AGENT;
+      if (healthCheck) healthChecks.count += 1;
+      else requests.push(recorded);
       let answer: ScriptedReply;
       try {
-        answer = handler ? handler(recorded) : { status: 404, json: { error: `no ${path}` } };
+        // Unless a test scripts its readiness, a scripted server is ready.
+        answer = handler
+          ? handler(recorded)
+          : healthCheck
+            ? { status: 200, json: {} }
+            : { status: 404, json: { error: `no ${path}` } };
       } catch (error) {
         answer = { status: 500, text: `the scripted handler failed: ${String(error)}` };
       }
@@ -91,6 +104,7 @@ export async function startScriptedServer(
     port,
     address: `127.0.0.1:${String(port)}`,
     requests,
+    healthChecks,
     stop: () =>
       new Promise<void>((resolve) => {
         clearTimeout(lifetime);

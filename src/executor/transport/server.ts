@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SecureContextOptions } from 'node:tls';
 import type protobuf from 'protobufjs';
-import { PLAN_HEADER } from '../../plan/execution.ts';
+import { EXECUTOR_READINESS_PATH, PLAN_HEADER } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
 import type { RunServices } from '../interpreter/graph-run.ts';
 import { startBidiServer } from './grpc-bidi-server.ts';
@@ -82,6 +82,11 @@ export async function startExecutor(
     path: PROCESS_PATH,
     maxMessageBytes,
     otherPaths: (stream, headers) => {
+      if (headers[':path'] === EXECUTOR_READINESS_PATH && headers[':method'] === 'GET') {
+        stream.respond({ ':status': 200, 'content-length': 0 });
+        stream.end();
+        return;
+      }
       serveUpstreamRequest(stream, headers, plans, services, log);
     },
     open: (call) => {
