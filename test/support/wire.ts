@@ -135,18 +135,31 @@ export function postHttp2(
   });
 }
 
-/** Writes `bytes` to host:port as they are and returns what comes back, until the peer closes. */
+/**
+ * Writes `bytes` to host:port as they are and returns the first answer that
+ * comes back: whole once its content-length has arrived, or whatever came
+ * before the peer closed.
+ */
 export function rawExchange(host: string, port: number, bytes: Buffer | string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host);
-    const parts: Buffer[] = [];
-    const timer = setTimeout(() => socket.destroy(), TIME_LIMIT_MS);
-    socket.on('connect', () => socket.end(bytes));
-    socket.on('data', (part: Buffer) => parts.push(part));
-    socket.on('close', () => {
+    let received = Buffer.alloc(0);
+    const done = () => {
       clearTimeout(timer);
-      resolve(Buffer.concat(parts).toString('utf8'));
+      socket.destroy();
+      resolve(received.toString('utf8'));
+    };
+    const timer = setTimeout(done, TIME_LIMIT_MS);
+    // Not ended: Envoy drops a connection the client half-closes before it answers.
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (part: Buffer) => {
+      received = Buffer.concat([received, part]);
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const length = /\r\ncontent-length: *(\d+)/i.exec(received.subarray(0, headEnd).toString());
+      if (length && received.length >= headEnd + 4 + Number(length[1])) done();
     });
+    socket.on('close', done);
     socket.on('error', reject);
   });
 }
