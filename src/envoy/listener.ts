@@ -3,6 +3,7 @@ import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { HOP_ROUTE_CONFIG_NAME } from './hop-routes.ts';
 import { graphListenerMappers, nodeFailureMappers } from './local-replies.ts';
+import { nodeRefusalsFilter } from './node-refusals.ts';
 import type { ListenerOptions } from './options.ts';
 import { routeFiltersFilter } from './route-filters.ts';
 import { scopedRouting } from './scopes.ts';
@@ -73,6 +74,7 @@ export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyR
       routeFiltersFilter(),
       bufferFilter(),
       ...(readsBodies ? [bodyFieldsFilter()] : []),
+      nodeRefusalsFilter(),
       extProcFilter(),
     ],
     graphListenerMappers(),

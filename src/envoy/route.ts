@@ -22,6 +22,7 @@ import {
 } from './body-fields.ts';
 import { executorRoute } from './executor-route.ts';
 import { EXECUTOR_CLUSTER, extProcRouteConfig } from './ext-proc.ts';
+import { nodeRefusalsRouteConfig } from './node-refusals.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { bodyLimitRouteConfig, readinessRouteConfig } from './route-filters.ts';
 import { stringMatcher } from './string-matcher.ts';
@@ -143,7 +144,9 @@ function action(plan: GraphPlan, rule: RouteRule): { action: Route; filters?: Ro
           }),
           502,
         ),
-        ...(executor && { filters: extProcRouteConfig(executor.plan) }),
+        ...(executor && {
+          filters: { ...extProcRouteConfig(executor.plan), ...nodeRefusalsRouteConfig() },
+        }),
       };
     }
   }
@@ -190,6 +193,7 @@ function handoffRoutes(plan: GraphPlan, path: string, prefix: string): Route[] {
       ],
     },
     ...forward(handoff.forward),
+    typed_per_filter_config: nodeRefusalsRouteConfig(),
     // What the executor decided on the way, as it would have said in its own answer.
     response_headers_to_add: [
       fromExecutor('x-switchyard-routing', 'routing'),

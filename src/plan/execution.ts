@@ -29,6 +29,14 @@ export const EXECUTOR_READINESS_PATH = '/switchyard/executor/ready';
 export const EXECUTOR_NAMESPACE = 'switchyard';
 
 /**
+ * The dynamic-metadata key, beside the hand-off's, that says whether the
+ * model a request is handed off to gets the client's own payload ("true")
+ * or another node's answer ("false"): Envoy then holds the model's answer to
+ * the rule for a node's 4xx, as the executor does.
+ */
+export const HANDOFF_FROM_CLIENT_KEY = 'from_client';
+
+/**
  * Upper bound of a graph's deadline as the executor may extend Envoy's wait
  * for it. Envoy's own default, 200 ms per message, would cut every graph
  * short; the executor raises the wait to the graph's deadline per request.

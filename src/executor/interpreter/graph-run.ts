@@ -83,6 +83,11 @@ export type GraphResult =
       readonly routing: string;
       /** Soft failures on the way, for the x-switchyard-soft-failures response header. */
       readonly softFailures: string;
+      /**
+       * Whether the model is sent the client's own payload: only then is its
+       * 400, 413, 415 or 422 the client's error (Envoy makes it a 502 otherwise).
+       */
+      readonly fromClient: boolean;
     };
 
 type Role = 'request' | 'response';
@@ -109,7 +114,12 @@ function isClientError(error: StepError): boolean {
 
 type StepResult =
   | { readonly kind: 'answer'; readonly flow: Flow }
-  | { readonly kind: 'handoff'; readonly key: string; readonly payload: Payload };
+  | {
+      readonly kind: 'handoff';
+      readonly key: string;
+      readonly payload: Payload;
+      readonly fromClient: boolean;
+    };
 
 function answer(flow: Flow): StepResult {
   return { kind: 'answer', flow };
@@ -162,6 +172,7 @@ class GraphRun {
         contentType: result.payload.contentType,
         routing: this.#routingHeader(),
         softFailures: this.#softFailuresHeader(),
+        fromClient: result.fromClient,
       };
     }
     return this.#finalAnswer(result.flow);
@@ -198,7 +209,12 @@ class GraphRun {
       case 'model':
         if (tail && step.handoff !== undefined) {
           const payload = this.#prepare(name, input, step.protocol);
-          return { kind: 'handoff', key: step.handoff, payload };
+          return {
+            kind: 'handoff',
+            key: step.handoff,
+            payload,
+            fromClient: input.fromClient === true,
+          };
         }
         return answer(await this.#call(name, step, step, input, 'response'));
       case 'graph':

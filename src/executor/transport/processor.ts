@@ -1,5 +1,10 @@
 import type protobuf from 'protobufjs';
-import { EXECUTOR_NAMESPACE, executorWaitMs, type ExecutionPlan } from '../../plan/execution.ts';
+import {
+  EXECUTOR_NAMESPACE,
+  executorWaitMs,
+  HANDOFF_FROM_CLIENT_KEY,
+  type ExecutionPlan,
+} from '../../plan/execution.ts';
 import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 
@@ -209,6 +214,7 @@ export class RequestProcessor {
               handoff: result.key,
               routing: result.routing,
               soft_failures: result.softFailures,
+              [HANDOFF_FROM_CLIENT_KEY]: String(result.fromClient),
             }),
           },
         },
