@@ -256,11 +256,28 @@ export function graphArbitrary(name: string): fc.Arbitrary<string> {
       timeout: durations,
       maxRequestBytes: fc.constantFrom(1, 1024, 10485760, 1073741824),
       propagateHeaders: fc.uniqueArray(headerNames, { maxLength: 2 }),
+      // V1 graphs may name an explainer: a model of their own, or one apart from the flow.
+      explainer: fc.option(
+        fc.oneof(
+          fc.constant('a model of the flow' as const),
+          endpointSettings.map((settings) => ({ kind: 'model', ...settings })),
+        ),
+        { nil: undefined },
+      ),
     })
-    .map(({ root, prefix, protocol, timeout, maxRequestBytes, propagateHeaders }) => {
+    .map(({ root, prefix, protocol, timeout, maxRequestBytes, propagateHeaders, explainer }) => {
       const ctx: Context = { models: {} };
       const nodes: Record<string, unknown> = {};
       const entry = root(ctx, nodes, prefix);
+      const explains =
+        protocol !== 'v1' || explainer === undefined
+          ? undefined
+          : explainer === 'a model of the flow'
+            ? Object.keys(ctx.models)[0]
+            : model(ctx, 'explainer', {
+                ...explainer,
+                endpoint: { addresses: ['127.0.0.1:9004'] },
+              });
       return JSON.stringify({
         apiVersion: 'switchyard.io/v1alpha1',
         kind: 'InferenceGraph',
@@ -273,6 +290,7 @@ export function graphArbitrary(name: string): fc.Arbitrary<string> {
           timeout,
           maxRequestBytes,
           propagateHeaders,
+          ...(explains !== undefined && { explainer: explains }),
           nodes: { ...nodes, ...ctx.models },
         },
       });
