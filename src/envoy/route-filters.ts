@@ -26,22 +26,31 @@ function routeFilters(filters: readonly Record<string, unknown>[]) {
   };
 }
 
+const bodyLimits = new Map<number, ReturnType<typeof routeFilters>>();
+
 /**
  * The graph's maxRequestBytes, held as the body streams: a declared length
  * over it is refused at once, a streamed one once the count passes it (413
  * either way, while no answer has started), and nothing is buffered.
  */
 export function bodyLimitRouteConfig(maxBytes: number) {
-  return routeFilters([
-    {
-      name: 'envoy.filters.http.body_size_limit',
-      typed_config: {
-        '@type': typed('envoy.extensions.filters.http.body_size_limit.v3.BodySizeLimit'),
-        max_request_bytes: maxBytes,
+  // One object per limit, shared by every route that has it: graphs rarely set their own.
+  let config = bodyLimits.get(maxBytes);
+  if (!config) {
+    config = routeFilters([
+      {
+        name: 'envoy.filters.http.body_size_limit',
+        typed_config: {
+          '@type': typed('envoy.extensions.filters.http.body_size_limit.v3.BodySizeLimit'),
+          max_request_bytes: maxBytes,
+        },
       },
-    },
-  ]);
+    ]);
+    bodyLimits.set(maxBytes, config);
+  }
+  return config;
 }
+
 
 /**
  * A node is ready while at least this share of its endpoints pass their
