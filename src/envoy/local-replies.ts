@@ -1,4 +1,4 @@
-import { PLAN_HEADER } from '../plan/execution.ts';
+import { EXECUTOR_REPLY_DETAILS, PLAN_HEADER } from '../plan/execution.ts';
 import { errorShape } from '../protocols/error-body.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { typed } from './type-urls.ts';
@@ -43,7 +43,6 @@ function mapper(filter: Record<string, unknown>, status: number, reason: string)
  * knows) and the executor's answers through ext_proc (a local reply too).
  * Only a CEL filter sees the response code details that tell them apart.
  */
-export const EXECUTOR_REPLY_DETAILS = 'switchyard_executor';
 const ownAnswers = {
   filter: {
     extension_filter: {

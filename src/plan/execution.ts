@@ -19,6 +19,12 @@ export const EXECUTION_PLAN_VERSION = 2;
  */
 export const PLAN_HEADER = 'x-switchyard-plan';
 
+/**
+ * The details the executor gives its answers through ext_proc (local replies
+ * to Envoy): the listener leaves what carries them as the executor wrote it.
+ */
+export const EXECUTOR_REPLY_DETAILS = 'switchyard_executor';
+
 /** What the executor answers 200 on, GET, while it takes requests: Envoy's health check of it. */
 export const EXECUTOR_READINESS_PATH = '/switchyard/executor/ready';
 

@@ -1,6 +1,7 @@
 import type protobuf from 'protobufjs';
 import {
   EXECUTOR_NAMESPACE,
+  EXECUTOR_REPLY_DETAILS,
   executorWaitMs,
   HANDOFF_FROM_CLIENT_KEY,
   type ExecutionPlan,
@@ -185,7 +186,7 @@ export class RequestProcessor {
           status: { code: result.status },
           headers: { set_headers: result.headers.map(([key, value]) => headerValue(key, value)) },
           body: result.body,
-          details: 'switchyard_executor',
+          details: EXECUTOR_REPLY_DETAILS,
         },
       });
       return;

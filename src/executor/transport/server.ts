@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { SecureContextOptions } from 'node:tls';
 import type protobuf from 'protobufjs';
-import { EXECUTOR_READINESS_PATH, PLAN_HEADER } from '../../plan/execution.ts';
+import {
+  EXECUTOR_READINESS_PATH,
+  EXECUTOR_REPLY_DETAILS,
+  PLAN_HEADER,
+} from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
 import type { RunServices } from '../interpreter/graph-run.ts';
 import { startBidiServer } from './grpc-bidi-server.ts';
@@ -50,7 +54,7 @@ function immediateError(root: protobuf.Root, status: number, reason: string): Ui
         ],
       },
       body: Buffer.from(errorBody({ node: 'executor', status, reason })),
-      details: 'switchyard_executor',
+      details: EXECUTOR_REPLY_DETAILS,
     },
   });
 }
