@@ -3,6 +3,7 @@ import { BODY_FILTER, BODY_NAMESPACE, BODY_UNREADABLE_KEY } from './body-fields.
 import { LISTENER_NAME } from './listener.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import type { EnvoyResource } from './resource-set.ts';
+import { ROUTE_FILTERS } from './route-filters.ts';
 import {
   CLUSTER,
   ENDPOINT,
@@ -82,6 +83,20 @@ function addRouteClusters(action: Json | undefined, clusters: Set<string>): void
   }
 }
 
+/**
+ * Adds the clusters a readiness route checks the health of (its health check
+ * filter, in the route's filter chain): they must exist for the answer to be true.
+ */
+function addReadinessClusters(route: Json, clusters: Set<string>): void {
+  const chain = object(
+    object(object(route.typed_per_filter_config)?.[ROUTE_FILTERS])?.filter_chain,
+  );
+  for (const filter of list(chain?.filters)) {
+    const checked = object(object(object(filter)?.typed_config)?.cluster_min_healthy_percentages);
+    for (const name of Object.keys(checked ?? {})) clusters.add(name);
+  }
+}
+
 /** Adds the body values a route's match tests, read into metadata by the body filter. */
 function addRouteBodyValues(match: Json | undefined, values: Set<string>): void {
   for (const matcher of list(match?.dynamic_metadata)) {
@@ -106,6 +121,7 @@ function routeTableFacts(table: EnvoyResource): ResourceFacts {
       const graph = text(ours?.graph);
       if (graph !== undefined) graphs.add(graph);
       addRouteClusters(object(route.route), clusters);
+      addReadinessClusters(route, clusters);
       addRouteBodyValues(object(route.match), bodyValues);
     }
   }

@@ -51,7 +51,6 @@ export function bodyLimitRouteConfig(maxBytes: number) {
   return config;
 }
 
-
 /**
  * A node is ready while at least this share of its endpoints pass their
  * health checks: Envoy compares whole percents, so 1 means "any" for nodes

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BODY_FILTER } from '../../src/envoy/body-fields.ts';
 import { compileGraphs } from '../../src/controller/compile.ts';
+import { SELF_CLUSTER } from '../../src/envoy/cluster.ts';
 import { EXECUTOR_CLUSTER } from '../../src/envoy/ext-proc.ts';
 import { LISTENER_NAME } from '../../src/envoy/listener.ts';
 import { resourceFacts } from '../../src/envoy/resource-facts.ts';
@@ -76,6 +77,8 @@ test('a route table carries the graphs of its routes and needs their clusters an
       .map((n) => [n.name, n.order])
       .sort(),
     [
+      // The versioned path goes back through Envoy's own listener.
+      [SELF_CLUSTER, 'before'],
       ['team/tiered/large', 'before'],
       ['team/tiered/small', 'before'],
     ],
@@ -85,6 +88,18 @@ test('a route table carries the graphs of its routes and needs their clusters an
     [
       { typeUrl: LISTENER, name: LISTENER_NAME, value: BODY_FILTER, order: 'before' },
       { typeUrl: EXTENSION_CONFIG, name: BODY_FILTER, value: '$.tier', order: 'before' },
+    ],
+  );
+});
+
+test('a readiness table needs the clusters whose health it answers from', () => {
+  assert.deepEqual(
+    facts(ROUTE, 'switchyard-graphs/ready')
+      .needs.map((n) => [n.typeUrl, n.name, n.order])
+      .sort(),
+    [
+      [CLUSTER, 'team/tiered/large', 'before'],
+      [CLUSTER, 'team/tiered/small', 'before'],
     ],
   );
 });
