@@ -56,20 +56,25 @@ const HEALTH_CHECK_UNHEALTHY_THRESHOLD = 2;
 
 function healthChecks(path: string, options: { http2?: boolean; host?: string } = {}) {
   const interval = seconds(HEALTH_CHECK_INTERVAL_MS);
-  return [
-    {
-      timeout: '1s',
-      interval,
-      no_traffic_interval: interval,
-      unhealthy_threshold: HEALTH_CHECK_UNHEALTHY_THRESHOLD,
-      healthy_threshold: 1,
-      http_health_check: {
-        path,
-        ...(options.host !== undefined && { host: options.host }),
-        ...(options.http2 === true && { codec_client_type: 'HTTP2' }),
+  return {
+    // An endpoint service discovery removes goes at once, healthy or not: left to fail
+    // its checks first, a replaced model server would keep its traffic while it runs.
+    ignore_health_on_host_removal: true,
+    health_checks: [
+      {
+        timeout: '1s',
+        interval,
+        no_traffic_interval: interval,
+        unhealthy_threshold: HEALTH_CHECK_UNHEALTHY_THRESHOLD,
+        healthy_threshold: 1,
+        http_health_check: {
+          path,
+          ...(options.host !== undefined && { host: options.host }),
+          ...(options.http2 === true && { codec_client_type: 'HTTP2' }),
+        },
       },
-    },
-  ];
+    ],
+  };
 }
 
 function discovery(upstream: AddressedUpstream) {
@@ -117,7 +122,7 @@ function clusterOf(upstream: AddressedUpstream): EnvoyResource {
     ...discovery(upstream),
     connect_timeout: '1s',
     circuit_breakers: circuitBreakers(upstream),
-    health_checks: healthChecks(upstream.healthCheckPath),
+    ...healthChecks(upstream.healthCheckPath),
     ...(outlier && {
       outlier_detection: {
         consecutive_5xx: outlier.consecutive5xx,
@@ -137,7 +142,7 @@ function listenerClusterOf(upstream: UpstreamPlan, options: ListenerOptions): En
   return {
     ...addressCluster(upstream.id, [selfAddress(options)], false),
     circuit_breakers: circuitBreakers(upstream),
-    health_checks: healthChecks(upstream.healthCheckPath, { host: NESTED_READINESS_HOST }),
+    ...healthChecks(upstream.healthCheckPath, { host: NESTED_READINESS_HOST }),
   };
 }
 
@@ -201,7 +206,7 @@ export function executorCluster(options: ListenerOptions): EnvoyResource {
   return {
     ...addressCluster(EXECUTOR_CLUSTER, endpoints, true),
     // A graph the executor runs is ready only while some worker answers.
-    health_checks: healthChecks(EXECUTOR_READINESS_PATH, { http2: true }),
+    ...healthChecks(EXECUTOR_READINESS_PATH, { http2: true }),
     lb_policy: 'LEAST_REQUEST',
     circuit_breakers: {
       thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],

@@ -12,10 +12,19 @@ type Route = Record<string, unknown>;
 /** Routes by host, hosts in first-seen order. */
 type HostRoutes = Map<string, Route[]>;
 
+/** The literal start of a URI template: where its first variable begins. */
+function templatePrefix(match: { path_match_policy?: unknown } | undefined): string | undefined {
+  const policy = match?.path_match_policy as
+    { typed_config?: { path_template?: unknown } } | undefined;
+  const template = policy?.typed_config?.path_template;
+  return typeof template === 'string' ? template.slice(0, template.indexOf('{')) : undefined;
+}
+
 function pathOf(route: Route): string {
-  const match = route.match as { path?: unknown; path_separated_prefix?: unknown } | undefined;
-  const path = match?.path ?? match?.path_separated_prefix;
-  // Graph routes match paths or whole segments of them; anything else is our bug, not the user's.
+  const match = route.match as
+    { path?: unknown; path_separated_prefix?: unknown; path_match_policy?: unknown } | undefined;
+  const path = match?.path ?? match?.path_separated_prefix ?? templatePrefix(match);
+  // Graph routes match paths, or templates whose literal start names the scope; anything else is our bug.
   if (typeof path !== 'string') throw new Error(`route ${String(route.name)} matches no path`);
   return path;
 }

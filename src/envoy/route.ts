@@ -26,6 +26,7 @@ import { nodeRefusalsRouteConfig } from './node-refusals.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { bodyLimitRouteConfig, readinessRouteConfig } from './route-filters.ts';
 import { stringMatcher } from './string-matcher.ts';
+import { typed } from './type-urls.ts';
 
 function stringMatch(match: ValueCondition['match']) {
   return match.kind === 'present'
@@ -250,26 +251,42 @@ export function readinessClusters(plan: GraphPlan): string[] {
  * have none, so any version is the graph. Envoy sends such a request back to
  * its own listener without the version, where it takes the graph's routes
  * as it would have unversioned: one loopback hop for these requests, nothing
- * for the others, and no second copy of the graph's routes. The pattern
- * names no graph (the scope already chose it) and always shortens the path,
- * so a request goes round once (or once per "/versions" it holds).
+ * for the others, and no second copy of the graph's routes. URI templates
+ * (not regexes, whose size Envoy's runtime may bound) match and rewrite, and
+ * the rewritten path has one "/versions/<v>" less: a request goes round once
+ * for each it holds.
  */
-function versionedRoute(plan: GraphPlan): Route {
-  return {
-    name: `${plan.id}/versioned`,
-    match: { path_separated_prefix: `/v2/models/${plan.graph}/versions` },
+function versionedRoutes(plan: GraphPlan): Route[] {
+  const base = `/v2/models/${plan.graph}`;
+  return [
+    [`${base}/versions/{version}`, base, 'versioned'],
+    [`${base}/versions/{version}/{rest=**}`, `${base}/{rest}`, 'versioned/rest'],
+  ].map(([template, rewrite, name]) => ({
+    name: `${plan.id}/${String(name)}`,
+    match: {
+      path_match_policy: {
+        name: 'envoy.path.match.uri_template.uri_template_matcher',
+        typed_config: {
+          '@type': typed('envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig'),
+          path_template: template,
+        },
+      },
+    },
     route: {
       cluster: SELF_CLUSTER,
-      regex_rewrite: {
-        pattern: { regex: '^(/v2/models/[^/]+)/versions(/[^/]+)?' },
-        substitution: '\\1',
+      path_rewrite_policy: {
+        name: 'envoy.path.rewrite.uri_template.uri_template_rewriter',
+        typed_config: {
+          '@type': typed('envoy.extensions.path.rewrite.uri_template.v3.UriTemplateRewriteConfig'),
+          path_template_rewrite: rewrite,
+        },
       },
       // The graph's own routes hold the deadline; this one only must not cut it short.
       timeout: seconds(executorWaitMs(plan.timeoutMs)),
     },
     typed_per_filter_config: bodyLimitRouteConfig(plan.maxRequestBytes),
     metadata: bodyRouteMetadata(plan, plan.graph),
-  };
+  }));
 }
 
 /** KServe V1's explanation: the explainer node's own :explain path, or a 404 saying there is none. */
@@ -320,7 +337,7 @@ function modelInfoRoutes(plan: GraphPlan): Route[] {
           outputs: [],
         }),
         ready,
-        versionedRoute(plan),
+        ...versionedRoutes(plan),
       ];
     case 'seldon':
       return [ready, ...(plan.feedback ? feedbackRoutes(plan, plan.feedback) : [])];

@@ -37,6 +37,8 @@ const entryFiles = [
   'envoy/extensions/filters/http/json_to_metadata/v3/json_to_metadata.proto',
   'envoy/extensions/filters/http/health_check/v3/health_check.proto',
   'envoy/extensions/filters/http/lua/v3/lua.proto',
+  'envoy/extensions/path/match/uri_template/v3/uri_template_match.proto',
+  'envoy/extensions/path/rewrite/uri_template/v3/uri_template_rewrite.proto',
   'envoy/extensions/access_loggers/filters/cel/v3/cel.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',

@@ -138,7 +138,7 @@ describe('the paths clients call, through a real Envoy', () => {
   test('versioned V2 paths route like the unversioned ones, native and executor graphs', async () => {
     for (const name of ['iris', 'ensemble']) {
       const plain = await call('POST', `/v2/models/${name}/infer`, v2Payload);
-      const versioned = await call('POST', `/v2/models/${name}/versions/7/infer`, v2Payload);
+      const versioned = await call('POST', `/v2/models/${name}/versions/7/infer?x=1`, v2Payload);
       assert.equal(versioned.status, 200, versioned.text);
       assert.deepEqual(versioned.json, plain.json);
       await waitFor(`${name} to be ready`, async () => {
@@ -152,8 +152,12 @@ describe('the paths clients call, through a real Envoy', () => {
       assert.equal(metadata.status, 200);
       assert.equal((metadata.json as { name: string }).name, name);
     }
+    const seen = server.requests.length;
     const unknown = await call('POST', '/v2/models/iris/versions/7/explain', v2Payload);
     assert.equal(unknown.status, 404);
+    assert.equal(server.requests.length, seen, 'no request reached a model');
+    const twice = await call('POST', '/v2/models/iris/versions/7/versions/8/infer', v2Payload);
+    assert.equal(twice.status, 200, twice.text);
   });
 
   test('KServe V1: GET / says the server is alive; :explain goes to the explainer, or says there is none', async () => {

@@ -44,7 +44,7 @@ test('a graph whose resources break Envoy’s PGV rules is left out, reported ag
   assert.equal(problem?.source, 'bad.yaml');
   assert.match(
     problem.message,
-    /^Envoy would reject the compiled RouteConfiguration\.virtual_hosts\[0\]\.routes\[3\]\.match\.headers\[0\]\.name: .* \(string\.well_known_regex\)$/,
+    /^Envoy would reject the compiled RouteConfiguration\.virtual_hosts\[0\]\.routes\[4\]\.match\.headers\[0\]\.name: .* \(string\.well_known_regex\)$/,
   );
   const routes = JSON.stringify([...compiled.resources.values()].map((m) => [...m.values()]));
   assert.ok(!routes.includes('default/bad'), 'nothing of the rejected graph is pushed');
