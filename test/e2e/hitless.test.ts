@@ -190,7 +190,7 @@ ${nodes}`;
       ],
       [
         0.15,
-        () => {
+        async () => {
           writeFileSync(
             join(dir, 'extra.yaml'),
             // It reads a body value no graph read before: a new filter configuration (ECDS).
@@ -202,6 +202,15 @@ ${nodes}`;
               'pick',
             ),
           );
+          // Served before it goes: else a loaded machine may fold the add and the removal
+          // into one push, and the filter configuration it brings is never sent.
+          await waitFor('the extra graph to answer', async () => {
+            const reply = await post(`${base}/v2/models/extra/infer`, {
+              ...v2Payload,
+              lane: 'fast',
+            });
+            return reply.status === 200;
+          });
         },
       ],
       [
