@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { statusGuardProblem } from '../controller/status-access.ts';
@@ -7,7 +8,7 @@ import { xdsSdsFiles } from '../envoy/xds-tls.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
 import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
-import { isValidHost } from '../spec/address.ts';
+import { isIpAddress, isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
@@ -42,6 +43,7 @@ function collectGroup(value: string, groups: Map<string, string>): Map<string, s
 interface DataPlaneFlags {
   listenAddress: string;
   listenPort: number;
+  hopAddress: string;
   hopPort: number;
   executorAddress: string;
   executorPort: number;
@@ -80,9 +82,14 @@ function withDataPlaneFlags(command: Command): Command {
     .option('--listen-port <port>', 'port of the Envoy listener serving the graphs', port, 10000)
     .option(
       '--hop-port <port>',
-      "port of Envoy's loopback hop listener, through which the executor calls nodes",
+      "port of Envoy's hop listener, through which the executor calls nodes",
       port,
       10001,
+    )
+    .option(
+      '--hop-address <address>',
+      "address of Envoy's hop listener: loopback, unless the executor runs on other hosts or pods",
+      '127.0.0.1',
     )
     .option('--executor-address <address>', 'address of the executor', '127.0.0.1')
     .option('--executor-port <port>', "port of the executor's first worker", port, 18081)
@@ -116,6 +123,9 @@ function withDataPlaneFlags(command: Command): Command {
           `error: --executor-address: "${flags.executorAddress}" is neither an IP address nor a DNS name`,
         );
       }
+      if (!isIpAddress(flags.hopAddress)) {
+        action.error(`error: --hop-address: "${flags.hopAddress}" is not an IP address`);
+      }
       const problem = portsProblem(flags.executorPort, flags.executorWorkers);
       if (problem) action.error(`error: --executor-port/--executor-workers: ${problem}`);
       const socketProblem =
@@ -145,6 +155,7 @@ function listenerOptions(flags: DataPlaneFlags, executorCa?: string): ListenerOp
     address: flags.listenAddress,
     port: flags.listenPort,
     hopPort: flags.hopPort,
+    hopAddress: flags.hopAddress,
     executor: {
       address: flags.executorAddress,
       port: flags.executorPort,
@@ -444,6 +455,13 @@ program
     '--sds-dir <dir>',
     'where to write the SDS files that point Envoy at the TLS files (Envoy reads them at this path)',
   )
+  .option(
+    '--ready-port <port>',
+    "serve GET /ready (the admin interface's readiness, and nothing else of it) on this port, for probes from outside",
+    port,
+  )
+  .option('--ready-address <address>', 'address of the --ready-port listener', '0.0.0.0')
+  .option('--output <file>', 'write the bootstrap to this file instead of standard output')
   .action(
     async (
       options: {
@@ -458,9 +476,14 @@ program
         xdsTlsKey?: string;
         xdsServerName?: string;
         sdsDir?: string;
+        readyPort?: number;
+        readyAddress: string;
+        output?: string;
       },
       command: Command,
     ) => {
+      if (!isIpAddress(options.readyAddress))
+        command.error(`error: --ready-address: "${options.readyAddress}" is not an IP address`);
       const ca: Given = ['--xds-tls-ca', options.xdsTlsCa];
       const cert: Given = ['--xds-tls-cert', options.xdsTlsCert];
       const key: Given = ['--xds-tls-key', options.xdsTlsKey];
@@ -495,9 +518,14 @@ program
         adminPort: options.adminPort,
         delta: options.delta,
         ...(xdsTls && { xdsTls }),
+        ...(options.readyPort !== undefined && {
+          ready: { address: options.readyAddress, port: options.readyPort },
+        }),
       });
       if (xdsTls) await writeSdsFiles(xdsSdsFiles(xdsTls));
-      process.stdout.write(`${JSON.stringify(bootstrap, null, 2)}\n`);
+      const text = `${JSON.stringify(bootstrap, null, 2)}\n`;
+      if (options.output === undefined) process.stdout.write(text);
+      else await writeFile(options.output, text);
     },
   );
 

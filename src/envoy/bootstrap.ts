@@ -19,18 +19,103 @@ export interface BootstrapOptions {
   readonly runtime?: Readonly<Record<string, unknown>>;
   /** TLS to the control plane (mutual with a client certificate); its SDS files come from xdsSdsFiles. */
   readonly xdsTls?: XdsTlsOptions;
+  /**
+   * Where probes from outside (a kubelet's) read Envoy's readiness: a listener that passes
+   * GET /ready, and nothing else, to the admin interface, which stays on loopback because
+   * it can reconfigure and stop Envoy.
+   */
+  readonly ready?: { readonly address: string; readonly port: number };
 }
 
 export const XDS_CLUSTER = 'switchyard_xds';
+const ADMIN_CLUSTER = 'switchyard_admin';
+const READY_LISTENER = 'switchyard_ready';
+
+function staticCluster(name: string, address: string, port: number): Record<string, unknown> {
+  return {
+    name,
+    type: isIpAddress(address) ? 'STATIC' : 'LOGICAL_DNS',
+    connect_timeout: '1s',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: { socket_address: { address, port_value: port } } } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** The ready listener and the admin cluster it routes its one path to. */
+function readyResources(
+  ready: { address: string; port: number },
+  adminAddress: string,
+  adminPort: number,
+): { listener: Record<string, unknown>; cluster: Record<string, unknown> } {
+  // An admin bound to every address is still reached on loopback.
+  const admin = adminAddress === '0.0.0.0' ? '127.0.0.1' : adminAddress;
+  return {
+    cluster: staticCluster(ADMIN_CLUSTER, admin, adminPort),
+    listener: {
+      name: READY_LISTENER,
+      address: { socket_address: { address: ready.address, port_value: ready.port } },
+      filter_chains: [
+        {
+          filters: [
+            {
+              name: 'envoy.filters.network.http_connection_manager',
+              typed_config: {
+                '@type': typed(
+                  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                ),
+                stat_prefix: READY_LISTENER,
+                route_config: {
+                  virtual_hosts: [
+                    {
+                      name: READY_LISTENER,
+                      domains: ['*'],
+                      routes: [
+                        {
+                          match: {
+                            path: '/ready',
+                            headers: [{ name: ':method', string_match: { exact: 'GET' } }],
+                          },
+                          route: { cluster: ADMIN_CLUSTER },
+                        },
+                      ],
+                    },
+                  ],
+                },
+                http_filters: [
+                  {
+                    name: 'envoy.filters.http.router',
+                    typed_config: {
+                      '@type': typed('envoy.extensions.filters.http.router.v3.Router'),
+                    },
+                  },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
 
 /** An Envoy v3 bootstrap that takes everything else from the control plane over ADS. */
 export function bootstrapConfig(options: BootstrapOptions): Record<string, unknown> {
+  const adminAddress = options.adminAddress ?? '127.0.0.1';
+  const ready = options.ready && readyResources(options.ready, adminAddress, options.adminPort);
   return {
     node: { id: options.nodeId, cluster: options.nodeCluster },
     admin: {
       address: {
         socket_address: {
-          address: options.adminAddress ?? '127.0.0.1',
+          address: adminAddress,
           port_value: options.adminPort,
         },
       },
@@ -64,30 +149,10 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
       },
     }),
     static_resources: {
+      ...(ready && { listeners: [ready.listener] }),
       clusters: [
         {
-          name: XDS_CLUSTER,
-          type: isIpAddress(options.xdsAddress) ? 'STATIC' : 'LOGICAL_DNS',
-          connect_timeout: '1s',
-          load_assignment: {
-            cluster_name: XDS_CLUSTER,
-            endpoints: [
-              {
-                lb_endpoints: [
-                  {
-                    endpoint: {
-                      address: {
-                        socket_address: {
-                          address: options.xdsAddress,
-                          port_value: options.xdsPort,
-                        },
-                      },
-                    },
-                  },
-                ],
-              },
-            ],
-          },
+          ...staticCluster(XDS_CLUSTER, options.xdsAddress, options.xdsPort),
           typed_extension_protocol_options: {
             'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
               '@type': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
@@ -102,6 +167,7 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
           },
           ...(options.xdsTls && { transport_socket: xdsTransportSocket(options.xdsTls) }),
         },
+        ...(ready ? [ready.cluster] : []),
       ],
     },
   };

@@ -82,7 +82,7 @@ export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyR
 }
 
 /**
- * The listener the executor calls nodes through, on loopback: one route per
+ * The listener the executor calls nodes through, on loopback by default: one route per
  * node, so every hop keeps the node's timeout, retries, circuit breaker,
  * outlier detection and stats.
  */
@@ -90,7 +90,12 @@ export function hopListener(options: ListenerOptions): EnvoyResource {
   return httpListener(
     HOP_LISTENER_NAME,
     options.sockets === undefined
-      ? { socket_address: { address: '127.0.0.1', port_value: options.hopPort } }
+      ? {
+          socket_address: {
+            address: options.hopAddress ?? '127.0.0.1',
+            port_value: options.hopPort,
+          },
+        }
       : // Who may connect is the shared directory's to decide, not the socket's mode.
         { pipe: { path: hopSocketPath(options.sockets), mode: 0o666 } },
     {

@@ -7,8 +7,13 @@ export interface ListenerOptions {
   /** Address the graphs are served on; loopback by default, like every Switchyard listener. */
   readonly address: string;
   readonly port: number;
-  /** Loopback port of the hop listener, through which the executor calls nodes. */
+  /** Port of the hop listener, through which the executor calls nodes. */
   readonly hopPort: number;
+  /**
+   * Address of the hop listener: loopback unless the executor runs in other pods (a
+   * Deployment of its own), which must reach it through a Service.
+   */
+  readonly hopAddress?: string;
   /** Where the executor listens: `workers` processes on consecutive ports from `port`. */
   readonly executor: {
     readonly address: string;

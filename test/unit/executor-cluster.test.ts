@@ -77,6 +77,15 @@ test('with a shared directory, the executor cluster and the hop listener are Uni
   });
 });
 
+test('the hop listener is on loopback unless an executor in other pods must reach it', () => {
+  const elsewhere: ListenerOptions = { ...options('executor.ns.svc', 2), hopAddress: '0.0.0.0' };
+  const listener = hopListener(elsewhere);
+  assert.deepEqual(listener.address, {
+    socket_address: { address: '0.0.0.0', port_value: 10001 },
+  });
+  assert.deepEqual(validateResource(root, listener), []);
+});
+
 test('a socket directory too long for a Unix socket path is refused before anything starts', () => {
   assert.equal(socketDirProblem('/run/switchyard', 64), undefined);
   assert.match(socketDirProblem(`/${'d'.repeat(100)}`, 2) ?? '', /longer than the 107 bytes/);
