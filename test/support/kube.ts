@@ -8,6 +8,7 @@ import {
   CoreV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   V1TokenRequestSpec,
   type KubernetesObject,
@@ -53,6 +54,17 @@ export interface TestClusterOptions {
 }
 
 const readyTimeoutMs = 120_000;
+
+/**
+ * The object as client-node's model of its kind, which KubernetesObjectApi serializes by the
+ * model's field names: a plain object read from YAML would lose every field whose JSON name
+ * differs from its model name (a CRD schema's `x-kubernetes-*`, `$ref`), silently
+ * (kubernetes-client/javascript#2962). Objects of unknown kinds stay as they are.
+ */
+function asModel(object: KubernetesObject): KubernetesObject {
+  if (Object.getPrototypeOf(object) !== Object.prototype) return object;
+  return loadYaml<KubernetesObject>(JSON.stringify(object));
+}
 
 /**
  * Retries `call` while the API server answers 429 "storage is (re)initializing", as it may for a
@@ -254,7 +266,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
           applied.push(
             await retryWhileStorageInitializing(() =>
               objects.patch(
-                object,
+                asModel(object),
                 undefined,
                 applyOptions.dryRun === true ? 'All' : undefined,
                 applyOptions.fieldManager ?? 'switchyard-test',
