@@ -2,6 +2,7 @@ import { setupChromium } from './chromium.ts';
 import { setupEnvoy } from './envoy.ts';
 import { setupGatewayApi } from './gateway-api.ts';
 import { setupHelm } from './helm.ts';
+import { setupIstio } from './istio.ts';
 import { setupKubernetes } from './kubernetes.ts';
 import { setupOtelCollector } from './otel-collector.ts';
 import { setupPythonServers } from './python-servers.ts';
@@ -28,6 +29,7 @@ export const components: Readonly<Record<string, SetupComponent>> = {
   },
   helm: { what: 'helm', work: 'compile', setup: setupHelm },
   'gateway-api': { what: "Gateway API's standard CRDs", work: 'download', setup: setupGatewayApi },
+  istio: { what: "Istio's CRDs", work: 'download', setup: setupIstio },
   'python-servers': {
     what: 'kserve, MLServer and seldon-core venvs',
     work: 'download',
