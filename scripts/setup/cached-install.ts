@@ -40,8 +40,11 @@ export function say(component: string, text: string): void {
 const lockStaleMs = 60_000;
 const waitReportMs = 30_000;
 
-/** Takes the component's lock in the cache folder, waiting (and saying so) while another holds it. */
-async function acquireLock(component: string): Promise<() => Promise<void>> {
+/**
+ * Takes the component's lock in the cache folder, waiting (and saying so) while another holds
+ * it; resolves to its release.
+ */
+export async function acquireLock(component: string): Promise<() => Promise<void>> {
   const root = cacheDir();
   await mkdir(root, { recursive: true });
   const lockPath = join(root, `${component}.lock`);

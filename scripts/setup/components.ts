@@ -1,4 +1,5 @@
 import { setupChromium } from './chromium.ts';
+import { setupDocker } from './docker.ts';
 import { setupEnvoy } from './envoy.ts';
 import { setupGatewayApi } from './gateway-api.ts';
 import { setupHelm } from './helm.ts';
@@ -41,4 +42,9 @@ export const components: Readonly<Record<string, SetupComponent>> = {
     setup: setupOtelCollector,
   },
   chromium: { what: "Debian's chromium", work: 'download', setup: setupChromium },
+  docker: {
+    what: "Debian's Docker engine, and base images from debootstrap and this machine's Node",
+    work: 'download',
+    setup: setupDocker,
+  },
 };
