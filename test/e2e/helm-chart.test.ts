@@ -6,6 +6,7 @@ import {
   ApiException,
   AppsV1Api,
   AuthorizationV1Api,
+  CoreV1Api,
   RbacAuthorizationV1Api,
   type KubeConfig,
   V1ResourceAttributes,
@@ -39,6 +40,7 @@ import { waitFor } from '../support/server-process.ts';
 const release = 'switchyard';
 const namespace = 'switchyard';
 const socketDir = '/var/run/switchyard';
+const statusTokenDir = '/var/run/secrets/switchyard/status-token';
 const root = join(import.meta.dirname, '..', '..');
 
 const variants = {
@@ -146,6 +148,7 @@ test('default values: the control plane, the gateway with the executor beside En
     'PodDisruptionBudget switchyard/switchyard-gateway',
     'Role switchyard/switchyard-leader-election',
     'RoleBinding switchyard/switchyard-leader-election',
+    'Secret switchyard/switchyard-status-token',
     'Service switchyard/switchyard-controller',
     'Service switchyard/switchyard-gateway',
     'ServiceAccount switchyard/switchyard-controller',
@@ -175,12 +178,39 @@ test('default values: the control plane, the gateway with the executor beside En
     '--xds-port=18000',
     '--status-address=0.0.0.0',
     '--status-port=18080',
+    `--status-token-file=${statusTokenDir}/token`,
     '--listen-address=0.0.0.0',
     '--listen-port=10000',
     '--hop-port=10001',
     '--executor-workers=2',
     `--sockets=${socketDir}`,
   ]);
+  // The status port listens beyond loopback (the kubelet probes it): GET /status needs the token
+  // of a Secret the chart makes, mounted as a file.
+  assert.deepEqual(controller.volumeMounts, [
+    { name: 'status-token', mountPath: statusTokenDir, readOnly: true },
+  ]);
+  assert.deepEqual(controlPlane.volumes, [
+    {
+      name: 'status-token',
+      secret: {
+        secretName: 'switchyard-status-token',
+        items: [{ key: 'token', path: 'token' }],
+        defaultMode: 0o440,
+      },
+    },
+  ]);
+  const token = Buffer.from(
+    (find(objects, 'Secret', 'switchyard-status-token') as { data: { token: string } }).data.token,
+    'base64',
+  ).toString('utf8');
+  assert.match(token, /^[A-Za-z0-9]{48}$/);
+  const again = await renderChart(release, namespace);
+  assert.notEqual(
+    (find(again, 'Secret', 'switchyard-status-token') as { data: { token: string } }).data.token,
+    Buffer.from(token).toString('base64'),
+    'a random token for each new install',
+  );
   assert.deepEqual(
     controller.env?.find((variable) => variable.name === 'POD_NAMESPACE')?.valueFrom,
     { fieldRef: { fieldPath: 'metadata.namespace' } },
@@ -285,7 +315,7 @@ test('executor.mode=deployment: its own Deployment behind a headless Service, th
   const objects = await renderChart(release, namespace, variants.executorDeployment);
   assertHardened(objects);
   const controller = containerOf(podOf(objects, 'switchyard-controller'), 'controller');
-  assert.deepEqual(controller.args?.slice(7), [
+  assert.deepEqual(controller.args?.slice(8), [
     '--listen-address=0.0.0.0',
     '--listen-port=10000',
     '--hop-port=10001',
@@ -386,6 +416,25 @@ test('the gateway Service type, its node port and delta xDS follow the values', 
   );
 });
 
+test('controller.statusToken.existingSecret: the control plane reads the token of that Secret, and the chart makes none', async () => {
+  const objects = await renderChart(release, namespace, {
+    'controller.statusToken.existingSecret': 'ops-status-token',
+    'controller.statusToken.key': 'bearer',
+  });
+  assert.ok(!objects.some((object) => object.kind === 'Secret'));
+  const controlPlane = podOf(objects, 'switchyard-controller');
+  assert.ok(
+    containerOf(controlPlane, 'controller').args?.includes(
+      `--status-token-file=${statusTokenDir}/token`,
+    ),
+  );
+  assert.deepEqual(controlPlane.volumes?.[0]?.secret, {
+    secretName: 'ops-status-token',
+    items: [{ key: 'bearer', path: 'token' }],
+    defaultMode: 0o440,
+  });
+});
+
 test('values.schema.json refuses bad values: helm template fails and says which', async () => {
   for (const [set, problem] of [
     [{ 'executor.mode': 'nearby' }, /executor\/mode.*one of 'sidecar', 'deployment'/],
@@ -397,6 +446,7 @@ test('values.schema.json refuses bad values: helm template fails and says which'
     [{ 'image.pullPolicy': 'Sometimes' }, /image\/pullPolicy/],
     [{ 'gatway.replicas': 2 }, /additional properties 'gatway' not allowed/],
     [{ 'gateway.envoy.readyPort': 70000 }, /gateway\/envoy\/readyPort/],
+    [{ 'controller.statusToken.existingSecret': 'Not_A_Name' }, /statusToken\/existingSecret/],
   ] as const) {
     await assert.rejects(
       runHelm(['template', release, chartDir, ...setArgs(set)]),
@@ -612,8 +662,13 @@ test('helm install with controller.namespaces: the ServiceAccount reads only the
   });
 });
 
-test('helm upgrade changes the release; helm uninstall removes all of it, the cluster-wide RBAC too', async () => {
+test('helm upgrade changes the release and keeps its status token; helm uninstall removes all of it, the cluster-wide RBAC too', async () => {
   const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
+  const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+  const statusToken = async (): Promise<string | undefined> =>
+    (await core.readNamespacedSecret({ namespace, name: 'switchyard-status-token' })).data?.token;
+  const installed = await statusToken();
+  assert.ok(installed);
   await runHelm(
     [
       'upgrade',
@@ -629,6 +684,7 @@ test('helm upgrade changes the release; helm uninstall removes all of it, the cl
   );
   const gateway = await apps.readNamespacedDeployment({ namespace, name: 'switchyard-gateway' });
   assert.equal(gateway.spec?.replicas, 3);
+  assert.equal(await statusToken(), installed, 'the token survives the upgrade');
   await runHelm(['uninstall', release, '--namespace', namespace], {
     kubeconfig: cluster.kubeconfigPath,
   });
@@ -636,6 +692,7 @@ test('helm upgrade changes the release; helm uninstall removes all of it, the cl
     assert.rejects(call, (error: ApiException<unknown>) => error.code === 404);
   await gone(() => apps.readNamespacedDeployment({ namespace, name: 'switchyard-gateway' }));
   await gone(() => apps.readNamespacedDeployment({ namespace, name: 'switchyard-controller' }));
+  await gone(() => core.readNamespacedSecret({ namespace, name: 'switchyard-status-token' }));
   await gone(() =>
     cluster.kubeConfig
       .makeApiClient(RbacAuthorizationV1Api)

@@ -27,7 +27,11 @@ export interface PodSpec {
   readonly securityContext?: Record<string, unknown>;
   readonly initContainers?: Container[];
   readonly containers: Container[];
-  readonly volumes?: { name: string; emptyDir?: Record<string, unknown> }[];
+  readonly volumes?: {
+    name: string;
+    emptyDir?: Record<string, unknown>;
+    secret?: Record<string, unknown>;
+  }[];
 }
 
 export type Rendered = KubernetesObject & Record<string, unknown>;

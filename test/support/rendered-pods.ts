@@ -35,6 +35,7 @@ function onThisHost(dir: string): (arg: string) => string {
       .replaceAll('0.0.0.0', '127.0.0.1')
       .replaceAll('/var/run/switchyard', join(dir, 'sockets'))
       .replaceAll('/etc/switchyard', join(dir, 'bootstrap'))
+      .replaceAll('/var/run/secrets/switchyard/status-token', join(dir, 'status-token'))
       .replaceAll('$(POD_NAME)', 'switchyard-gateway-0')
       .replaceAll('$(POD_NAMESPACE)', namespace);
 }
@@ -87,9 +88,13 @@ export async function serveThroughRenderedPods(
   const models: SampleModel[] = [];
   try {
     // The pod's emptyDirs, and the folder of graphs: writable by the containers' user.
-    for (const folder of ['bootstrap', 'sockets', 'graphs']) await mkdir(join(dir, folder));
+    for (const folder of ['bootstrap', 'sockets', 'graphs', 'status-token'])
+      await mkdir(join(dir, folder));
     for (const folder of [dir, join(dir, 'bootstrap'), join(dir, 'sockets')])
       await chmod(folder, 0o777);
+    // The Secret volume of the status token, as the kubelet mounts it (0440, the pod's group).
+    const statusToken = 'a-token-for-this-test-only';
+    await writeFile(join(dir, 'status-token', 'token'), statusToken, { mode: 0o444 });
     const graphs = join(dir, 'graphs');
     const workers = 2;
     const ports = {
@@ -168,6 +173,14 @@ export async function serveThroughRenderedPods(
       },
       { timeoutMs: 30_000, intervalMs: 250, processes },
     );
+    // The control plane reads the token the chart mounts: GET /status needs it.
+    const status = `http://127.0.0.1:${String(ports['controller.statusPort'])}/status`;
+    assert.equal(await get(status), 401);
+    const withToken = await request(status, {
+      headers: { authorization: `Bearer ${statusToken}` },
+    });
+    assert.equal(withToken.statusCode, 200);
+    await withToken.body.text();
     // prepare adds 1: [2, 3]; fraud-v1 × 1 and fraud-v2 × 3, averaged: [4, 6].
     const outputs = (JSON.parse(answer) as { outputs: { data: number[] }[] }).outputs;
     assert.deepEqual(outputs[0]?.data, [4, 6]);

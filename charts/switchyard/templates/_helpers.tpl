@@ -89,3 +89,12 @@ podAntiAffinity:
             {{- include "switchyard.selectorLabels" (dict "root" .root "component" .component) | nindent 12 }}
 {{- end -}}
 {{- end -}}
+
+{{/* The Secret holding the status endpoint's bearer token: the user's, or the chart's own. */}}
+{{- define "switchyard.statusTokenSecret" -}}
+{{- default (printf "%s-status-token" (include "switchyard.fullname" .)) .Values.controller.statusToken.existingSecret -}}
+{{- end -}}
+
+{{- define "switchyard.statusTokenDir" -}}
+/var/run/secrets/switchyard/status-token
+{{- end -}}
