@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 COPY scripts/build-re2-program-size.ts scripts/
 COPY native/ native/
 COPY src/spec/regex-program-size.ts src/spec/
+COPY src/runtime/cache-dir.ts src/runtime/
 RUN npm ci --no-audit --no-fund
 
 FROM deps AS build
