@@ -28,3 +28,14 @@ test('the rendered gateway pod (bootstrap, Envoy, the executor beside it on Unix
 test('with executor.mode=deployment, the rendered executor, reached over TCP, serves a graph through the hop listener', async () => {
   await serveThroughRenderedPods({ 'executor.mode': 'deployment' }, fromSources);
 });
+
+test('with xdsTls, the rendered Envoy gets its configuration over mutual TLS from the Secrets the chart mounts, and serves the graph', async () => {
+  await serveThroughRenderedPods(
+    {
+      'xdsTls.enabled': true,
+      'xdsTls.serverSecret': 'switchyard-xds-server',
+      'xdsTls.clientSecret': 'switchyard-xds-client',
+    },
+    fromSources,
+  );
+});

@@ -55,6 +55,11 @@ const variants = {
     'controller.replicas': 3,
     'gateway.replicas': 4,
   },
+  mutualTls: {
+    'xdsTls.enabled': true,
+    'xdsTls.serverSecret': 'xds-server',
+    'xdsTls.clientSecret': 'xds-client',
+  },
   exposed: {
     'gateway.service.type': 'LoadBalancer',
     'gateway.service.nodePort': 30080,
@@ -435,6 +440,50 @@ test('controller.statusToken.existingSecret: the control plane reads the token o
   });
 });
 
+test('xdsTls: the control plane serves xDS with its Secret and asks for client certificates; the bootstrap points Envoy at its own', async () => {
+  const objects = await renderChart(release, namespace, variants.mutualTls);
+  assertHardened(objects);
+  const server = '/var/run/secrets/switchyard/xds-server';
+  const client = '/var/run/secrets/switchyard/xds-client';
+  const controlPlane = podOf(objects, 'switchyard-controller');
+  const controller = containerOf(controlPlane, 'controller');
+  assert.deepEqual(
+    controller.args?.filter((arg) => arg.startsWith('--xds-')),
+    [
+      '--xds-address=0.0.0.0',
+      '--xds-port=18000',
+      `--xds-tls-cert=${server}/tls.crt`,
+      `--xds-tls-key=${server}/tls.key`,
+      `--xds-client-ca=${server}/ca.crt`,
+    ],
+  );
+  assert.deepEqual(
+    controller.volumeMounts?.find((mount) => mount.name === 'xds-tls'),
+    { name: 'xds-tls', mountPath: server, readOnly: true },
+  );
+  assert.deepEqual(controlPlane.volumes?.find((volume) => volume.name === 'xds-tls')?.secret, {
+    secretName: 'xds-server',
+    defaultMode: 0o440,
+  });
+  const gateway = podOf(objects, 'switchyard-gateway');
+  assert.deepEqual(containerOf(gateway, 'bootstrap').args?.slice(-5), [
+    `--xds-tls-ca=${client}/ca.crt`,
+    `--xds-tls-cert=${client}/tls.crt`,
+    `--xds-tls-key=${client}/tls.key`,
+    '--sds-dir=/etc/switchyard/sds',
+    '--output=/etc/switchyard/bootstrap.json',
+  ]);
+  // Envoy reads the certificate files itself, through the SDS files.
+  assert.deepEqual(
+    containerOf(gateway, 'envoy').volumeMounts?.find((mount) => mount.name === 'xds-tls'),
+    { name: 'xds-tls', mountPath: client, readOnly: true },
+  );
+  assert.deepEqual(gateway.volumes?.find((volume) => volume.name === 'xds-tls')?.secret, {
+    secretName: 'xds-client',
+    defaultMode: 0o440,
+  });
+});
+
 test('values.schema.json refuses bad values: helm template fails and says which', async () => {
   for (const [set, problem] of [
     [{ 'executor.mode': 'nearby' }, /executor\/mode.*one of 'sidecar', 'deployment'/],
@@ -447,6 +496,7 @@ test('values.schema.json refuses bad values: helm template fails and says which'
     [{ 'gatway.replicas': 2 }, /additional properties 'gatway' not allowed/],
     [{ 'gateway.envoy.readyPort': 70000 }, /gateway\/envoy\/readyPort/],
     [{ 'controller.statusToken.existingSecret': 'Not_A_Name' }, /statusToken\/existingSecret/],
+    [{ 'xdsTls.enabled': true }, /xdsTls\/serverSecret/],
   ] as const) {
     await assert.rejects(
       runHelm(['template', release, chartDir, ...setArgs(set)]),

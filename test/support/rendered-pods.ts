@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -7,7 +7,9 @@ import { resolveEnvoy } from '../../src/runtime/envoy-binary.ts';
 import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
 import { containerOf, podOf, renderChart, type Container } from './chart.ts';
 import { freePort, freePortRun } from './ports.ts';
+import { projectSecret } from './secret-volume.ts';
 import { startServerProcess, waitFor, type ServerProcess } from './server-process.ts';
+import { makeTestCa } from './test-pki.ts';
 
 /**
  * The chart's containers, run as they are rendered: the bootstrap init container's
@@ -36,6 +38,8 @@ function onThisHost(dir: string): (arg: string) => string {
       .replaceAll('/var/run/switchyard', join(dir, 'sockets'))
       .replaceAll('/etc/switchyard', join(dir, 'bootstrap'))
       .replaceAll('/var/run/secrets/switchyard/status-token', join(dir, 'status-token'))
+      .replaceAll('/var/run/secrets/switchyard/xds-server', join(dir, 'xds-server'))
+      .replaceAll('/var/run/secrets/switchyard/xds-client', join(dir, 'xds-client'))
       .replaceAll('$(POD_NAME)', 'switchyard-gateway-0')
       .replaceAll('$(POD_NAMESPACE)', namespace);
 }
@@ -76,11 +80,40 @@ spec:
 }
 
 /**
+ * The two Secret volumes of `xdsTls`, as cert-manager would fill them and the kubelet project
+ * them: the control plane's server certificate (for the address its Service name becomes here)
+ * with the client CA, and the gateway's client certificate naming its group with the server CA.
+ */
+async function writeXdsTlsSecrets(dir: string): Promise<void> {
+  await mkdir(join(dir, 'pki'));
+  const ca = await makeTestCa(join(dir, 'pki'));
+  const server = await ca.issue('xds-server', {
+    commonName: 'switchyard-controller',
+    hosts: ['127.0.0.1'],
+    usage: 'server',
+  });
+  const client = await ca.issue('xds-client', {
+    commonName: 'switchyard-gateway',
+    uris: ['spiffe://cluster.local/switchyard/group/switchyard'],
+    usage: 'client',
+  });
+  for (const [folder, pair] of [
+    ['xds-server', server],
+    ['xds-client', client],
+  ] as const)
+    projectSecret(join(dir, folder), {
+      'tls.crt': pair.cert,
+      'tls.key': pair.key,
+      'ca.crt': ca.cert,
+    });
+}
+
+/**
  * Renders the chart with `set` (and free ports), runs its containers through the launcher the
  * folder gets, and has a graph answer through Envoy and the executor; stops everything after.
  */
 export async function serveThroughRenderedPods(
-  set: Readonly<Record<string, string | number>>,
+  set: Readonly<Record<string, string | number | boolean>>,
   launcherFor: (dir: string) => SwitchyardLauncher,
 ): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sy-pod-'));
@@ -95,6 +128,7 @@ export async function serveThroughRenderedPods(
     // The Secret volume of the status token, as the kubelet mounts it (0440, the pod's group).
     const statusToken = 'a-token-for-this-test-only';
     await writeFile(join(dir, 'status-token', 'token'), statusToken, { mode: 0o444 });
+    if (set['xdsTls.enabled'] === true) await writeXdsTlsSecrets(dir);
     const graphs = join(dir, 'graphs');
     const workers = 2;
     const ports = {
@@ -131,6 +165,18 @@ export async function serveThroughRenderedPods(
     const gateway = podOf(objects, 'switchyard-gateway');
     const bootstrap = containerOf(gateway, 'bootstrap');
     await launcher.runToEnd(bootstrap, argsOf(bootstrap, local));
+    if (set['xdsTls.enabled'] === true) {
+      // Mutual TLS on both ends: the server asks for a client certificate from its CA, and
+      // Envoy's xDS cluster speaks TLS with its own.
+      assert.ok(controller.args?.some((arg) => arg.startsWith('--xds-client-ca=')));
+      const written = JSON.parse(
+        await readFile(join(dir, 'bootstrap', 'bootstrap.json'), 'utf8'),
+      ) as { static_resources: { clusters: { name: string; transport_socket?: unknown }[] } };
+      const xds = written.static_resources.clusters.find(
+        (cluster) => cluster.name === 'switchyard_xds',
+      );
+      assert.ok(xds?.transport_socket, "Envoy's xDS cluster speaks TLS");
+    }
     const envoyContainer = containerOf(gateway, 'envoy');
     assert.deepEqual(envoyContainer.command, ['/usr/local/bin/envoy']);
     const envoy = startServerProcess(

@@ -98,3 +98,12 @@ podAntiAffinity:
 {{- define "switchyard.statusTokenDir" -}}
 /var/run/secrets/switchyard/status-token
 {{- end -}}
+
+{{/* Where the xDS TLS Secrets are mounted: the control plane's, and the gateway pods'. */}}
+{{- define "switchyard.xdsServerTlsDir" -}}
+/var/run/secrets/switchyard/xds-server
+{{- end -}}
+
+{{- define "switchyard.xdsClientTlsDir" -}}
+/var/run/secrets/switchyard/xds-client
+{{- end -}}
