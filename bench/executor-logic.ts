@@ -23,19 +23,22 @@ const answer = v2({
   model_version: '1',
   outputs: [{ name: 'output', shape: [4], datatype: 'FP32', data: [1, 2, 3, 4] }],
 });
-const hops: Hops = {
-  call: () =>
-    Promise.resolve({
-      status: 200,
-      headers: new Map([['content-type', 'application/json']]),
-      body: answer,
-    }),
+const answering = (body: Buffer) =>
+  Promise.resolve({ status: 200, headers: new Map([['content-type', 'application/json']]), body });
+const hops: Hops = { call: () => answering(answer) };
+// G3's transformer as one written for Switchyard: it answers the model's request, not an answer.
+const transformerAnswersRequest: Hops = {
+  call: (path) => answering(path.endsWith('/pre') ? request : answer),
 };
 
 const graphs = referenceGraphs('127.0.0.1:9000');
 const rows = [];
-for (const name of ['G3', 'G4', 'G6']) {
-  const file = `${name.toLowerCase()}.yaml`;
+for (const [name, file, hopsOf] of [
+  ['G3', 'g3.yaml', hops],
+  ['G3, its transformer answering a request', 'g3.yaml', transformerAnswersRequest],
+  ['G4', 'g4.yaml', hops],
+  ['G6', 'g6.yaml', hops],
+] as const) {
   const [graph] = loadGraphDocuments(file, graphs[file] ?? '').graphs;
   if (!graph) throw new Error(`${file} does not load`);
   const plan = executionPlan(graph, graph.entry);
@@ -43,7 +46,7 @@ for (const name of ['G3', 'G4', 'G6']) {
   const counted: Hops = {
     call: (...args) => {
       calls += 1;
-      return hops.call(...args);
+      return hopsOf.call(...args);
     },
   };
   const run = () =>

@@ -11,7 +11,7 @@ import { GraphCompiler } from './compile.ts';
 import { LastGoodGraphs } from './last-good.ts';
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
-export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport'>;
+export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport' | 'binaryTensorsOnly'>;
 
 /**
  * One node group's pipeline: its graph directory in, its snapshot out. What
@@ -55,7 +55,11 @@ export class GroupPipeline {
     return (
       this.#compiler
         .plannedOf(graph)
-        ?.graph.executors.map(({ entry, transport }) => ({ entry, transport })) ?? []
+        ?.graph.executors.map(({ entry, transport, binaryTensorsOnly }) => ({
+          entry,
+          transport,
+          ...(binaryTensorsOnly && { binaryTensorsOnly }),
+        })) ?? []
     );
   }
 

@@ -66,10 +66,20 @@ export function renderStatus(status: ControlPlaneStatus): string {
   }
   lines.push(`Graphs (${String(status.graphs.length)})`);
   for (const graph of status.graphs) {
+    const binaryOnly = graph.executors.every((e) => e.binaryTensorsOnly === true);
+    const entries = graph.executors
+      .map((e) => {
+        const only = e.binaryTensorsOnly === true && !binaryOnly ? ', binary tensors only' : '';
+        return `${e.entry} (${e.transport}${only})`;
+      })
+      .join(', ');
+    // A V2 graph Envoy runs may still send the executor the requests with binary tensors.
     const runs =
       graph.executors.length === 0
         ? 'Envoy alone'
-        : `executor from ${graph.executors.map((e) => `${e.entry} (${e.transport})`).join(', ')}`;
+        : binaryOnly
+          ? `Envoy alone, binary tensors by the executor from ${entries}`
+          : `executor from ${entries}`;
     lines.push(
       `  ${graph.id}  group ${graph.group}  ${runs}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
     );

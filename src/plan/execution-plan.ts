@@ -100,7 +100,9 @@ function lower(names: readonly string[] | undefined): string[] {
 }
 
 function hopCall(graph: GraphModel, name: string, node: NodeModel): HopCall {
-  return { hop: hopPath(graph, name), protocol: protocolOf(graph, node) };
+  const protocol = protocolOf(graph, node);
+  const jsonOnly = protocol === 'v2' && 'binaryTensors' in node && !node.binaryTensors;
+  return { hop: hopPath(graph, name), protocol, ...(jsonOnly && { binaryTensors: false }) };
 }
 
 function stepOf(
@@ -175,7 +177,11 @@ function stepOf(
         children: node.children,
         combine:
           node.combiner !== undefined && combiner !== undefined
-            ? { node: node.combiner, call: hopCall(graph, node.combiner, combiner) }
+            ? {
+                node: node.combiner,
+                call: hopCall(graph, node.combiner, combiner),
+                input: (combiner.kind === 'combiner' && combiner.combinerInput) || 'responses',
+              }
             : { builtin: node.combine ?? 'merge' },
         ...(node.then !== undefined && { then: node.then }),
       };

@@ -1,4 +1,4 @@
-import type { BuiltinCombiner, Protocol, SwitchCondition } from '../spec/schema.ts';
+import type { BuiltinCombiner, CombinerInput, Protocol, SwitchCondition } from '../spec/schema.ts';
 
 /**
  * The executor's contract: everything it needs to run one graph, and
@@ -10,7 +10,7 @@ import type { BuiltinCombiner, Protocol, SwitchCondition } from '../spec/schema.
  * Bump EXECUTION_PLAN_VERSION on any change an older executor would misread;
  * an executor refuses plans of a version it does not know.
  */
-export const EXECUTION_PLAN_VERSION = 2;
+export const EXECUTION_PLAN_VERSION = 3;
 
 /**
  * The request header that carries the JSON-encoded plan to the executor:
@@ -94,6 +94,8 @@ export interface HopCall {
   /** Path on the hop listener; Envoy rewrites it to the node's own path and applies its policies. */
   readonly hop: string;
   readonly protocol: Protocol;
+  /** Set (false) for a V2 node whose server takes no binary tensors: they are sent to it as JSON. */
+  readonly binaryTensors?: false;
 }
 
 export type StepPlan =
@@ -168,7 +170,13 @@ export interface EnsembleStep extends StepCommon {
   readonly kind: 'ensemble';
   readonly children: readonly string[];
   readonly combine:
-    { readonly builtin: BuiltinCombiner } | { readonly node: string; readonly call: HopCall };
+    | { readonly builtin: BuiltinCombiner }
+    | {
+        readonly node: string;
+        readonly call: HopCall;
+        /** What the combiner node receives (docs/protocols.md). */
+        readonly input: CombinerInput;
+      };
   readonly then?: string;
 }
 

@@ -10,7 +10,7 @@ import {
   hopRoutes,
 } from './execution-plan.ts';
 import { requiredNodes } from './readiness.ts';
-import { explainPlan, graphRules, handoffForward } from './route-rules.ts';
+import { explainPlan, graphRules, handoffForward, takesBinaryTensorsOnly } from './route-rules.ts';
 import type { ExecutorRoutePlan, GraphPlan, HandoffRule, UpstreamPlan } from './types.ts';
 import {
   graphId,
@@ -99,7 +99,16 @@ export function planGraph(graph: GraphModel): {
         rules,
         executors: entries.map((entry): ExecutorRoutePlan => {
           const plan = executionPlan(graph, entry);
-          return { entry, plan, transport: executorTransport(plan) };
+          const binaryOnly = rules.every(
+            (r) =>
+              r.action.kind !== 'execute' || r.action.entry !== entry || takesBinaryTensorsOnly(r),
+          );
+          return {
+            entry,
+            plan,
+            transport: executorTransport(plan),
+            ...(binaryOnly && { binaryTensorsOnly: true as const }),
+          };
         }),
         handoffs,
         hops: [...hops.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),

@@ -1,4 +1,5 @@
 import type { GraphModel, NodeModel, NodeOfKind, RetriesModel } from '../graph/model.ts';
+import { HEADER_LENGTH_HEADER } from '../protocols/binary-tensors.ts';
 import { explainPath, modelInferencePath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { inListRegex } from '../spec/in-regex.ts';
@@ -142,6 +143,7 @@ function stickyRules(
   });
   const [path, ...others] = [...paths];
   if (path === undefined) return [];
+
   if (others.length > 0) {
     report(
       ctx,
@@ -396,6 +398,39 @@ export function explainPlan(graph: GraphModel): ExplainPlan {
   };
 }
 
+/** A V2 model whose server takes no binary tensors: the executor sends them to it as JSON. */
+function takesNoBinaryTensors(graph: GraphModel, node: NodeModel): boolean {
+  if (!('binaryTensors' in node) || node.binaryTensors) return false;
+  return (node.protocol ?? graph.protocol) === 'v2';
+}
+
+/**
+ * Whether Envoy's own routes cannot serve a V2 request with binary tensors:
+ * a switch reads the body, which Envoy reads as JSON only, or a model whose
+ * server takes no binary tensors may get it.
+ */
+function binaryNeedsExecutor(graph: GraphModel, rules: readonly RouteRule[]): boolean {
+  if (graph.protocol !== 'v2') return false;
+  if (rules.every((r) => r.action.kind === 'execute' || r.action.kind === 'reject')) return false;
+  if (rules.some((r) => r.body.length > 0 || r.bodyUnreadable === true)) return true;
+  return [...graph.nodes.values()].some((node) => takesNoBinaryTensors(graph, node));
+}
+
+/** Whether `rule` sends the executor V2 requests with binary tensors only. */
+export function takesBinaryTensorsOnly(rule: RouteRule): boolean {
+  return rule.headers.some((h) => h.name === HEADER_LENGTH_HEADER && h.match.kind === 'present');
+}
+
 export function graphRules(graph: GraphModel, diagnostics: Diagnostic[]): RouteRule[] {
-  return compileNode({ graph, diagnostics }, graph.entry, {});
+  const rules = compileNode({ graph, diagnostics }, graph.entry, {});
+  if (!binaryNeedsExecutor(graph, rules)) return rules;
+  // Requests with binary tensors (they carry inference-header-content-length) are the
+  // executor's, which reads their values and writes them as JSON where a node needs it.
+  return [
+    {
+      ...executorRule(graph.entry),
+      headers: [{ name: HEADER_LENGTH_HEADER, match: { kind: 'present', present: true } }],
+    },
+    ...rules,
+  ];
 }

@@ -157,6 +157,8 @@ export interface ExecutorRoutePlan {
   readonly entry: string;
   readonly plan: ExecutionPlan;
   readonly transport: ExecutorTransport;
+  /** Set when the executor takes only V2 requests with binary tensors there; Envoy routes the rest. */
+  readonly binaryTensorsOnly?: true;
 }
 
 /**

@@ -1,10 +1,6 @@
 import type { Protocol } from '../spec/schema.ts';
-import type { Json } from './json.ts';
+import { isObject, type Json } from './json.ts';
 import type { Outcome } from './outcome.ts';
-
-function isObject(value: Json): value is { [key: string]: Json } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * A node's answer made into the next node's request, within one protocol:
@@ -31,4 +27,18 @@ export function responseAsRequest(body: Json, protocol: Protocol): Outcome<Json>
       inputs: outputs,
     },
   };
+}
+
+/**
+ * Whether a transformer's answer is a request already (V1 `instances` or
+ * `inputs`, V2 `inputs`, any SeldonMessage) rather than an answer
+ * (`predictions`, `outputs`), which a stock model server gives and which is
+ * chained into the next request.
+ */
+export function isRequestShaped(body: Json, protocol: Protocol): boolean {
+  if (protocol === 'seldon' || !isObject(body)) return true;
+  if (protocol === 'v2') return body.inputs !== undefined;
+  return (
+    body.instances !== undefined || (body.inputs !== undefined && body.predictions === undefined)
+  );
 }

@@ -65,8 +65,16 @@ export function datatypeOf(data: readonly Json[]): string {
   return 'BYTES';
 }
 
-/** A tensor from a nested array, e.g. V1 instances or a Seldon ndarray. */
-export function tensorOfNested(name: string, value: Json, what: string): Outcome<Tensor> {
+/**
+ * A tensor from a nested array, e.g. V1 instances or a Seldon ndarray; its
+ * datatype read from its values unless `datatypeOf` says otherwise.
+ */
+export function tensorOfNested(
+  name: string,
+  value: Json,
+  what: string,
+  datatypeOfData: (data: readonly Json[]) => string = datatypeOf,
+): Outcome<Tensor> {
   const flat = flatten(value, what);
   if (!flat.ok) return flat;
   return {
@@ -74,14 +82,18 @@ export function tensorOfNested(name: string, value: Json, what: string): Outcome
     value: {
       name,
       shape: flat.value.shape,
-      datatype: datatypeOf(flat.value.data),
+      datatype: datatypeOfData(flat.value.data),
       data: flat.value.data,
     },
   };
 }
 
 /** A V2 tensor object, checked: its data must hold exactly shape's product of values. */
-export function tensorOfV2(value: Json, what: string): Outcome<Tensor> {
+export function tensorOfV2(
+  value: Json,
+  what: string,
+  datatypeOfData: (data: readonly Json[]) => string = datatypeOf,
+): Outcome<Tensor> {
   if (!isObject(value)) return { ok: false, reason: `${what} must be an object` };
   const { name, shape, datatype, data } = value;
   if (
@@ -108,7 +120,7 @@ export function tensorOfV2(value: Json, what: string): Outcome<Tensor> {
     value: {
       name: typeof name === 'string' ? name : '',
       shape: shape as number[],
-      datatype: typeof datatype === 'string' ? datatype : datatypeOf(flat.value.data),
+      datatype: typeof datatype === 'string' ? datatype : datatypeOfData(flat.value.data),
       data: flat.value.data,
     },
   };

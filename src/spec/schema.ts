@@ -144,6 +144,12 @@ const endpointSettings = {
   endpoint: Endpoint,
   protocol: Type.Optional(Protocol),
   model: Type.Optional(ModelName),
+  binaryTensors: Type.Optional(
+    Type.Boolean({
+      description:
+        "V2 only: whether the node's server takes the binary tensor data extension (KServe, Triton do; MLServer does not). When false, binary tensors reach it as JSON. Default true.",
+    }),
+  ),
   circuitBreaker: Type.Optional(CircuitBreaker),
   outlierDetection: Type.Optional(OutlierDetection),
 };
@@ -175,8 +181,20 @@ export const RouterNode = Type.Object(
   strict,
 );
 
+export const CombinerInput = Type.Union(
+  [Type.Literal('responses'), Type.Literal('inference-request')],
+  {
+    description:
+      'What the combiner receives. responses (default): {"responses": [{"name", "response"}]} in its protocol (Seldon: {"seldonMessages": [...]}). inference-request (V2 only): one inference request whose inputs are the children\'s outputs, named "<child>.<output>", so any Open Inference Protocol server can combine.',
+  },
+);
+
 export const CombinerNode = Type.Object(
-  { kind: Type.Literal('combiner'), ...endpointSettings },
+  {
+    kind: Type.Literal('combiner'),
+    ...endpointSettings,
+    combinerInput: Type.Optional(CombinerInput),
+  },
   strict,
 );
 
@@ -425,6 +443,7 @@ export type SwitchCase = Static<typeof SwitchCase>;
 export type SplitRoute = Static<typeof SplitRoute>;
 export type SequenceStep = Static<typeof SequenceStep>;
 export type BuiltinCombiner = Static<typeof BuiltinCombiner>;
+export type CombinerInput = Static<typeof CombinerInput>;
 export type ModelNode = Static<typeof ModelNode>;
 export type TransformerNode = Static<typeof TransformerNode>;
 export type OutputTransformerNode = Static<typeof OutputTransformerNode>;

@@ -6,7 +6,7 @@ import { parseDuration } from './duration.ts';
 import { inListRegex } from './in-regex.ts';
 import { MAX_DURATION_MS, MAX_QUERY_NAME_BYTES, UINT32_MAX } from './limits.ts';
 import { formatPath, type PathSegment } from './paths.ts';
-import type { Endpoint, NodeSpec, Retries, SwitchCondition } from './schema.ts';
+import type { Endpoint, NodeSpec, Protocol, Retries, SwitchCondition } from './schema.ts';
 import { MAX_REGEX_PROGRAM_SIZE, regexProgramSize } from './regex-program-size.ts';
 import type { ValidatedDocument } from './validate.ts';
 
@@ -314,8 +314,37 @@ function checkCondition(
   }
 }
 
-function checkNode(report: Report, name: string, node: NodeSpec): void {
+/** Fields that only mean something to a V2 node: refused elsewhere rather than ignored. */
+function checkV2Fields(
+  report: Report,
+  at: readonly PathSegment[],
+  node: NodeSpec,
+  graphProtocol: Protocol,
+): void {
+  if (!('endpoint' in node)) return;
+  const protocol = node.protocol ?? graphProtocol;
+  if (protocol === 'v2') return;
+  if (node.binaryTensors !== undefined) {
+    report(
+      [...at, 'binaryTensors'],
+      'invalid-value',
+      `binaryTensors is for V2 nodes, and this node speaks ${protocol}`,
+      'remove it: only the Open Inference Protocol (V2) has binary tensors',
+    );
+  }
+  if (node.kind === 'combiner' && node.combinerInput === 'inference-request') {
+    report(
+      [...at, 'combinerInput'],
+      'invalid-value',
+      `an inference request is a V2 request, and this combiner speaks ${protocol}`,
+      'give the combiner protocol: v2, or use combinerInput: responses',
+    );
+  }
+}
+
+function checkNode(report: Report, name: string, node: NodeSpec, graphProtocol: Protocol): void {
   const at: PathSegment[] = ['spec', 'nodes', name];
+  checkV2Fields(report, at, node, graphProtocol);
   const timeoutMs = checkDuration(report, [...at, 'timeout'], node.timeout);
   const timeout =
     node.timeout === undefined || timeoutMs === undefined
@@ -466,6 +495,8 @@ export function semanticDiagnostics(source: string, document: ValidatedDocument)
   }
   checkDuration(report, ['spec', 'timeout'], spec.timeout);
   checkHeaderNames(report, ['spec', 'propagateHeaders'], spec.propagateHeaders);
-  for (const [name, node] of document.nodes) checkNode(report, name, node);
+  for (const [name, node] of document.nodes) {
+    checkNode(report, name, node, spec.protocol ?? 'v2');
+  }
   return diagnostics;
 }

@@ -84,8 +84,9 @@ describe('executor graphs through a real Envoy', () => {
       ...v2Model('negate', (n) => -n),
       ...v2Model('square', (n) => n * n),
       ...v2Model('triple', (n) => n * 3),
+      // An output transformer: gets its child's answer as an inference request, answers it.
       '/v2/models/wrap/infer': (r) => ({
-        json: { ...(r.json as object), model_name: 'wrapped' },
+        json: { model_name: 'wrapped', outputs: (r.json as { inputs: unknown }).inputs },
         headers: { 'x-from': 'wrap' },
       }),
       '/v2/models/pick-second/infer': () => ({ json: v2Answer('router', [1]) }),

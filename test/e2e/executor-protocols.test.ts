@@ -63,6 +63,27 @@ describe('protocols through the executor and a real Envoy', () => {
         bytes: r.raw,
         headers: { 'content-type': String(r.headers['content-type']) },
       }),
+      // A V2 transformer that answers the request it would send on, as JSON, whatever it got.
+      '/v2/models/to-json/infer': () => ({
+        json: { inputs: [{ name: 'x', shape: [1], datatype: 'INT32', data: [5] }] },
+      }),
+      // A V2 model that answers one binary tensor, as kserve does when asked.
+      '/v2/models/binary-out/infer': () => {
+        const header = Buffer.from(
+          JSON.stringify({
+            outputs: [
+              { name: 'y', shape: [1], datatype: 'INT32', parameters: { binary_data_size: 4 } },
+            ],
+          }),
+        );
+        return {
+          bytes: Buffer.concat([header, Buffer.from([9, 0, 0, 0])]),
+          headers: { 'inference-header-content-length': String(header.length) },
+        };
+      },
+      '/v2/models/last/infer': () => ({
+        json: { outputs: [{ name: 'z', shape: [1], datatype: 'INT32', data: [1] }] },
+      }),
       '/transform-input': (r) => ({
         json: {
           data: { ndarray: [seldonNumbers(r.json).map((n) => n + 1)] },
@@ -101,6 +122,23 @@ describe('protocols through the executor and a real Envoy', () => {
     pick: { kind: router, children: [a, b], endpoint: ${at(shared)} }
     a: { kind: model, endpoint: ${at(seldonA)} }
     b: { kind: model, endpoint: ${at(seldonB)} }
+`,
+      ),
+      'handoff-json.yaml': graph(
+        'handoff-json',
+        'v2',
+        'pre',
+        `    pre: { kind: transformer, model: to-json, to: m, endpoint: ${at(shared)} }
+    m: { kind: model, model: last, endpoint: ${at(shared)} }
+`,
+      ),
+      'handoff-binary.yaml': graph(
+        'handoff-binary',
+        'v2',
+        'seq',
+        `    seq: { kind: sequence, steps: [{ node: b }, { node: m }] }
+    b: { kind: model, model: binary-out, endpoint: ${at(shared)} }
+    m: { kind: model, model: last, endpoint: ${at(shared)} }
 `,
       ),
       'binary.yaml': graph(
@@ -209,6 +247,48 @@ describe('protocols through the executor and a real Envoy', () => {
     const hops = shared.requests.filter((r) => r.path === '/v2/models/echo/infer').slice(-3);
     assert.equal(hops.length, 3);
     for (const hop of hops) assert.equal(hop.headers['content-type'], 'application/octet-stream');
+  });
+
+  test('a hand-off says what the prepared body is: inference-header-content-length set, or removed', async () => {
+    const lastRequest = () =>
+      shared.requests.filter((r) => r.path === '/v2/models/last/infer').at(-1) ??
+      assert.fail('the last model got no request');
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: 'x', shape: [1], datatype: 'INT32', parameters: { binary_data_size: 4 } }],
+      }),
+    );
+    const binary = await request(`${stack.base}/v2/models/handoff-json/infer`, {
+      method: 'POST',
+      body: Buffer.concat([header, Buffer.from([5, 0, 0, 0])]),
+      headers: {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(header.length),
+      },
+    });
+    assert.equal(binary.statusCode, 200, await binary.body.text());
+    const json = lastRequest();
+    assert.equal(
+      json.headers['inference-header-content-length'],
+      undefined,
+      'the client’s is gone',
+    );
+    assert.equal(json.headers['content-type'], 'application/json');
+    assert.deepEqual(json.json, {
+      inputs: [{ name: 'x', shape: [1], datatype: 'INT32', data: [5] }],
+    });
+
+    const chained = await post(`${stack.base}/v2/models/handoff-binary/infer`, {
+      inputs: [{ name: 'x', shape: [1], datatype: 'INT32', data: [1] }],
+    });
+    assert.equal(chained.status, 200, chained.text);
+    const sent = lastRequest();
+    const length = Number(sent.headers['inference-header-content-length']);
+    assert.equal(sent.headers['content-type'], 'application/octet-stream');
+    assert.deepEqual(JSON.parse(sent.raw.subarray(0, length).toString()), {
+      inputs: [{ name: 'y', shape: [1], datatype: 'INT32', parameters: { binary_data_size: 4 } }],
+    });
+    assert.deepEqual(sent.raw.subarray(length), Buffer.from([9, 0, 0, 0]));
   });
 
   test('V2 health and the graph’s metadata and readiness are answered by Envoy', async () => {

@@ -515,7 +515,11 @@ ${nodes}`;
           text,
           /default\/split {2}group switchyard {2}Envoy alone {2}programmed on 1\/1 Envoy\(s\)/,
         );
-        assert.match(text, /default\/bodytier .*Envoy alone/, 'a switch on the body, natively');
+        assert.match(
+          text,
+          /default\/bodytier .*Envoy alone, binary tensors by the executor from tier \(ext_proc\)/,
+          'a switch on the body, natively; V2 requests with binary tensors, by the executor',
+        );
         assert.match(text, /unknown field "wieght"/);
       } finally {
         await server.stop();

@@ -146,13 +146,20 @@ const conditions = fc.oneof(
 function subtree(
   depth: number,
 ): fc.Arbitrary<(ctx: Context, nodes: Record<string, unknown>, prefix: string) => string> {
-  const leaf = endpointSettings.map(
-    (settings) => (ctx: Context, _nodes: Record<string, unknown>, prefix: string) =>
-      model(ctx, `${prefix}m`, {
-        kind: 'model',
-        endpoint: { addresses: ['127.0.0.1:9001'] },
-        ...settings,
-      }),
+  // A V2 server that takes no binary tensors: Envoy sends binary requests for it to the executor.
+  const jsonOnly = fc.option(fc.constant({ protocol: 'v2', binaryTensors: false }), {
+    nil: undefined,
+    freq: 4,
+  });
+  const leaf = fc.tuple(endpointSettings, jsonOnly).map(
+    ([settings, binary]) =>
+      (ctx: Context, _nodes: Record<string, unknown>, prefix: string) =>
+        model(ctx, `${prefix}m`, {
+          kind: 'model',
+          endpoint: { addresses: ['127.0.0.1:9001'] },
+          ...settings,
+          ...binary,
+        }),
   );
   if (depth === 0) return leaf;
   const child = subtree(depth - 1);
@@ -242,6 +249,35 @@ const executorRoot = fc.oneof(
         ),
       };
       return `${prefix}ens`;
+    }),
+  // A combiner node, fed the answers (its protocol's) or one V2 inference request.
+  fc
+    .record({
+      children: fc.integer({ min: 1, max: 4 }),
+      input: fc.constantFrom('responses', 'inference-request'),
+      binaryTensors: fc.option(fc.boolean(), { nil: undefined }),
+    })
+    .map(({ children, input, binaryTensors }) => (ctx: Context, nodes: Record<string, unknown>) => {
+      nodes.comb = {
+        kind: 'combiner',
+        protocol: 'v2',
+        combinerInput: input,
+        endpoint: { addresses: ['127.0.0.1:9004'] },
+        ...(binaryTensors !== undefined && { binaryTensors }),
+      };
+      nodes.ens = {
+        kind: 'ensemble',
+        combiner: 'comb',
+        children: Array.from({ length: children }, (_, i) =>
+          model(ctx, `c${String(i)}`, {
+            kind: 'model',
+            protocol: 'v2',
+            endpoint: { addresses: ['127.0.0.1:9005'] },
+            ...(binaryTensors !== undefined && { binaryTensors: !binaryTensors }),
+          }),
+        ),
+      };
+      return 'ens';
     }),
 );
 

@@ -220,3 +220,128 @@ export async function startSeldonMicroservice(
   ];
   return startFromVenv('seldon-core', dir, args, port, ['/health/ping'], options.env);
 }
+
+/**
+ * kserve models for the protocol tests: V1 "sum" (as kserveSumModel), V1 "scale" (every number
+ * times ten, shape kept), and V2 "double" (its first input doubled, datatype kept; binary outputs
+ * when asked, as kserve writes them).
+ */
+export const kserveProtocolModels = `
+import uuid
+
+from kserve import InferOutput, InferRequest, InferResponse, Model
+
+
+class Sum(Model):
+    def __init__(self, name):
+        super().__init__(name)
+        self.ready = True
+
+    def predict(self, payload, headers=None):
+        return {"predictions": [sum(row) for row in payload["instances"]]}
+
+
+def _scaled(value):
+    return [_scaled(v) for v in value] if isinstance(value, list) else value * 10
+
+
+class Scale(Model):
+    def __init__(self, name):
+        super().__init__(name)
+        self.ready = True
+
+    def predict(self, payload, headers=None):
+        return {"predictions": _scaled(payload["instances"])}
+
+
+class Double(Model):
+    def __init__(self, name):
+        super().__init__(name)
+        self.ready = True
+
+    def predict(self, payload: InferRequest, headers=None):
+        first = payload.inputs[0]
+        values = first.as_numpy()
+        output = InferOutput(name="y", shape=list(values.shape), datatype=first.datatype)
+        output.set_data_from_numpy(values * 2)
+        return InferResponse(
+            response_id=payload.id or str(uuid.uuid4()),
+            model_name=self.name,
+            infer_outputs=[output],
+            use_binary_outputs=payload.use_binary_outputs,
+            requested_outputs=payload.request_outputs,
+        )
+
+
+def models():
+    return [Sum("sum"), Scale("scale"), Double("double")]
+`;
+
+/** MLServer "stack": a combiner for any number of inputs, answering their total and their names. */
+export const mlserverStackRuntime = `
+import numpy as np
+from mlserver import MLModel
+from mlserver.codecs import NumpyCodec, StringCodec
+from mlserver.types import InferenceRequest, InferenceResponse
+
+
+class StackRuntime(MLModel):
+    async def load(self):
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        total = sum(float(NumpyCodec.decode_input(i).sum()) for i in payload.inputs)
+        names = ",".join(i.name for i in payload.inputs)
+        return InferenceResponse(
+            model_name=self.name,
+            id=payload.id,
+            outputs=[
+                NumpyCodec.encode_output("total", np.array([total], dtype=np.float64)),
+                StringCodec.encode_output("inputs", [names]),
+            ],
+        )
+`;
+
+/**
+ * MLServer "columns": a table of named columns in (its pandas codec decodes the request), every
+ * column doubled out, one output per column as MLServer writes a DataFrame.
+ */
+export const mlserverColumnsRuntime = `
+from mlserver import MLModel
+from mlserver.codecs import PandasCodec
+from mlserver.types import InferenceRequest, InferenceResponse
+
+
+class ColumnsRuntime(MLModel):
+    async def load(self):
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        frame = self.decode_request(payload, default_codec=PandasCodec)
+        return PandasCodec.encode_response(self.name, frame * 2)
+`;
+
+/**
+ * A Seldon ROUTER and COMBINER in one class: routes to child 1 until feedback tells it the
+ * routing it took (from meta.routing[PREDICTIVE_UNIT_ID]), then to the other child; combines
+ * by the element-wise mean.
+ */
+export const seldonLearningUnit = `
+import numpy as np
+
+
+class Unit:
+    def __init__(self):
+        self.next = 1
+
+    def route(self, X, features_names=None):
+        return self.next
+
+    def send_feedback(self, features, feature_names, reward, truth, routing=None):
+        if routing is not None:
+            self.next = 0 if routing == 1 else 1
+        return []
+
+    def aggregate(self, Xs, features_names=None):
+        return np.mean([np.asarray(x) for x in Xs], axis=0)
+`;

@@ -1,13 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  combine,
+  combine as combineWith,
+  combinerInferenceRequest,
   combinerRequest,
   type ChildResult,
 } from '../../src/executor/interpreter/combiners.ts';
+import type { Json } from '../../src/protocols/json.ts';
 
-function v2(name: string, data: unknown[], shape = [data.length]) {
-  return { model_name: name, outputs: [{ name: 'y', shape, datatype: 'INT64', data }] };
+const graph = { modelName: 'g', id: 'req-1' };
+
+/** The built-in combiners as the graph "g" runs them for a request of id "req-1". */
+function combine(
+  ...args: [Parameters<typeof combineWith>[0], Parameters<typeof combineWith>[1], ChildResult[]]
+) {
+  return combineWith(...args, graph);
+}
+
+function v2(name: string, data: Json[], shape = [data.length], datatype = 'INT64'): Json {
+  return { model_name: name, id: 'child-id', outputs: [{ name: 'y', shape, datatype, data }] };
 }
 
 function value(outcome: { ok: true; value: unknown } | { ok: false; reason: string }): unknown {
@@ -43,7 +54,7 @@ test('first-success: the first child in declared order that answered', () => {
   );
 });
 
-test('mean: element-wise, per V2 output, as FP64 of the same shape', () => {
+test('mean: element-wise, per V2 output, the answer the graph’s with the request’s id', () => {
   assert.deepEqual(
     value(
       combine('mean', 'v2', [
@@ -52,10 +63,66 @@ test('mean: element-wise, per V2 output, as FP64 of the same shape', () => {
       ]),
     ),
     {
-      model_name: 'a',
+      model_name: 'g',
+      id: 'req-1',
       outputs: [{ name: 'y', shape: [2, 2], datatype: 'FP64', data: [2, 3, 4, 5] }],
     },
   );
+  assert.deepEqual(
+    value(
+      combineWith('mean', 'v2', [ok('a', v2('a', [1])), ok('b', v2('b', [2]))], { modelName: 'g' }),
+    ),
+    { model_name: 'g', outputs: [{ name: 'y', shape: [1], datatype: 'FP64', data: [1.5] }] },
+    'no id when the request had none',
+  );
+});
+
+test('mean keeps float datatypes, rounded as the datatype would; integers and BOOL give FP64', () => {
+  const mean = (datatype: string, a: Json[], b: Json[]) =>
+    (
+      value(
+        combine('mean', 'v2', [
+          ok('a', v2('a', a, [a.length], datatype)),
+          ok('b', v2('b', b, [b.length], datatype)),
+        ]),
+      ) as { outputs: { datatype: string; data: unknown[] }[] }
+    ).outputs[0];
+  assert.deepEqual(mean('FP32', [0.1, 1], [0.2, 2]), {
+    name: 'y',
+    shape: [2],
+    datatype: 'FP32',
+    data: [Math.fround(0.15000000000000002), 1.5],
+  });
+  assert.deepEqual(mean('FP16', [0.1], [0.2])?.datatype, 'FP16');
+  assert.deepEqual(mean('FP16', [0.1], [0.2])?.data, [0.1500244140625]);
+  assert.deepEqual(mean('FP64', [0.1], [0.2])?.data, [0.15000000000000002]);
+  assert.deepEqual(mean('INT32', [1, 2], [2, 2])?.datatype, 'FP64');
+  assert.deepEqual(mean('INT32', [1, 2], [2, 2])?.data, [1.5, 2]);
+  assert.deepEqual(mean('UINT8', [1], [2])?.datatype, 'FP64');
+  assert.deepEqual(mean('BOOL', [true, true], [false, true]), {
+    name: 'y',
+    shape: [2],
+    datatype: 'FP64',
+    data: [0.5, 1],
+  });
+  assert.match(
+    reason(combine('mean', 'v2', [ok('a', v2('a', ['x'], [1], 'BYTES'))])),
+    /mean of BYTES/,
+  );
+});
+
+test('children of different datatypes meet in their common type', () => {
+  const mixed = (op: 'mean' | 'vote', x: string, y: string) =>
+    combine(op, 'v2', [ok('a', v2('a', [1], [1], x)), ok('b', v2('b', [1], [1], y))]);
+  const datatype = (outcome: ReturnType<typeof mixed>) =>
+    (value(outcome) as { outputs: { datatype: string }[] }).outputs[0]?.datatype;
+  assert.equal(datatype(mixed('mean', 'FP16', 'FP32')), 'FP32');
+  assert.equal(datatype(mixed('mean', 'INT32', 'FP32')), 'FP64');
+  assert.equal(datatype(mixed('vote', 'INT8', 'INT32')), 'INT32');
+  assert.equal(datatype(mixed('vote', 'UINT8', 'INT8')), 'FP64');
+  assert.equal(datatype(mixed('vote', 'FP32', 'FP32')), 'FP32');
+  assert.match(reason(mixed('vote', 'BOOL', 'INT8')), /no common type/);
+  assert.match(reason(mixed('vote', 'NOPE', 'INT8')), /not a tensor datatype/);
 });
 
 test('mean over V1 predictions and Seldon ndarrays, nested', () => {
@@ -116,18 +183,31 @@ test('vote: element-wise majority, a tie goes to the earliest child', () => {
   );
   assert.deepEqual(
     value(combine('vote', 'v2', [ok('a', v2('a', [1, 0])), ok('b', v2('b', [0, 0]))])),
-    v2('a', [1, 0]),
+    {
+      model_name: 'g',
+      id: 'req-1',
+      outputs: [{ name: 'y', shape: [2], datatype: 'INT64', data: [1, 0] }],
+    },
   );
 });
 
-test('concat: V2 outputs renamed per child; V1 and Seldon joined along the first axis', () => {
-  assert.deepEqual(value(combine('concat', 'v2', [ok('a', v2('a', [1])), ok('b', v2('b', [2]))])), {
-    model_name: 'a',
-    outputs: [
-      { name: 'a.y', shape: [1], datatype: 'INT64', data: [1] },
-      { name: 'b.y', shape: [1], datatype: 'INT64', data: [2] },
-    ],
-  });
+test('concat: V2 outputs renamed per child, datatypes kept; V1 and Seldon joined along the first axis', () => {
+  assert.deepEqual(
+    value(
+      combine('concat', 'v2', [
+        ok('a', v2('a', [1], [1], 'FP32')),
+        ok('b', v2('b', [2], [1], 'INT8')),
+      ]),
+    ),
+    {
+      model_name: 'g',
+      id: 'req-1',
+      outputs: [
+        { name: 'a.y', shape: [1], datatype: 'FP32', data: [1] },
+        { name: 'b.y', shape: [1], datatype: 'INT8', data: [2] },
+      ],
+    },
+  );
   assert.deepEqual(
     value(
       combine('concat', 'v1', [ok('a', { predictions: [[1]] }), ok('b', { predictions: [[2]] })]),
@@ -165,12 +245,44 @@ test('a user combiner gets the answers in declared order, labelled with their ch
       ],
     },
   );
-  assert.deepEqual(combinerRequest('seldon', [ok('a', { data: { ndarray: [1] } })]), {
-    seldonMessages: [
+  const message = { data: { ndarray: [1] }, meta: { puid: 'p', tags: { a: 1 } } };
+  assert.deepEqual(
+    combinerRequest('seldon', [ok('a', message), ok('b', { data: { ndarray: [2] } })]),
+    { seldonMessages: [message, { data: { ndarray: [2] } }] },
+    'as Seldon sends them: in order, each message as its child answered it',
+  );
+});
+
+test('a combiner in inference-request mode gets every child’s outputs as inputs "<child>.<output>"', () => {
+  const built = combinerInferenceRequest(
+    [
+      { name: 'a', answer: v2('a', [1, 2], [2], 'FP32') },
       {
-        data: { ndarray: [1] },
-        meta: { puid: '', tags: { child: 'a' }, routing: {}, requestPath: {}, metrics: [] },
+        name: 'b',
+        answer: {
+          outputs: [
+            { name: 'p', shape: [1], datatype: 'INT32', parameters: { binary_data_size: 4 } },
+            { name: 'q', shape: [1], datatype: 'BOOL', data: [true] },
+          ],
+        },
+        tail: Buffer.from([7, 0, 0, 0]),
       },
     ],
+    'req-1',
+  );
+  assert.deepEqual(value(built), {
+    request: {
+      id: 'req-1',
+      inputs: [
+        { name: 'a.y', shape: [2], datatype: 'FP32', data: [1, 2] },
+        { name: 'b.p', shape: [1], datatype: 'INT32', parameters: { binary_data_size: 4 } },
+        { name: 'b.q', shape: [1], datatype: 'BOOL', data: [true] },
+      ],
+    },
+    tail: Buffer.from([7, 0, 0, 0]),
   });
+  assert.match(
+    reason(combinerInferenceRequest([{ name: 'a', answer: { predictions: [1] } }], undefined)),
+    /child "a" has no V2 "outputs"/,
+  );
 });

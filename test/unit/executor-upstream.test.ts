@@ -92,8 +92,9 @@ describe('the executor as an upstream', () => {
   before(async () => {
     hops = await startScriptedServer({
       '/default/g/m': () => ({ json: v2Answer }),
+      // An output transformer gets its child's answer as a request, and answers.
       '/default/g/post': (r) => ({
-        json: { ...(r.json as object), model_name: 'wrapped' },
+        json: { outputs: (r.json as { inputs: unknown }).inputs, model_name: 'wrapped' },
         headers: { 'x-from': 'post' },
       }),
     });

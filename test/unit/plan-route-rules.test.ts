@@ -13,12 +13,12 @@ import { parseJsonPath } from '../../src/spec/json-path.ts';
  * spec layer as a user's document is: a fixture the validator would refuse
  * fails here, not in the planner.
  */
-function graphOf(entry: string, nodes: Record<string, object>): GraphModel {
+function graphOf(entry: string, nodes: Record<string, object>, protocol?: string): GraphModel {
   const document = {
     apiVersion: 'switchyard.io/v1alpha1',
     kind: 'InferenceGraph',
     metadata: { name: 'g' },
-    spec: { entry, timeout: '2s', nodes },
+    spec: { entry, timeout: '2s', ...(protocol !== undefined && { protocol }), nodes },
   };
   const { graph, diagnostics } = loadGraphObject('g.yaml', document);
   assert.deepEqual(diagnostics, []);
@@ -252,6 +252,7 @@ test('a body switch is native: header cases first stream, the body is read from 
     }),
   );
   assert.deepEqual(rules.map(summary), [
+    'h:inference-header-content-length→execute',
     'h:x-tier,<500000→default/g/a',
     'h:content-length,reads,<500000→reject',
     'h::method,reads,<500000→reject',
@@ -261,7 +262,7 @@ test('a body switch is native: header cases first stream, the body is read from 
     'reads,<500000→default/g/c',
     '→default/g/c',
   ]);
-  assert.deepEqual(rules[4]?.body, [
+  assert.deepEqual(rules[5]?.body, [
     {
       field: { path: '$.parameters.tier', keys: ['parameters', 'tier'] },
       match: {
@@ -273,7 +274,7 @@ test('a body switch is native: header cases first stream, the body is read from 
       },
     },
   ]);
-  assert.equal(rules[4].readsBodyUpTo, 10485760, "the graph's maxRequestBytes");
+  assert.equal(rules[5].readsBodyUpTo, 10485760, "the graph's maxRequestBytes");
 });
 
 test('a body switch Envoy cannot run goes to the executor whole', () => {
@@ -293,8 +294,70 @@ test('a body switch Envoy cannot run goes to the executor whole', () => {
       ],
       withTransformer,
     ),
-    'execute,reject,reject,reject,forward,forward',
-    'the executor may take a header case before the body cases',
+    'execute,execute,reject,reject,reject,forward,forward',
+    'binary requests, then the executor may take a header case before the body cases',
+  );
+});
+
+test('a V2 request with binary tensors is the executor’s only where Envoy cannot serve it', () => {
+  const binaryRule = (document: {
+    entry: string;
+    nodes: Record<string, object>;
+    protocol?: string;
+  }) => {
+    const rules = rulesOf(graphOf(document.entry, document.nodes, document.protocol));
+    return rules[0]?.headers[0]?.name === 'inference-header-content-length'
+      ? summary(rules[0])
+      : undefined;
+  };
+  const bodySwitch = {
+    w: switchOf([[{ body: '$.parameters.tier', equals: 'x' }, 'a']], 'b'),
+    a: model(1),
+    b: model(2),
+  };
+  assert.equal(
+    binaryRule({ entry: 'w', nodes: bodySwitch }),
+    'h:inference-header-content-length→execute',
+    'Envoy reads a body as JSON only',
+  );
+  assert.equal(binaryRule({ entry: 'w', nodes: bodySwitch, protocol: 'v1' }), undefined, 'V1');
+  assert.equal(
+    binaryRule({ entry: 's', nodes: { s: split({ a: 1, b: 1 }), a: model(1), b: model(2) } }),
+    undefined,
+    'models take binary tensors: Envoy forwards them',
+  );
+  assert.equal(
+    binaryRule({
+      entry: 's',
+      nodes: { s: split({ a: 1, b: 1 }), a: model(1), b: model(2, { binaryTensors: false }) },
+    }),
+    'h:inference-header-content-length→execute',
+    'a model that takes none gets them as JSON from the executor',
+  );
+  assert.equal(
+    binaryRule({ entry: 't', nodes: { t: transformer('a'), a: model(1) } }),
+    undefined,
+    'the executor runs the whole graph anyway',
+  );
+  const executors = (entry: string, nodes: Record<string, object>) =>
+    planGraph(graphOf(entry, nodes)).planned?.graph.executors.map(
+      (e) => `${e.entry}:${e.transport}${e.binaryTensorsOnly === true ? ':binary only' : ''}`,
+    );
+  assert.deepEqual(executors('w', bodySwitch), ['w:ext_proc:binary only'], 'status says so');
+  assert.deepEqual(
+    executors('w', {
+      ...bodySwitch,
+      w: switchOf(
+        [
+          [{ header: 'x', equals: 'y' }, 't'],
+          [{ body: '$.tier', equals: 'x' }, 'a'],
+        ],
+        'b',
+      ),
+      t: transformer('a'),
+    }),
+    ['w:ext_proc:binary only', 't:ext_proc'],
+    'the transformer a header case leads to is the executor’s for every request',
   );
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { adaptRequest, adaptResponse } from '../../src/protocols/adapt.ts';
-import { responseAsRequest } from '../../src/protocols/chain.ts';
+import { isRequestShaped, responseAsRequest } from '../../src/protocols/chain.ts';
 import type { Json } from '../../src/protocols/json.ts';
 import { parseRouterAnswer } from '../../src/protocols/router-answer.ts';
 import {
@@ -168,4 +168,119 @@ test('Seldon meta: read with defaults, merged along the path, written back', () 
   });
   assert.equal(withMeta('not an object', meta), 'not an object');
   assert.equal(mergeMeta(readMeta(null), second).puid, 'other');
+});
+
+test('Seldon → V2: Seldon numbers are doubles, so FP64 however they are written', () => {
+  assert.deepEqual(value(adaptRequest({ data: { ndarray: [[1.0, 2.0]] } }, 'seldon', 'v2')), {
+    inputs: [{ name: 'input-0', shape: [1, 2], datatype: 'FP64', data: [1, 2] }],
+  });
+  assert.deepEqual(
+    value(adaptResponse({ data: { tensor: { shape: [2], values: [3, 4] } } }, 'seldon', 'v2')),
+    { outputs: [{ name: 'output-0', shape: [2], datatype: 'FP64', data: [3, 4] }] },
+  );
+  assert.deepEqual(
+    value(adaptResponse({ data: { names: ['label'], ndarray: ['cat', 'dog'] } }, 'seldon', 'v2')),
+    { outputs: [{ name: 'label', shape: [2], datatype: 'BYTES', data: ['cat', 'dog'] }] },
+  );
+});
+
+test('Seldon names ↔ V2 tensors: one name names the tensor, several are named columns', () => {
+  const table = {
+    data: {
+      names: ['a', 'b'],
+      ndarray: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
+  };
+  const columns = {
+    inputs: [
+      { name: 'a', shape: [2, 1], datatype: 'FP64', data: [1, 3] },
+      { name: 'b', shape: [2, 1], datatype: 'FP64', data: [2, 4] },
+    ],
+    parameters: { content_type: 'pd' },
+  };
+  assert.deepEqual(value(adaptRequest(table, 'seldon', 'v2')), columns);
+  assert.deepEqual(value(adaptRequest(columns, 'v2', 'seldon')), table, 'and back, faithfully');
+  assert.deepEqual(
+    value(
+      adaptRequest(
+        {
+          data: {
+            names: ['a', 'b'],
+            tensor: { shape: [1, 2], values: [5, 6] },
+          },
+        },
+        'seldon',
+        'v2',
+      ),
+    ),
+    {
+      inputs: [
+        { name: 'a', shape: [1, 1], datatype: 'FP64', data: [5] },
+        { name: 'b', shape: [1, 1], datatype: 'FP64', data: [6] },
+      ],
+      parameters: { content_type: 'pd' },
+    },
+  );
+  assert.match(
+    reason(adaptRequest({ data: { names: ['a', 'b', 'c'], ndarray: [[1, 2]] } }, 'seldon', 'v2')),
+    /data.names has 3 column names but the data has shape \[1, 2\]/,
+  );
+  const one = {
+    outputs: [{ name: 'proba', shape: [1, 3], datatype: 'FP32', data: [0.1, 0.2, 0.7] }],
+  };
+  assert.deepEqual(value(adaptResponse(one, 'v2', 'seldon')), {
+    data: { names: ['proba'], ndarray: [[0.1, 0.2, 0.7]] },
+  });
+  assert.deepEqual(
+    value(adaptResponse(value(adaptResponse(one, 'v2', 'seldon')), 'seldon', 'v2')),
+    { outputs: [{ name: 'proba', shape: [1, 3], datatype: 'FP64', data: [0.1, 0.2, 0.7] }] },
+    'one tensor keeps its name both ways',
+  );
+});
+
+test('several V2 tensors become one V1 or Seldon array only as columns of the same rows', () => {
+  const twoColumns = {
+    outputs: [
+      { name: 'label', shape: [2], datatype: 'INT64', data: [1, 0] },
+      { name: 'score', shape: [2, 1], datatype: 'FP32', data: [0.9, 0.2] },
+    ],
+  };
+  assert.deepEqual(value(adaptResponse(twoColumns, 'v2', 'v1')), {
+    predictions: [
+      [1, 0.9],
+      [0, 0.2],
+    ],
+  });
+  assert.deepEqual(value(adaptResponse(twoColumns, 'v2', 'seldon')), {
+    data: {
+      names: ['label', 'score'],
+      ndarray: [
+        [1, 0.9],
+        [0, 0.2],
+      ],
+    },
+  });
+  const mixed = {
+    outputs: [
+      { name: 'label', shape: [2], datatype: 'INT64', data: [1, 0] },
+      { name: 'proba', shape: [2, 2], datatype: 'FP32', data: [0.1, 0.9, 0.8, 0.2] },
+    ],
+  };
+  assert.match(
+    reason(adaptResponse(mixed, 'v2', 'seldon')),
+    /one array: 2 tensors are its columns only when each has one column .*proba \[2, 2\]/,
+  );
+  assert.match(reason(adaptResponse(mixed, 'v2', 'v1')), /a V1 payload carries one array/);
+});
+
+test('a transformer’s answer: a request already, or an answer to chain', () => {
+  assert.equal(isRequestShaped({ inputs: [], outputs: [{ name: 'y' }] }, 'v2'), true);
+  assert.equal(isRequestShaped({ outputs: [] }, 'v2'), false);
+  assert.equal(isRequestShaped({ instances: [1] }, 'v1'), true);
+  assert.equal(isRequestShaped({ inputs: [1] }, 'v1'), true);
+  assert.equal(isRequestShaped({ predictions: [1] }, 'v1'), false);
+  assert.equal(isRequestShaped({ data: { ndarray: [1] } }, 'seldon'), true);
 });

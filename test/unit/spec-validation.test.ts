@@ -43,7 +43,7 @@ test('unknown fields, with did-you-mean from the schema’s own names', () => {
       'unknown-field',
       'spec.nodes.c.zzzzzzzz',
       'unknown field "zzzzzzzz"',
-      'known fields here: kind, timeout, retries, dependency, propagateHeaders, endpoint, protocol, model, circuitBreaker, outlierDetection',
+      'known fields here: kind, timeout, retries, dependency, propagateHeaders, endpoint, protocol, model, binaryTensors, circuitBreaker, outlierDetection',
     ],
   ]);
 });

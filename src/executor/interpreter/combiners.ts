@@ -1,7 +1,14 @@
+import {
+  commonDatatype,
+  isDatatype,
+  meanDatatype,
+  roundTo,
+  type Datatype,
+} from '../../protocols/datatypes.ts';
 import { isObject, type Json, type JsonObject } from '../../protocols/json.ts';
 import type { Outcome } from '../../protocols/outcome.ts';
 import { mergeMeta, readMeta, withMeta } from '../../protocols/seldon-meta.ts';
-import { tensorOfV2 } from '../../protocols/tensor.ts';
+import { tensorOfV2, type Tensor } from '../../protocols/tensor.ts';
 import type { BuiltinCombiner, Protocol } from '../../spec/schema.ts';
 
 /**
@@ -9,13 +16,20 @@ import type { BuiltinCombiner, Protocol } from '../../spec/schema.ts';
  * the ensemble's declared order, all already in one protocol:
  *
  * - merge: `{"<child>": <answer>, ...}`, whatever the protocol.
- * - concat: V2 outputs one after another, each renamed "<child>.<name>";
- *   V1 predictions and Seldon ndarrays joined along the first axis.
+ * - concat: V2 outputs one after another, each renamed "<child>.<name>",
+ *   datatypes kept; V1 predictions and Seldon ndarrays joined along the
+ *   first axis.
  * - mean: element-wise mean of the numbers (V2 per output, which must have
  *   the same names and shapes; V1 predictions; Seldon ndarray or tensor).
- * - vote: element-wise majority over the same structures; a tie goes to the
- *   earliest child's value.
+ *   A V2 mean keeps a float datatype (a mean of FP32 is FP32, rounded as
+ *   FP32) and is FP64 for integers and BOOL, as numpy's mean is; children
+ *   of different datatypes meet in their common type first (datatypes.ts).
+ * - vote: element-wise majority over the same structures, in the children's
+ *   common datatype; a tie goes to the earliest child's value.
  * - first-success: the first child, in declared order, that answered.
+ *
+ * A V2 answer the combination writes is the graph's: its `model_name` is the
+ * graph's name and its `id` the request's (`Identity`).
  *
  * Children that failed (soft failures) are left out; with none left, the
  * combination fails listing why each child failed.
@@ -33,19 +47,42 @@ interface Answered {
   readonly body: Json;
 }
 
+/** Who a V2 answer the executor writes speaks for: the graph, and the request it answers. */
+export interface Identity {
+  /** The graph's name, as clients call it (/v2/models/<name>/infer). */
+  readonly modelName: string;
+  /** The request's `id`, when it gave one. */
+  readonly id?: string;
+}
+
+/** The fields of a V2 answer that say whom it is from and what it answers. */
+export function identityFields(identity: Identity): JsonObject {
+  return identity.id === undefined
+    ? { model_name: identity.modelName }
+    : { model_name: identity.modelName, id: identity.id };
+}
+
+/** A V2 answer the graph gives. */
+function answerOf(identity: Identity, outputs: Json[]): JsonObject {
+  return identity.id === undefined
+    ? { model_name: identity.modelName, outputs }
+    : { model_name: identity.modelName, id: identity.id, outputs };
+}
+
 type Reducer = (leaves: readonly Json[], names: readonly string[]) => Outcome<Json>;
 
 function fail(reason: string): { ok: false; reason: string } {
   return { ok: false, reason };
 }
 
+/** A mean counts booleans as 1 and 0, as numpy's does: the share of children that said true. */
 const mean: Reducer = (leaves, names) => {
   let sum = 0;
   for (const [i, leaf] of leaves.entries()) {
-    if (typeof leaf !== 'number') {
+    if (typeof leaf !== 'number' && typeof leaf !== 'boolean') {
       return fail(`child "${names[i] ?? ''}" has ${JSON.stringify(leaf)} where a number is needed`);
     }
-    sum += leaf;
+    sum += Number(leaf);
   }
   return { ok: true, value: sum / leaves.length };
 };
@@ -134,10 +171,40 @@ function withSeldonValues(template: JsonObject, values: Json, answers: readonly 
   return withMeta({ ...template, data: replaced }, meta);
 }
 
+/** A mean's values as its datatype holds them; `values` is the combination's own array. */
+function rounded(values: Json, datatype: Datatype): Json {
+  if (!Array.isArray(values) || datatype === 'FP64') return values;
+  for (const [i, v] of values.entries())
+    if (typeof v === 'number') values[i] = roundTo(datatype, v);
+  return values;
+}
+
+/** The datatype the combination of `tensors` answers with, or why they cannot combine. */
+function combinedDatatype(tensors: readonly Tensor[], forMean: boolean): Outcome<Datatype> {
+  const first = tensors[0]?.datatype ?? '';
+  if (isDatatype(first) && first !== 'BYTES' && tensors.every((t) => t.datatype === first)) {
+    return { ok: true, value: forMean ? meanDatatype(first) : first };
+  }
+  const datatypes: Datatype[] = [];
+  for (const tensor of tensors) {
+    if (!isDatatype(tensor.datatype)) {
+      return fail(
+        `${JSON.stringify(tensor.datatype)} of "${tensor.name}" is not a tensor datatype`,
+      );
+    }
+    datatypes.push(tensor.datatype);
+  }
+  const common = commonDatatype(datatypes);
+  if (!common.ok) return common;
+  if (forMean && common.value === 'BYTES') return fail(`a mean of BYTES is not defined`);
+  return { ok: true, value: forMean ? meanDatatype(common.value) : common.value };
+}
+
 function combineV2(
   answers: readonly Answered[],
   reduce: Reducer,
-  datatype?: string,
+  forMean: boolean,
+  identity: Identity,
 ): Outcome<Json> {
   const names = answers.map((a) => a.name);
   const template = answers[0]?.body;
@@ -146,7 +213,7 @@ function combineV2(
   }
   const outputs: Json[] = [];
   for (const [index, first] of template.outputs.entries()) {
-    const tensors = [];
+    const tensors: Tensor[] = [];
     for (const answer of answers) {
       const outputsOf =
         isObject(answer.body) && Array.isArray(answer.body.outputs) ? answer.body.outputs : [];
@@ -165,33 +232,37 @@ function combineV2(
         `outputs[${String(index)}] differ in name or shape between the children (${odd.name} [${odd.shape.join(', ')}] vs ${head.name} [${head.shape.join(', ')}])`,
       );
     }
+    const datatype = combinedDatatype(tensors, forMean);
+    if (!datatype.ok) return fail(`outputs[${String(index)}]: ${datatype.reason}`);
     const data = elementwise(
       tensors.map((t) => [...t.data]),
       names,
       reduce,
     );
     if (!data.ok) return data;
+    // The first child's description of the output (its parameters), with the combined values.
     outputs.push({
       ...(isObject(first) ? first : {}),
       name: head.name,
       shape: [...head.shape],
-      datatype: datatype ?? head.datatype,
-      data: data.value,
+      datatype: datatype.value,
+      data: forMean ? rounded(data.value, datatype.value) : data.value,
     });
   }
-  return { ok: true, value: { ...template, outputs } };
+  return { ok: true, value: answerOf(identity, outputs) };
 }
 
 function reduceAnswers(
   protocol: Protocol,
   answers: readonly Answered[],
   reduce: Reducer,
-  numeric: boolean,
+  forMean: boolean,
+  identity: Identity,
 ): Outcome<Json> {
   const names = answers.map((a) => a.name);
   switch (protocol) {
     case 'v2':
-      return combineV2(answers, reduce, numeric ? 'FP64' : undefined);
+      return combineV2(answers, reduce, forMean, identity);
     case 'v1': {
       const values = collect(answers, (b) => b.predictions, '"predictions"');
       if (!values.ok) return values;
@@ -212,7 +283,11 @@ function reduceAnswers(
   }
 }
 
-function concat(protocol: Protocol, answers: readonly Answered[]): Outcome<Json> {
+function concat(
+  protocol: Protocol,
+  answers: readonly Answered[],
+  identity: Identity,
+): Outcome<Json> {
   switch (protocol) {
     case 'v2': {
       const outputs: Json[] = [];
@@ -231,8 +306,7 @@ function concat(protocol: Protocol, answers: readonly Answered[]): Outcome<Json>
           });
         }
       }
-      const template = answers[0]?.body;
-      return { ok: true, value: { ...(isObject(template) ? template : {}), outputs } };
+      return { ok: true, value: answerOf(identity, outputs) };
     }
     case 'v1': {
       const values = collect(
@@ -274,6 +348,7 @@ export function combine(
   kind: BuiltinCombiner,
   protocol: Protocol,
   children: readonly ChildResult[],
+  identity: Identity,
 ): Outcome<Json> {
   const answers: Answered[] = children.flatMap((c) =>
     c.ok && c.body !== undefined ? [{ name: c.name, body: c.body }] : [],
@@ -288,25 +363,58 @@ export function combine(
     case 'first-success':
       return { ok: true, value: answers[0]?.body ?? null };
     case 'concat':
-      return concat(protocol, answers);
+      return concat(protocol, answers, identity);
     case 'mean':
-      return reduceAnswers(protocol, answers, mean, true);
+      return reduceAnswers(protocol, answers, mean, true, identity);
     case 'vote':
-      return reduceAnswers(protocol, answers, vote, false);
+      return reduceAnswers(protocol, answers, vote, false, identity);
   }
 }
 
-/** What a user combiner endpoint receives: the answers in declared order, each with its child's name. */
+/**
+ * What a combiner node receives in `responses` mode: the answers in declared
+ * order, each with its child's name; a Seldon combiner gets
+ * `{"seldonMessages": [...]}` in that order, as Seldon's executor sends them.
+ */
 export function combinerRequest(protocol: Protocol, children: readonly ChildResult[]): Json {
   const answers = children.filter((c) => c.ok && c.body !== undefined);
-  if (protocol === 'seldon') {
-    return {
-      seldonMessages: answers.map((c) => {
-        const body = c.body ?? null;
-        const meta = readMeta(body);
-        return withMeta(body, { ...meta, tags: { ...meta.tags, child: c.name } });
-      }),
-    };
-  }
+  if (protocol === 'seldon') return { seldonMessages: answers.map((c) => c.body ?? null) };
   return { responses: answers.map((c) => ({ name: c.name, response: c.body ?? null })) };
+}
+
+/** A child's V2 answer, its binary tensors' bytes (if any) beside it. */
+export interface ChildTensors {
+  readonly name: string;
+  readonly answer: Json;
+  readonly tail?: Buffer;
+}
+
+/**
+ * What a combiner node receives in `inference-request` mode: one V2
+ * inference request whose inputs are every child's outputs, in declared
+ * order, each named "<child>.<output>", so that any Open Inference Protocol
+ * server can combine. Binary tensors stay binary: their bytes follow in the
+ * same order.
+ */
+export function combinerInferenceRequest(
+  children: readonly ChildTensors[],
+  id: string | undefined,
+): Outcome<{ request: Json; tail: Buffer }> {
+  const inputs: Json[] = [];
+  const tails: Buffer[] = [];
+  for (const child of children) {
+    const outputs = isObject(child.answer) ? child.answer.outputs : undefined;
+    if (!Array.isArray(outputs)) return fail(`child "${child.name}" has no V2 "outputs"`);
+    for (const output of outputs) {
+      if (!isObject(output))
+        return fail(`child "${child.name}" has an output that is not an object`);
+      const name = typeof output.name === 'string' ? output.name : '';
+      inputs.push({ ...output, name: `${child.name}.${name}` });
+    }
+    if (child.tail) tails.push(child.tail);
+  }
+  return {
+    ok: true,
+    value: { request: { ...(id !== undefined && { id }), inputs }, tail: Buffer.concat(tails) },
+  };
 }

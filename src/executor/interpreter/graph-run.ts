@@ -7,8 +7,16 @@ import type {
   StepPlan,
 } from '../../plan/execution.ts';
 import { adaptRequest, adaptResponse } from '../../protocols/adapt.ts';
-import { responseAsRequest } from '../../protocols/chain.ts';
-import type { Json } from '../../protocols/json.ts';
+import {
+  BINARY_CONTENT_TYPE,
+  binaryOutputsAsked,
+  encodeBinaryTensors,
+  HEADER_LENGTH_HEADER,
+  outputsEncodedAsAsked,
+  readHeaderLength,
+} from '../../protocols/binary-tensors.ts';
+import { isRequestShaped, responseAsRequest } from '../../protocols/chain.ts';
+import { isObject, type Json } from '../../protocols/json.ts';
 import { parseRouterAnswer } from '../../protocols/router-answer.ts';
 import {
   mergeMeta,
@@ -19,7 +27,15 @@ import {
   type SeldonMeta,
 } from '../../protocols/seldon-meta.ts';
 import type { Protocol } from '../../spec/schema.ts';
-import { combine, combinerRequest, type ChildResult } from './combiners.ts';
+import {
+  combine,
+  combinerInferenceRequest,
+  combinerRequest,
+  identityFields,
+  type ChildResult,
+  type ChildTensors,
+  type Identity,
+} from './combiners.ts';
 import { conditionHolds } from './conditions.ts';
 import { HopTimeoutError, type HopAnswer, type Hops } from './hops.ts';
 import { headerText } from '../../protocols/header-text.ts';
@@ -48,7 +64,21 @@ const CONNECTION_HEADERS = new Set([
   'date',
   'server',
   'x-envoy-upstream-service-time',
+  HEADER_LENGTH_HEADER,
 ]);
+
+/**
+ * Keys whose bytes are looked for before a payload is parsed for them: most
+ * payloads have none of them, and a search of the bytes costs far less.
+ */
+const KEYS = {
+  binaryData: Buffer.from('"binary_data'),
+  id: Buffer.from('"id"'),
+  inputs: Buffer.from('"inputs"'),
+  outputs: Buffer.from('"outputs"'),
+  instances: Buffer.from('"instances"'),
+  predictions: Buffer.from('"predictions"'),
+};
 
 export interface GraphRequest {
   /** Lowercased names. */
@@ -79,6 +109,8 @@ export type GraphResult =
       readonly key: string;
       readonly body: Buffer;
       readonly contentType: string;
+      /** Length of the body's JSON part when binary tensors follow it (inference-header-content-length). */
+      readonly headerLength?: number;
       /** Decisions taken on the way, for the x-switchyard-routing response header. */
       readonly routing: string;
       /** Soft failures on the way, for the x-switchyard-soft-failures response header. */
@@ -147,6 +179,8 @@ class GraphRun {
   #meta: SeldonMeta | undefined;
   /** The client's request: what is wrong with it is the client's error (400), not a node's. */
   #clientPayload: Payload | undefined;
+  /** Which outputs the client asked for as binary tensors; read at most once. */
+  #binaryAsked: ((output: string) => boolean) | undefined | null = null;
 
   constructor(plan: ExecutionPlan, request: GraphRequest, services: RunServices) {
     this.#plan = plan;
@@ -156,11 +190,7 @@ class GraphRun {
   }
 
   async run(): Promise<GraphResult> {
-    const input: Flow = {
-      payload: new Payload(this.#plan.protocol, this.#request.body, this.#request.contentType),
-      role: 'request',
-      fromClient: true,
-    };
+    const input: Flow = { payload: this.#clientRequest(), role: 'request', fromClient: true };
     this.#clientPayload = input.payload;
     if (this.#plan.protocol === 'seldon') this.#meta = this.#initialMeta(input.payload);
     const result = await this.#step(this.#plan.entry, input, true);
@@ -170,12 +200,57 @@ class GraphRun {
         key: result.key,
         body: result.payload.bytes,
         contentType: result.payload.contentType,
+        ...(result.payload.headerLength !== undefined && {
+          headerLength: result.payload.headerLength,
+        }),
         routing: this.#routingHeader(),
         softFailures: this.#softFailuresHeader(),
         fromClient: result.fromClient,
       };
     }
     return this.#finalAnswer(result.flow);
+  }
+
+  /** The client's request; in V2, its binary tensors told by inference-header-content-length. */
+  #clientRequest(): Payload {
+    const { body, contentType, headers } = this.#request;
+    if (this.#plan.protocol !== 'v2') return new Payload(this.#plan.protocol, body, contentType);
+    const headerLength = readHeaderLength(headers.get(HEADER_LENGTH_HEADER), body.length);
+    if (!headerLength.ok) {
+      throw new StepError(
+        400,
+        this.#plan.entry,
+        `the request cannot be read: ${headerLength.reason}`,
+      );
+    }
+    return new Payload(this.#plan.protocol, body, contentType, new Map(), headerLength.value);
+  }
+
+  /**
+   * Which outputs the client asked to get as binary tensors, none when it
+   * asked for none. Most requests never mention the parameters, and a
+   * search of their bytes says so without parsing them.
+   */
+  #binaryOutputsAsked(): ((output: string) => boolean) | undefined {
+    if (this.#binaryAsked === null) {
+      const request = this.#clientPayload;
+      const json =
+        this.#plan.protocol === 'v2' && request?.mentions(KEYS.binaryData) === true
+          ? request.json()
+          : undefined;
+      this.#binaryAsked = json?.ok === true ? binaryOutputsAsked(json.value) : undefined;
+    }
+    return this.#binaryAsked;
+  }
+
+  /** Who a V2 answer the executor writes speaks for: the graph, and the request's id. */
+  #identity(): Identity {
+    const modelName = this.#plan.graph.slice(this.#plan.graph.lastIndexOf('/') + 1);
+    const request = this.#clientPayload;
+    if (request?.mentions(KEYS.id) !== true) return { modelName };
+    const json = request.json();
+    const id = json.ok && isObject(json.value) ? json.value.id : undefined;
+    return typeof id === 'string' ? { modelName, id } : { modelName };
   }
 
   #initialMeta(request: Payload): SeldonMeta {
@@ -208,28 +283,31 @@ class GraphRun {
     switch (step.kind) {
       case 'model':
         if (tail && step.handoff !== undefined) {
-          const payload = this.#prepare(name, input, step.protocol);
-          return {
-            kind: 'handoff',
-            key: step.handoff,
-            payload,
-            fromClient: input.fromClient === true,
-          };
+          const payload = this.#prepare(name, input, step);
+          if (this.#mayHandOff(payload, step)) {
+            return {
+              kind: 'handoff',
+              key: step.handoff,
+              payload,
+              fromClient: input.fromClient === true,
+            };
+          }
         }
         return answer(await this.#call(name, step, step, input, 'response'));
       case 'graph':
         return answer(await this.#call(name, step, step, input, 'response'));
       case 'transformer': {
-        const transformed = await this.#soft(name, step, input, () =>
-          this.#call(name, step, step, input, 'request'),
+        const transformed = await this.#soft(name, step, input, async () =>
+          this.#transformed(await this.#call(name, step, step, input, 'request')),
         );
         return this.#step(step.to, transformed, tail);
       }
       case 'output-transformer': {
+        // It takes its child's answer as a request, as any model server of its protocol would.
         const inner = await this.#answerOf(step.to, input);
         return answer(
           await this.#soft(name, step, inner, () =>
-            this.#call(name, step, step, inner, 'response', 'response'),
+            this.#call(name, step, step, inner, 'response'),
           ),
         );
       }
@@ -246,7 +324,7 @@ class GraphRun {
           // A body that is not JSON is refused when a body case is reached, not before:
           // an earlier header case may take the request whatever its body.
           if (c.when.body !== undefined) {
-            const parsed = input.payload.json();
+            const parsed = input.payload.tensors();
             if (!parsed.ok) throw this.#payloadError(name, input, parsed.reason);
           }
           return conditionHolds(c.when, conditionInput);
@@ -300,7 +378,7 @@ class GraphRun {
       headers: this.#request.headers,
       query: this.#request.query,
       body: () => {
-        const json = input.payload.json();
+        const json = input.payload.tensors();
         return json.ok ? json.value : undefined;
       },
     };
@@ -328,7 +406,7 @@ class GraphRun {
 
   async #router(name: string, step: RouterStep, input: Flow, tail: boolean): Promise<StepResult> {
     const decision = await this.#call(name, step, step, input, 'response');
-    const json = decision.payload.json();
+    const json = decision.payload.tensors();
     if (!json.ok) throw new StepError(502, name, `the router's answer: ${json.reason}`);
     const choice = parseRouterAnswer(json.value, step.protocol, step.children.length);
     if (!choice.ok) throw new StepError(502, name, `the router's answer: ${choice.reason}`);
@@ -445,7 +523,12 @@ class GraphRun {
     const protocol = this.#plan.protocol;
     const results = await this.#children(children, input, kind === 'first-success');
     refuseIfEveryChildRefused(results);
-    const combined = combine(kind, protocol, this.#childResults(results, protocol));
+    const combined = combine(
+      kind,
+      protocol,
+      this.#childResults(results, protocol),
+      this.#identity(),
+    );
     if (!combined.ok) throw new StepError(502, name, `combining the answers: ${combined.reason}`);
     return { payload: Payload.ofJson(protocol, combined.value), role: 'response' };
   }
@@ -463,13 +546,46 @@ class GraphRun {
       const { node, call } = step.combine;
       const results = await this.#children(step.children, input, false);
       refuseIfEveryChildRefused(results);
-      const body = combinerRequest(call.protocol, this.#childResults(results, call.protocol));
-      const request: Flow = { payload: Payload.ofJson(call.protocol, body), role: 'request' };
+      const payload =
+        step.combine.input === 'inference-request'
+          ? this.#combinerInferenceRequest(node, call, results)
+          : Payload.ofJson(
+              call.protocol,
+              combinerRequest(call.protocol, this.#childResults(results, call.protocol)),
+            );
+      const request: Flow = { payload, role: 'request' };
       combined = await this.#call(node, this.#node(node), call, request, 'response');
       this.#outputs.set(node, combined);
     }
     if (step.then === undefined) return answer(combined);
     return this.#step(step.then, combined, tail);
+  }
+
+  /**
+   * The children's answers as one V2 inference request to a combiner node,
+   * each child's binary tensors kept binary where the combiner takes them.
+   */
+  #combinerInferenceRequest(
+    node: string,
+    call: HopCall,
+    results: readonly { name: string; flow?: Flow; error?: StepError }[],
+  ): Payload {
+    const children: ChildTensors[] = [];
+    for (const result of results) {
+      if (!result.flow) continue;
+      const payload = result.flow.payload;
+      if (payload.protocol === 'v2' && payload.binary && call.binaryTensors !== false) {
+        const header = payload.json();
+        if (!header.ok) throw this.#payloadError(result.name, result.flow, header.reason);
+        children.push({ name: result.name, answer: header.value, tail: payload.tail });
+      } else {
+        const answerJson = this.#jsonIn(result.name, result.flow, 'v2', 'response');
+        children.push({ name: result.name, answer: answerJson });
+      }
+    }
+    const built = combinerInferenceRequest(children, this.#identity().id);
+    if (!built.ok) throw new StepError(502, node, `the combiner's request: ${built.reason}`);
+    return Payload.ofBinary('v2', built.value.request, built.value.tail);
   }
 
   /** 400 when the client's request is at fault, 502 when a node's answer is. */
@@ -479,9 +595,9 @@ class GraphRun {
       : new StepError(502, node, reason);
   }
 
-  /** The JSON of `flow` in `protocol`, as a request or as an answer. */
+  /** The JSON of `flow` in `protocol`, as a request or as an answer, binary tensors read. */
   #jsonIn(node: string, flow: Flow, protocol: Protocol, role: Role): Json {
-    const parsed = flow.payload.json();
+    const parsed = flow.payload.tensors();
     if (!parsed.ok) throw this.#payloadError(node, flow, parsed.reason);
     const adapted =
       flow.role === 'response'
@@ -499,18 +615,66 @@ class GraphRun {
   }
 
   /**
-   * `input` for a node of `protocol`, as a request (an answer is chained into
-   * one) or as an answer (what an output transformer takes); the bytes go
-   * untouched when nothing needs to change.
+   * `input` as a request for the node of `call` (an answer is chained into
+   * one); the bytes go untouched when nothing needs to change. Binary
+   * tensors stay binary where the node takes them: a V2 answer chained into
+   * a V2 request keeps its bytes after a rewritten JSON part.
    */
-  #prepare(node: string, input: Flow, protocol: Protocol, as: Role = 'request'): Payload {
-    const chain = as === 'request' && input.role === 'response';
-    if (!chain && input.payload.protocol === protocol) return input.payload;
-    return Payload.ofJson(protocol, this.#jsonIn(node, input, protocol, as));
+  #prepare(node: string, input: Flow, call: HopCall): Payload {
+    const payload = input.payload;
+    const chain = input.role === 'response';
+    // Most hops: a JSON request on to a node of its protocol.
+    if (!chain && !payload.binary && payload.protocol === call.protocol) return payload;
+    if (payload.protocol === call.protocol) {
+      if (payload.opaque) return payload;
+      const binaryOut = payload.binary && call.binaryTensors === false;
+      if (!chain && !binaryOut) return payload;
+      if (chain && payload.binary && !binaryOut) {
+        const header = payload.json();
+        if (!header.ok) throw this.#payloadError(node, input, header.reason);
+        const chained = responseAsRequest(header.value, call.protocol);
+        if (!chained.ok) throw new StepError(502, node, `chaining the answer: ${chained.reason}`);
+        return Payload.ofBinary(call.protocol, chained.value, payload.tail);
+      }
+    }
+    return Payload.ofJson(call.protocol, this.#jsonIn(node, input, call.protocol, 'request'));
+  }
+
+  /**
+   * Whether Envoy may send `payload` on to the model and stream its answer to
+   * the client: not when the client asked for binary outputs the model will
+   * not know of (it gets another request than the client's, or takes no
+   * binary tensors), since the executor must then write them.
+   */
+  #mayHandOff(payload: Payload, call: HopCall): boolean {
+    if (this.#binaryOutputsAsked() === undefined) return true;
+    return payload === this.#clientPayload && call.binaryTensors !== false;
+  }
+
+  /**
+   * A transformer's answer: a request already, or an answer (what a stock
+   * model server gives) to chain into the next request. The keys' mere
+   * presence in the bytes tells most answers apart without parsing them.
+   */
+  #transformed(flow: Flow): Flow {
+    const payload = flow.payload;
+    if (payload.protocol === 'seldon' || payload.opaque) return flow;
+    const v2 = payload.protocol === 'v2';
+    const asRequest = payload.mentions(KEYS.inputs) || (!v2 && payload.mentions(KEYS.instances));
+    const asAnswer = payload.mentions(v2 ? KEYS.outputs : KEYS.predictions);
+    if (asRequest !== asAnswer) return asRequest ? flow : { payload, role: 'response' };
+    const json = payload.json();
+    if (!json.ok || isRequestShaped(json.value, payload.protocol)) return flow;
+    return { payload, role: 'response' };
   }
 
   #headersFor(step: StepPlan, payload: Payload): Record<string, string> {
-    const headers: Record<string, string> = { 'content-type': payload.contentType };
+    const headers: Record<string, string> = {
+      'content-type': payload.binary ? BINARY_CONTENT_TYPE : payload.contentType,
+    };
+    if (payload.headerLength !== undefined) {
+      headers[HEADER_LENGTH_HEADER] = String(payload.headerLength);
+    }
     for (const name of [
       ...TRACE_HEADERS,
       ...this.#plan.propagateHeaders,
@@ -522,16 +686,9 @@ class GraphRun {
     return headers;
   }
 
-  /** Calls a node with `input` sent as `sent`; its answer flows on as `role`. */
-  async #call(
-    name: string,
-    step: StepPlan,
-    call: HopCall,
-    input: Flow,
-    role: Role,
-    sent: Role = 'request',
-  ): Promise<Flow> {
-    const payload = this.#prepare(name, input, call.protocol, sent);
+  /** Calls a node with `input` as its request; its answer flows on as `role`. */
+  async #call(name: string, step: StepPlan, call: HopCall, input: Flow, role: Role): Promise<Flow> {
+    const payload = this.#prepare(name, input, call);
     // The step's own timeout or what is left of the graph's, whichever is less.
     const budgetMs = Math.min(step.timeoutMs, this.#deadlineAt - Date.now());
     if (budgetMs <= 0) {
@@ -567,12 +724,7 @@ class GraphRun {
         `the node answered ${String(reply.status)}: ${excerpt(reply.body)}`,
       );
     }
-    const answered = new Payload(
-      call.protocol,
-      reply.body,
-      reply.headers.get('content-type') ?? 'application/json',
-      reply.headers,
-    );
+    const answered = this.#answerPayload(name, call.protocol, reply);
     if (this.#meta) {
       this.#meta = recordNode(this.#meta, name, call.hop);
       if (call.protocol === 'seldon') {
@@ -581,6 +733,24 @@ class GraphRun {
       }
     }
     return { payload: answered, role };
+  }
+
+  /** A node's answer; in V2, its binary tensors told by inference-header-content-length. */
+  #answerPayload(node: string, protocol: Protocol, reply: HopAnswer): Payload {
+    const declared = protocol === 'v2' ? reply.headers.get(HEADER_LENGTH_HEADER) : undefined;
+    const contentType = reply.headers.get('content-type');
+    if (declared === undefined) {
+      return new Payload(protocol, reply.body, contentType ?? 'application/json', reply.headers);
+    }
+    const headerLength = readHeaderLength(declared, reply.body.length);
+    if (!headerLength.ok) throw new StepError(502, node, `its answer: ${headerLength.reason}`);
+    return new Payload(
+      protocol,
+      reply.body,
+      contentType ?? BINARY_CONTENT_TYPE,
+      reply.headers,
+      headerLength.value,
+    );
   }
 
   #softFailuresHeader(): string {
@@ -592,28 +762,65 @@ class GraphRun {
     return headerText([...this.#routing].map(([node, choice]) => `${node}=${choice}`).join(', '));
   }
 
+  /**
+   * Whether the answer's bytes can go to the client as they are: in the
+   * graph's protocol, nothing to add, and in V2 its outputs binary exactly
+   * where the client asked for binary outputs.
+   */
+  #answersAsIs(payload: Payload): boolean {
+    if (payload.protocol !== this.#plan.protocol) return false;
+    if (this.#meta !== undefined || this.#plan.returnOutputs.length > 0) return false;
+    if (this.#plan.protocol !== 'v2' || payload.opaque) return true;
+    const asked = this.#binaryOutputsAsked();
+    if (asked === undefined && !payload.binary) return true;
+    const header = payload.json();
+    return header.ok && outputsEncodedAsAsked(header.value, asked);
+  }
+
   #finalAnswer(flow: Flow): GraphResult {
     const protocol = this.#plan.protocol;
-    const reshaped = this.#meta !== undefined || this.#plan.returnOutputs.length > 0;
     let body = flow.payload.bytes;
     let contentType = flow.payload.contentType;
-    if (flow.payload.protocol !== protocol || reshaped) {
+    let headerLength = flow.payload.headerLength;
+    if (!this.#answersAsIs(flow.payload)) {
       let json = this.#jsonIn(this.#plan.entry, flow, protocol, flow.role);
+      if (protocol === 'v2' && flow.payload.protocol !== protocol && isObject(json)) {
+        json = { ...identityFields(this.#identity()), ...json };
+      }
       if (this.#meta) json = withMeta(json, mergeMeta(this.#meta, readMeta(json)));
       if (this.#plan.returnOutputs.length > 0) json = this.#withOutputs(json);
-      body = Buffer.from(JSON.stringify(json));
-      contentType = 'application/json';
+      const written = this.#written(json);
+      ({ body, contentType, headerLength } = written);
     }
     const headers: [string, string][] = [];
     for (const [name, value] of flow.payload.headers) {
       if (!CONNECTION_HEADERS.has(name) && name !== 'content-type') headers.push([name, value]);
     }
     headers.push(['content-type', contentType]);
+    if (headerLength !== undefined) headers.push([HEADER_LENGTH_HEADER, String(headerLength)]);
     const routing = this.#routingHeader();
     if (routing !== '') headers.push(['x-switchyard-routing', routing]);
     const softFailures = this.#softFailuresHeader();
     if (softFailures !== '') headers.push(['x-switchyard-soft-failures', softFailures]);
     return { kind: 'answer', status: 200, headers, body };
+  }
+
+  /** The answer's JSON as bytes: its outputs binary where the client asked for binary outputs. */
+  #written(json: Json): { body: Buffer; contentType: string; headerLength?: number } {
+    const asked = this.#binaryOutputsAsked();
+    if (asked !== undefined && isObject(json) && Array.isArray(json.outputs)) {
+      const encoded = encodeBinaryTensors(json, 'outputs', asked);
+      if (!encoded.ok) {
+        throw new StepError(502, this.#plan.entry, `writing binary outputs: ${encoded.reason}`);
+      }
+      const payload = Payload.ofBinary('v2', encoded.value.header, encoded.value.tail);
+      return {
+        body: payload.bytes,
+        contentType: payload.contentType,
+        ...(payload.headerLength !== undefined && { headerLength: payload.headerLength }),
+      };
+    }
+    return { body: Buffer.from(JSON.stringify(json)), contentType: 'application/json' };
   }
 
   /** Named steps' outputs beside the answer, under "intermediate_outputs". */
@@ -623,7 +830,7 @@ class GraphRun {
     for (const name of this.#plan.returnOutputs) {
       const flow = this.#outputs.get(name);
       if (!flow) continue;
-      const parsed = flow.payload.json();
+      const parsed = flow.payload.tensors();
       outputs[name] = parsed.ok ? parsed.value : flow.payload.bytes.toString('base64');
     }
     return { ...json, intermediate_outputs: outputs };

@@ -6,6 +6,7 @@ import {
   HANDOFF_FROM_CLIENT_KEY,
   type ExecutionPlan,
 } from '../../plan/execution.ts';
+import { HEADER_LENGTH_HEADER } from '../../protocols/binary-tensors.ts';
 import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 
@@ -200,7 +201,12 @@ export class RequestProcessor {
             set_headers: [
               headerValue('content-type', result.contentType),
               headerValue('content-length', String(result.body.length)),
+              ...(result.headerLength === undefined
+                ? []
+                : [headerValue(HEADER_LENGTH_HEADER, String(result.headerLength))]),
             ],
+            // The client's may no longer describe the body the executor prepared.
+            ...(result.headerLength === undefined && { remove_headers: [HEADER_LENGTH_HEADER] }),
           },
           ...(changed && { body_mutation: { body: result.body } }),
           clear_route_cache: true,
