@@ -241,9 +241,14 @@ export function readinessRoute(
   };
 }
 
-/** The upstreams whose health is the graph's readiness: its nodes', and the executor's if it runs a step. */
+/**
+ * The upstreams whose health is the graph's readiness: its nodes', and the
+ * executor's if it runs a step of JSON requests too (a graph Envoy runs that
+ * sends it only binary tensors is ready without it, as for JSON clients).
+ */
 export function readinessClusters(plan: GraphPlan): string[] {
-  return plan.executors.length > 0 ? [...plan.readiness, EXECUTOR_CLUSTER] : [...plan.readiness];
+  const needsExecutor = plan.executors.some((e) => e.binaryTensorsOnly !== true);
+  return needsExecutor ? [...plan.readiness, EXECUTOR_CLUSTER] : [...plan.readiness];
 }
 
 /**
