@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { statusGuardProblem } from '../controller/status-access.ts';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import { xdsSdsFiles } from '../envoy/xds-tls.ts';
@@ -12,6 +12,7 @@ import { isIpAddress, isValidHost } from '../spec/address.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
+import { graphCommand, pictureFormats, type PictureFormat } from './graph.ts';
 import { importCommand, type ImportFlags } from './import.ts';
 import { defaultWorkers } from '../runtime/workers.ts';
 import { caBundle } from '../runtime/tls-material.ts';
@@ -301,6 +302,29 @@ withDataPlaneFlags(
       // Unreadable or unusable certificate, key, CA or token files: say which, and why.
       command.error(`error: ${(error as Error).message}`);
     }
+  },
+);
+
+withDataPlaneFlags(
+  program
+    .command('graph')
+    .description('draw graph files (after the checks of validate) as SVG, Graphviz DOT or Mermaid')
+    .argument('<files...>', 'graph files or directories')
+    .addOption(
+      new Option('--format <format>', 'what to draw').choices(pictureFormats).default('svg'),
+    )
+    .option('--out <file>', 'write the picture here (default: stdout)'),
+).action(
+  async (
+    files: string[],
+    options: DataPlaneFlags & { format: PictureFormat; out?: string },
+    command: Command,
+  ) => {
+    process.exitCode = await graphCommand(
+      files,
+      { format: options.format, ...(options.out !== undefined && { out: options.out }) },
+      listenerOptions(options, executorCaOf(options, command)),
+    );
   },
 );
 
