@@ -1,4 +1,5 @@
 import { isIpAddress } from '../spec/address.ts';
+import { seconds } from './durations.ts';
 import { typed } from './type-urls.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { xdsTransportSocket, type XdsTlsOptions } from './xds-tls.ts';
@@ -25,6 +26,11 @@ export interface BootstrapOptions {
    * it can reconfigure and stop Envoy.
    */
   readonly ready?: { readonly address: string; readonly port: number };
+  /**
+   * Push stats to the control plane's metrics service (the status page's
+   * live rates) every `flushIntervalMs` (Envoy's default: 5 s); none: no sink.
+   */
+  readonly statSink?: { readonly flushIntervalMs?: number };
 }
 
 export const XDS_CLUSTER = 'switchyard_xds';
@@ -106,6 +112,31 @@ function readyResources(
   };
 }
 
+/**
+ * Envoy's metrics service stat sink, to the xDS server through the xDS
+ * cluster: the control plane hears every Envoy's counters without reaching
+ * into each one's admin port (docs/decisions, the status page's record).
+ * Counters go as increments since the last flush, which add up across Envoys.
+ */
+function statSink(sink: NonNullable<BootstrapOptions['statSink']>) {
+  return {
+    stats_sinks: [
+      {
+        name: 'envoy.stat_sinks.metrics_service',
+        typed_config: {
+          '@type': typed('envoy.config.metrics.v3.MetricsServiceConfig'),
+          transport_api_version: 'V3',
+          report_counters_as_deltas: true,
+          grpc_service: { envoy_grpc: { cluster_name: XDS_CLUSTER } },
+        },
+      },
+    ],
+    ...(sink.flushIntervalMs !== undefined && {
+      stats_flush_interval: seconds(sink.flushIntervalMs),
+    }),
+  };
+}
+
 /** An Envoy v3 bootstrap that takes everything else from the control plane over ADS. */
 export function bootstrapConfig(options: BootstrapOptions): Record<string, unknown> {
   const adminAddress = options.adminAddress ?? '127.0.0.1';
@@ -140,6 +171,7 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
       lds_config: ADS_CONFIG_SOURCE,
       cds_config: ADS_CONFIG_SOURCE,
     },
+    ...(options.statSink && statSink(options.statSink)),
     ...(options.runtime && {
       layered_runtime: {
         layers: [

@@ -61,7 +61,7 @@ function graphLines(graph: GraphModel, options: DotOptions): string[] {
   const id = graphId(graph);
   const edges = graphEdges(graph, options);
   const into = arrowsInto(edges);
-  const trafficOf = (node: string) => options.traffic?.(id, node);
+  const trafficOf = (node: string) => options.traffic?.(graph, node);
   const lines = [
     `  subgraph ${quoted(`cluster_${id}`)} {`,
     `    label=${quoted(id)}; id=${quoted(`graph:${id}`)};`,

@@ -1,3 +1,5 @@
+import type { GraphModel } from '../graph/model.ts';
+
 /** What Envoy saw of the calls to one node over the recent window, for a live picture. */
 export interface NodeTraffic {
   /** Requests to the node's cluster in the window. */
@@ -9,7 +11,7 @@ export interface NodeTraffic {
 }
 
 /** Where a picture finds the traffic of a graph's node; none for nodes without a cluster. */
-export type TrafficOf = (graphId: string, node: string) => NodeTraffic | undefined;
+export type TrafficOf = (graph: GraphModel, node: string) => NodeTraffic | undefined;
 
 function rate(value: number): string {
   return value >= 10 ? value.toFixed(0) : value.toFixed(2);

@@ -45,7 +45,35 @@ const entryFiles = [
   'envoy/extensions/access_loggers/stream/v3/stream.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/config/common/mutation_rules/v3/mutation_rules.proto',
+  'envoy/config/metrics/v3/metrics_service.proto',
+  'envoy/service/metrics/v3/metrics_service.proto',
 ];
+
+/**
+ * Envoy's metrics service sends Prometheus' client model, which the bundle
+ * imports but does not ship. These are the parts the stat sink reads (names,
+ * labels, counter values), at the field numbers of prometheus/client_model's
+ * metrics.proto; a decoder skips the fields left out.
+ */
+const PROMETHEUS_CLIENT_MODEL = 'io/prometheus/client/metrics.proto';
+const prometheusClientModel = `syntax = "proto2";
+package io.prometheus.client;
+message LabelPair { optional string name = 1; optional string value = 2; }
+enum MetricType { COUNTER = 0; GAUGE = 1; SUMMARY = 2; UNTYPED = 3; HISTOGRAM = 4; GAUGE_HISTOGRAM = 5; }
+message Gauge { optional double value = 1; }
+message Counter { optional double value = 1; }
+message Metric {
+  repeated LabelPair label = 1;
+  optional Gauge gauge = 2;
+  optional Counter counter = 3;
+  optional int64 timestamp_ms = 6;
+}
+message MetricFamily {
+  optional string name = 1;
+  optional string help = 2;
+  optional MetricType type = 3;
+  repeated Metric metric = 4;
+}`;
 
 /**
  * Fields and types that the Envoy we run (1.40) understands but the API
@@ -118,6 +146,9 @@ export function parseEnvoyProtos(): protobuf.Root {
     }
     return target;
   };
+  protobuf.parse(prometheusClientModel, root, { keepCase: true });
+  // Marked loaded, so the import of it in metrics_service.proto is not looked for on disk.
+  root.files.push(PROMETHEUS_CLIENT_MODEL);
   root.loadSync(entryFiles, { keepCase: true, alternateCommentMode: false });
   root.resolveAll();
   addFieldsNewerThanBundledProtos(root);

@@ -10,6 +10,7 @@ import {
   type DiscoveryResponse,
   type MethodCodec,
 } from './discovery-codec.ts';
+import type { ExtraService } from './metrics-service.ts';
 import { NodeMemory } from './node-memory.ts';
 import { groupOfCertificate, type PeerGroup } from './peer-group.ts';
 import type { Rejection } from './rejections.ts';
@@ -76,6 +77,8 @@ export interface AdsServerOptions {
    * that CA naming its node group (peer-group.ts), whatever its node.cluster says.
    */
   readonly tls?: ServerTlsSource;
+  /** Other gRPC services Envoy reaches through its xDS cluster (the metrics service). */
+  readonly services?: readonly ExtraService[];
 }
 
 /** How long a refused Envoy's first message (its node id, for the log) is waited for. */
@@ -144,6 +147,9 @@ export class AdsServer {
       [sotw.name]: this.#handler(sotw),
       [delta.name]: this.#handler(delta),
     });
+    for (const extra of this.#options.services ?? []) {
+      server.addService(extra.definition, extra.implementation);
+    }
     this.#unwatch = this.#cache.watch(() => {
       for (const stream of this.#streams) stream.changed();
     });
