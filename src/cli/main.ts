@@ -486,6 +486,12 @@ program
   )
   .option('--ready-address <address>', 'address of the --ready-port listener', '0.0.0.0')
   .option('--output <file>', 'write the bootstrap to this file instead of standard output')
+  .option(
+    '--stat-sink',
+    "push Envoy's stats to the control plane (the status page's live rates), over the xDS connection's cluster",
+    false,
+  )
+  .option('--stats-flush <seconds>', 'how often Envoy pushes them', count, 5)
   .action(
     async (
       options: {
@@ -503,6 +509,8 @@ program
         readyPort?: number;
         readyAddress: string;
         output?: string;
+        statSink: boolean;
+        statsFlush: number;
       },
       command: Command,
     ) => {
@@ -545,6 +553,7 @@ program
         ...(options.readyPort !== undefined && {
           ready: { address: options.readyAddress, port: options.readyPort },
         }),
+        ...(options.statSink && { statSink: { flushIntervalMs: options.statsFlush * 1000 } }),
       });
       if (xdsTls) await writeSdsFiles(xdsSdsFiles(xdsTls));
       const text = `${JSON.stringify(bootstrap, null, 2)}\n`;

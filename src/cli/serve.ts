@@ -1,5 +1,6 @@
 import { startControlPlane, type ControlPlaneOptions } from '../controller/control-plane.ts';
 import { isLoopbackHost } from '../controller/status-access.ts';
+import { statusPageRoutes } from '../controller/status-page.ts';
 import { startStatusServer, type StatusSecurity } from '../controller/status-server.ts';
 import { log } from '../runtime/log.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
@@ -25,10 +26,12 @@ export async function serveCommand(
     );
   }
   const controlPlane = await startControlPlane(options);
-  const status = await startStatusServer(controlPlane.status, statusAddress, {
-    ...statusSecurity,
-    log,
-  });
+  const status = await startStatusServer(
+    controlPlane.status,
+    statusAddress,
+    { ...statusSecurity, log },
+    statusPageRoutes(controlPlane),
+  );
   const scheme = statusSecurity.tls ? 'https' : 'http';
   const guard = [
     statusSecurity.tokenFile !== undefined && 'a bearer token',
@@ -37,6 +40,7 @@ export async function serveCommand(
   log(
     `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}`,
   );
+  log(`graphs page on ${scheme}://${statusAddress.host}:${String(status.port)}/ui`);
   const xdsSecurity = options.xdsTls
     ? options.xdsTls.clientCa === undefined
       ? ' over TLS'

@@ -1,4 +1,6 @@
+import { clusterCounterOf } from '../envoy/cluster-stats.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
+import type { GraphModel } from '../graph/model.ts';
 import { ROUTE } from '../envoy/type-urls.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
@@ -8,8 +10,10 @@ import { watchCaBundle, watchTlsFiles, type TlsFiles } from '../runtime/tls-mate
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
+import { metricsService } from '../xds/metrics-service.ts';
 import { GroupPipeline } from './group-pipeline.ts';
 import type { ControlPlaneStatus } from './status.ts';
+import { TrafficWindow } from './traffic-window.ts';
 
 export interface ControlPlaneOptions {
   /** The graphs every Envoy gets, unless its node group has a directory of its own. */
@@ -43,6 +47,10 @@ export interface ControlPlane {
   readonly problems: () => ReadonlyMap<string, readonly Diagnostic[]>;
   /** Every connected Envoy and every graph: what `switchyard status` shows. */
   readonly status: () => ControlPlaneStatus;
+  /** The graphs each node group serves now (its last good versions). */
+  readonly served: () => readonly { group: string; graphs: readonly GraphModel[] }[];
+  /** Calls to each cluster over the last minute, as the Envoys' stat sinks report them. */
+  readonly traffic: TrafficWindow;
   readonly stop: () => Promise<void>;
 }
 
@@ -70,8 +78,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       : options.listener;
   // Versions hash what Envoy receives; the encoding is kept for every stream that sends it.
   const cache = new SnapshotCache((resource) => encodeAny(root, resource).value);
+  const traffic = new TrafficWindow();
   const server = new AdsServer(cache, root, {
     log: say,
+    services: [
+      metricsService(root, (_envoy, increments) => {
+        for (const [name, increment] of increments) {
+          const counter = clusterCounterOf(name);
+          if (counter) traffic.record(counter.cluster, counter.counter, increment);
+        }
+      }),
+    ],
     ...(options.xdsEvents && { events: options.xdsEvents }),
     ...(xdsTls && { tls: xdsTls }),
   });
@@ -106,6 +123,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             source: graph.source,
             version,
             programmedOn: members.filter((e) => e.graphs.programs(id)).length,
+            programmedBy: members.filter((e) => e.graphs.programs(id)).map((e) => e.status.nodeId),
             envoys: members.length,
             executors: pipeline.executors(graph),
             problems: members.flatMap((e) =>
@@ -126,6 +144,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     server,
     problems,
     status,
+    served: () =>
+      pipelines.map((pipeline) => ({ group: pipeline.group, graphs: pipeline.served() })),
+    traffic,
     stop: async () => {
       for (const files of watched) files.close();
       for (const pipeline of pipelines) pipeline.stop();

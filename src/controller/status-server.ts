@@ -21,6 +21,18 @@ export interface StatusSecurity {
   readonly log?: (line: string) => void;
 }
 
+/** A page of the status server beside GET /status (the status page and its JSON). */
+export interface StatusRoute {
+  readonly contentType: string;
+  readonly body: () => string | Promise<string>;
+  /**
+   * The same bytes for everyone and no data of the control plane (the page's
+   * HTML): served without the bearer token, which a browser cannot send when
+   * it opens a page. A client certificate is still needed where one is.
+   */
+  readonly withoutToken?: boolean;
+}
+
 function answer(response: ServerResponse, status: number, body: unknown, headers = {}): void {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(`${JSON.stringify(body, null, 2)}\n`);
@@ -35,6 +47,7 @@ export async function startStatusServer(
   status: () => ControlPlaneStatus,
   address: { host: string; port: number },
   security: StatusSecurity = {},
+  routes: ReadonlyMap<string, StatusRoute> = new Map(),
 ): Promise<{ port: number; stop: () => Promise<void> }> {
   const log = security.log ?? (() => undefined);
   const token =
@@ -51,34 +64,54 @@ export async function startStatusServer(
   const mutual = security.tls?.clientCa !== undefined;
 
   /** Why a request may not read the status, if it may not. */
-  const refusal = (request: IncomingMessage): string | undefined => {
+  const refusal = (
+    request: IncomingMessage,
+    route: StatusRoute | undefined,
+  ): string | undefined => {
     const socket = request.socket;
+    const page = `GET ${request.url ?? ''}`;
     if (mutual && !(socket instanceof TLSSocket && socket.authorized)) {
-      return 'GET /status needs a client certificate from the status client CA';
+      return `${page} needs a client certificate from the status client CA`;
     }
-    if (token && !bearerMatches(request.headers.authorization, token.value)) {
-      return 'GET /status needs the bearer token (Authorization: Bearer <token>)';
+    if (
+      token &&
+      route?.withoutToken !== true &&
+      !bearerMatches(request.headers.authorization, token.value)
+    ) {
+      return `${page} needs the bearer token (Authorization: Bearer <token>)`;
     }
     return undefined;
   };
 
+  const pages = ['/status', ...routes.keys()].map((path) => `GET ${path}`).join(', ');
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    if (request.method !== 'GET' || request.url !== '/status') {
-      answer(
-        response,
-        404,
-        errorShape({ status: 404, reason: 'the only page here is GET /status' }),
-      );
+    const isStatus = request.method === 'GET' && request.url === '/status';
+    const route = request.method === 'GET' ? routes.get(request.url ?? '') : undefined;
+    if (!isStatus && !route) {
+      answer(response, 404, errorShape({ status: 404, reason: `the pages here are ${pages}` }));
       return;
     }
-    const refused = refusal(request);
+    const refused = refusal(request, route);
     if (refused !== undefined) {
       answer(response, 401, errorShape({ status: 401, reason: refused }), {
         ...(token && { 'www-authenticate': 'Bearer realm="switchyard"' }),
       });
       return;
     }
-    answer(response, 200, status());
+    if (!route) {
+      answer(response, 200, status());
+      return;
+    }
+    Promise.resolve(route.body()).then(
+      (body) => {
+        response.writeHead(200, { 'content-type': route.contentType, 'cache-control': 'no-store' });
+        response.end(body);
+      },
+      (error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        answer(response, 500, errorShape({ status: 500, reason }));
+      },
+    );
   };
 
   const material = tls?.value;

@@ -11,6 +11,8 @@ export interface GraphStatus {
   readonly version: string;
   /** On how many of the group's connected Envoys every resource of the graph's current version is ACKed. */
   readonly programmedOn: number;
+  /** Those Envoys' node ids. */
+  readonly programmedBy: readonly string[];
   readonly envoys: number;
   /** Resources of the graph an Envoy refused, or that wait for one it refused, with its message. */
   readonly problems: readonly (GraphProblem & { readonly envoy: string })[];

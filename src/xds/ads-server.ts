@@ -148,7 +148,7 @@ export class AdsServer {
       [delta.name]: this.#handler(delta),
     });
     for (const extra of this.#options.services ?? []) {
-      server.addService(extra.definition, extra.implementation);
+      server.addService(extra.definition, { [extra.name]: this.#guarded(extra.handle) });
     }
     this.#unwatch = this.#cache.watch(() => {
       for (const stream of this.#streams) stream.changed();
@@ -220,7 +220,9 @@ export class AdsServer {
    * certificate the client CA does not vouch for (none, another CA's, an
    * expired one) leaves grpc-js's auth context empty.
    */
-  #peerGroup(call: grpc.ServerDuplexStream<unknown, unknown>): PeerGroup | undefined {
+  #peerGroup(
+    call: Pick<grpc.ServerDuplexStream<unknown, unknown>, 'getAuthContext'>,
+  ): PeerGroup | undefined {
     if (!this.#options.tls?.value.ca) return undefined;
     const peer = call.getAuthContext().sslPeerCertificate;
     if (!peer) {
@@ -231,6 +233,20 @@ export class AdsServer {
       };
     }
     return groupOfCertificate(peer.subjectaltname);
+  }
+
+  /** Under mutual TLS, a service beside ADS hears only Envoys that would get configuration. */
+  #guarded<Request>(
+    handle: grpc.handleClientStreamingCall<Request, object>,
+  ): grpc.handleClientStreamingCall<Request, object> {
+    return (call, callback) => {
+      const peer = this.#peerGroup(call);
+      if (peer && !peer.ok) {
+        callback({ code: grpc.status.UNAUTHENTICATED, details: peer.reason });
+        return;
+      }
+      handle(call, callback);
+    };
   }
 
   #handler<Request extends NodeRequest, Response>(

@@ -1,16 +1,20 @@
 import type * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 
-/** A gRPC service served beside ADS, on the same server (one address, one guard). */
+/**
+ * A gRPC service of one client-streaming method, served beside ADS on the
+ * same server: one address, one TLS guard.
+ */
 export interface ExtraService {
   readonly definition: grpc.ServiceDefinition;
-  readonly implementation: grpc.UntypedServiceImplementation;
+  readonly name: string;
+  readonly handle: grpc.handleClientStreamingCall<StreamMetricsMessage, object>;
 }
 
 /** Counter increments one Envoy reported in one flush, by stat name. */
 export type CounterReport = (envoy: string, increments: ReadonlyMap<string, number>) => void;
 
-interface StreamMetricsMessage {
+export interface StreamMetricsMessage {
   identifier?: { node?: { id?: string } };
   envoy_metrics?: { name?: string; type?: number; metric?: { counter?: { value?: number } }[] }[];
 }
@@ -58,8 +62,5 @@ export function metricsService(root: protobuf.Root, report: CounterReport): Extr
     // A stream that breaks (the Envoy left) has nothing more to report.
     call.on('error', () => undefined);
   };
-  return {
-    definition: { StreamMetrics: method },
-    implementation: { StreamMetrics: streamMetrics },
-  };
+  return { definition: { StreamMetrics: method }, name: 'StreamMetrics', handle: streamMetrics };
 }

@@ -102,7 +102,7 @@ test('the metrics service hands each report to the control plane under the Envoy
     reports.push([envoy, new Map(increments)]);
   });
   const server = new grpc.Server();
-  server.addService(service.definition, service.implementation);
+  server.addService(service.definition, { [service.name]: service.handle });
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => {
       if (error) reject(error);
