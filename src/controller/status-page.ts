@@ -154,7 +154,7 @@ export function statusPageRoutes(sources: PageSources): ReadonlyMap<string, Stat
   const html = readFileSync(join(import.meta.dirname, 'status-page.html'), 'utf8');
   const svgs = new SvgCache();
   return new Map<string, StatusRoute>([
-    ['/ui', { contentType: 'text/html; charset=utf-8', body: () => html }],
+    ['/ui', { contentType: 'text/html; charset=utf-8', body: () => html, withoutToken: true }],
     [
       '/ui/graphs',
       {

@@ -22,6 +22,9 @@ import { freePort } from '../support/ports.ts';
  */
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-page-'));
 const requestsSent = 100;
+// The status server is guarded as beyond loopback: the page's data needs the bearer token.
+const token = 'page-test-token-5b1e';
+const tokenFile = join(dir, 'status.token');
 let current: SampleModel;
 let candidate: SampleModel;
 let controlPlane: ControlPlane;
@@ -51,6 +54,7 @@ spec:
     candidate: { kind: model, model: fraud-next, endpoint: { addresses: ['127.0.0.1:${String(candidate.port)}'] } }
 `,
   );
+  writeFileSync(tokenFile, `${token}\n`);
   const listenerPort = await freePort();
   controlPlane = await startControlPlane({
     graphsDir: dir,
@@ -67,7 +71,7 @@ spec:
   status = await startStatusServer(
     controlPlane.status,
     { host: '127.0.0.1', port: 0 },
-    {},
+    { tokenFile },
     statusPageRoutes(controlPlane),
   );
   graphsUrl = `http://127.0.0.1:${String(status.port)}/ui/graphs`;
@@ -108,7 +112,7 @@ after(async () => {
 });
 
 async function pageModel(): Promise<PageModel> {
-  const response = await fetch(graphsUrl);
+  const response = await fetch(graphsUrl, { headers: { authorization: `Bearer ${token}` } });
   return (await response.json()) as PageModel;
 }
 
@@ -124,7 +128,7 @@ test('the page lists the canary, draws it, and shows the split and each arrow’
     250,
   );
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${String(status.port)}/ui`, { timeout: 30_000 });
+  await page.goto(`http://127.0.0.1:${String(status.port)}/ui#token=${token}`, { timeout: 30_000 });
   const section = page.locator('section[data-graph="default/fraud"]');
   await section.locator('[data-field="state"]:text-is("programmed")').waitFor({ timeout: 15_000 });
   assert.equal(await section.locator('[data-field="envoys"]').textContent(), 'page-envoy');
@@ -180,9 +184,18 @@ test('the page lists the canary, draws it, and shows the split and each arrow’
   await page.close();
 });
 
-test('the page and its JSON carry no payloads, addresses or switch values; other paths are 404', async () => {
+test('the page is behind the status guard: its data needs the token; it carries no payloads or addresses', async () => {
   const text = JSON.stringify(await pageModel());
   assert.doesNotMatch(text, /127\.0\.0\.1|inputs|FP32/);
+  assert.equal((await fetch(graphsUrl)).status, 401);
+  assert.equal(
+    (await fetch(graphsUrl, { headers: { authorization: 'Bearer not-the-token' } })).status,
+    401,
+  );
+  // The page itself (the same HTML for everyone, no data) opens in a browser without it.
+  const html = await fetch(`http://127.0.0.1:${String(status.port)}/ui`);
+  assert.equal(html.status, 200);
+  assert.doesNotMatch(await html.text(), /page-test-token|fraud/);
   const missing = await fetch(`http://127.0.0.1:${String(status.port)}/ui/nothing`);
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /GET \/ui/);
