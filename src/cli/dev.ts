@@ -7,6 +7,7 @@ import { startControlPlane } from '../controller/control-plane.ts';
 import { startEnvoyProcess } from '../runtime/envoy-process.ts';
 import { log } from '../runtime/log.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
+import { statusPageRoutes } from '../controller/status-page.ts';
 import { startStatusServer } from '../controller/status-server.ts';
 
 const ports = {
@@ -83,10 +84,12 @@ export async function devCommand(graphsDir: string): Promise<void> {
     hopUrl: `http://127.0.0.1:${String(ports.hops)}`,
     log,
   });
-  const status = await startStatusServer(controlPlane.status, {
-    host: '127.0.0.1',
-    port: ports.status,
-  });
+  const status = await startStatusServer(
+    controlPlane.status,
+    { host: '127.0.0.1', port: ports.status },
+    {},
+    statusPageRoutes(controlPlane),
+  );
   const envoy = await startEnvoyProcess({
     bootstrap: bootstrapConfig({
       nodeId: 'switchyard-dev',
@@ -94,12 +97,14 @@ export async function devCommand(graphsDir: string): Promise<void> {
       xdsAddress: '127.0.0.1',
       xdsPort: controlPlane.xdsPort,
       adminPort: ports.admin,
+      statSink: { flushIntervalMs: 2000 },
     }),
     name: 'dev',
   });
   log(
     `Envoy ${envoy.version} is serving the graphs of ${graphsDir} on 127.0.0.1:${String(ports.listener)}`,
   );
+  log(`the graphs, drawn with live traffic: http://127.0.0.1:${String(status.port)}/ui`);
   process.stdout.write(`\n${tryThis()}\n\nPress Ctrl-C to stop.\n`);
   const shadowSeen = setInterval(() => {
     if (shadow && shadow.requests.length > 0) {

@@ -16,6 +16,7 @@ export type GraphState = 'accepted' | 'programmed' | 'rejected';
 
 /** One arrow of a graph on the page, with the traffic into its target node. */
 export interface PageEdge {
+  /** Empty for the calls into the graph's entry. */
   readonly from: string;
   readonly to: string;
   readonly label: string;
@@ -67,21 +68,29 @@ function pageEdges(graph: GraphModel, traffic: TrafficWindow): PageEdge[] {
     const requests = trafficOf(traffic, graph, edge.to)?.requests ?? 0;
     splitTotals.set(edge.from, (splitTotals.get(edge.from) ?? 0) + requests);
   }
-  return edges.map((edge) => {
-    const seen = trafficOf(traffic, graph, edge.to);
-    const total = splitTotals.get(edge.from) ?? 0;
-    return {
-      from: edge.from,
-      to: edge.to,
-      label: edge.label,
-      ...(edge.weight && { weightPercent: edge.weight.percent }),
-      ...(edge.weight &&
-        total > 0 && {
-          observedPercent: Math.round(((seen?.requests ?? 0) / total) * 1000) / 10,
-        }),
-      ...(seen && { traffic: seen }),
-    };
-  });
+  // Calls into the graph: the entry's own traffic, when it is a node with a cluster.
+  const entry = trafficOf(traffic, graph, graph.entry);
+  const into: PageEdge[] =
+    clusterOfNode(graph, graph.entry) === undefined
+      ? []
+      : [{ from: '', to: graph.entry, label: 'entry', ...(entry && { traffic: entry }) }];
+  return into.concat(
+    edges.map((edge) => {
+      const seen = trafficOf(traffic, graph, edge.to);
+      const total = splitTotals.get(edge.from) ?? 0;
+      return {
+        from: edge.from,
+        to: edge.to,
+        label: edge.label,
+        ...(edge.weight && { weightPercent: edge.weight.percent }),
+        ...(edge.weight &&
+          total > 0 && {
+            observedPercent: Math.round(((seen?.requests ?? 0) / total) * 1000) / 10,
+          }),
+        ...(seen && { traffic: seen }),
+      };
+    }),
+  );
 }
 
 /**
