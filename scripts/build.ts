@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   ENVOY_DESCRIPTOR_PATH,
@@ -25,6 +25,10 @@ rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], {
   stdio: 'inherit',
 });
+// Files the sources read beside themselves (the status page's HTML), which tsc does not copy.
+for (const asset of readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' })) {
+  if (asset.endsWith('.html')) cpSync(join(root, 'src', asset), join(dist, asset));
+}
 // Where the compiled loader looks for it: the same place under dist/ as under src/.
 writeFileSync(
   join(dist, relative(join(root, 'src'), ENVOY_DESCRIPTOR_PATH)),

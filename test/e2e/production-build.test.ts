@@ -112,7 +112,7 @@ spec:
   );
 });
 
-test('the compiled CLI serves graphs and answers /status', async () => {
+test('the compiled CLI serves graphs and answers /status and the status page', async () => {
   const statusPort = await freePort();
   const serve = await startSwitchyard(
     [
@@ -140,6 +140,13 @@ test('the compiled CLI serves graphs and answers /status', async () => {
       'shadow.yaml',
       'tiered.yaml',
     ]);
+    // The status page's HTML is an asset the build copies; its JSON draws with Graphviz's WASM.
+    const page = await request(`http://127.0.0.1:${String(statusPort)}/ui`);
+    assert.equal(page.statusCode, 200);
+    assert.match(await page.body.text(), /<title>Switchyard graphs<\/title>/);
+    const graphs = await request(`http://127.0.0.1:${String(statusPort)}/ui/graphs`);
+    assert.equal(graphs.statusCode, 200);
+    assert.equal(((await graphs.body.json()) as { graphs: unknown[] }).graphs.length, 4);
   } finally {
     assert.equal(await serve.stop(), 0, serve.output());
   }
