@@ -18,10 +18,16 @@ export class TrafficWindow {
   readonly #windowMs: number;
   readonly #now: () => number;
   #since: number | undefined;
+  #swept = 0;
 
   constructor(windowMs = 60_000, now: () => number = Date.now) {
     this.#windowMs = windowMs;
     this.#now = now;
+  }
+
+  /** How many clusters it holds samples of. */
+  get clusters(): number {
+    return this.#samples.size;
   }
 
   get windowSeconds(): number {
@@ -40,6 +46,15 @@ export class TrafficWindow {
       errors: counter === 'errors' ? increment : 0,
     });
     this.#samples.set(cluster, this.#prune(samples, at));
+    // Clusters nobody reads (the page closed, a graph deleted) are forgotten once a window.
+    if (at - this.#swept >= this.#windowMs) {
+      this.#swept = at;
+      for (const [name, kept] of this.#samples) {
+        const left = this.#prune(kept, at);
+        if (left.length === 0) this.#samples.delete(name);
+        else this.#samples.set(name, left);
+      }
+    }
   }
 
   #prune(samples: Sample[], now: number): Sample[] {

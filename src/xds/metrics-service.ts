@@ -51,6 +51,7 @@ export function metricsService(root: protobuf.Root, report: CounterReport): Extr
       const increments = new Map<string, number>();
       for (const family of message.envoy_metrics ?? []) {
         if ((family.type ?? COUNTER) !== COUNTER || family.name === undefined) continue;
+        // Tags are not sent as labels: a family is one stat, with one metric.
         const value = family.metric?.[0]?.counter?.value ?? 0;
         if (value > 0) increments.set(family.name, value);
       }

@@ -71,6 +71,15 @@ test('the traffic window adds increments up, forgets them after the window, and 
   assert.equal(window.trafficOf('c'), undefined);
 });
 
+test('the traffic window forgets clusters nobody reads once they leave the window', () => {
+  let now = 0;
+  const window = new TrafficWindow(60_000, () => now);
+  for (let index = 0; index < 1000; index++) window.record(`gone/${String(index)}`, 'requests', 1);
+  now += 61_000;
+  window.record('kept', 'requests', 1);
+  assert.equal(window.clusters, 1);
+});
+
 test('the bootstrap with the stat sink encodes as Envoy reads it; without, it has none', () => {
   const options = {
     nodeId: 'n',
