@@ -28,7 +28,12 @@ test("a node's cluster is the one the translator names for it; stat names read b
   assert.ok(graph);
   const node = graph.nodes.get('fraud.v1');
   assert.ok(node && hasEndpoint(node));
-  const translated = cluster(planUpstream(graph, 'fraud.v1', node));
+  const translated = cluster(planUpstream(graph, 'fraud.v1', node), {
+    address: '127.0.0.1',
+    port: 10000,
+    hopPort: 10001,
+    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
+  });
   assert.equal(clusterOfNode(graph, 'fraud.v1'), translated.name);
   assert.equal(clusterOfNode(graph, 'split'), undefined, 'a splitter has no cluster');
   assert.deepEqual(clusterCounterOf(`cluster.${String(translated.name)}.upstream_rq_total`), {
