@@ -169,6 +169,9 @@ function listenerOptions(flags: DataPlaneFlags, executorCa?: string): ListenerOp
   };
 }
 
+const KUBERNETES_FILES_HELP =
+  'as the Kubernetes controller reads them: nodes may be served by Services (endpoint.service)';
+
 const program = new Command('switchyard')
   .description('Run ML inference graphs on Envoy.')
   .showHelpAfterError();
@@ -177,25 +180,37 @@ withDataPlaneFlags(
   program
     .command('validate')
     .description('check graph files and report every problem; exit 1 if there is any')
-    .argument('<files...>', 'graph files or directories'),
-).action(async (files: string[], options: DataPlaneFlags, command: Command) => {
-  process.exitCode = await validateCommand(
-    files,
-    listenerOptions(options, executorCaOf(options, command)),
-  );
-});
+    .argument('<files...>', 'graph files or directories')
+    .option('--kubernetes', KUBERNETES_FILES_HELP, false),
+).action(
+  async (files: string[], options: DataPlaneFlags & { kubernetes: boolean }, command: Command) => {
+    process.exitCode = await validateCommand(
+      files,
+      listenerOptions(options, executorCaOf(options, command)),
+      {
+        services: options.kubernetes,
+      },
+    );
+  },
+);
 
 withDataPlaneFlags(
   program
     .command('compile')
     .description('print the Envoy resources compiled from graph files, as JSON')
-    .argument('<files...>', 'graph files or directories'),
-).action(async (files: string[], options: DataPlaneFlags, command: Command) => {
-  process.exitCode = await compileCommand(
-    files,
-    listenerOptions(options, executorCaOf(options, command)),
-  );
-});
+    .argument('<files...>', 'graph files or directories')
+    .option('--kubernetes', KUBERNETES_FILES_HELP, false),
+).action(
+  async (files: string[], options: DataPlaneFlags & { kubernetes: boolean }, command: Command) => {
+    process.exitCode = await compileCommand(
+      files,
+      listenerOptions(options, executorCaOf(options, command)),
+      {
+        services: options.kubernetes,
+      },
+    );
+  },
+);
 
 withDataPlaneFlags(
   program

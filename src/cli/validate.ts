@@ -1,4 +1,5 @@
 import { compileGraphFiles } from '../controller/compile-files.ts';
+import type { CompilerOptions } from '../controller/compile.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
 import { printDiagnostics } from './output.ts';
 
@@ -10,8 +11,9 @@ import { printDiagnostics } from './output.ts';
 export async function validateCommand(
   paths: readonly string[],
   listener: ListenerOptions,
+  options?: CompilerOptions,
 ): Promise<number> {
-  const { graphs, diagnostics } = await compileGraphFiles(paths, listener);
+  const { graphs, diagnostics } = await compileGraphFiles(paths, listener, options);
   printDiagnostics(diagnostics);
   if (diagnostics.length > 0) {
     process.stderr.write(`${String(diagnostics.length)} problem(s) found\n`);

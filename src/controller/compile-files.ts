@@ -7,7 +7,7 @@ import { envoyProtos } from '../protos/envoy-protos.ts';
 import { readGraphFiles } from '../sources/graph-files.ts';
 import type { SourceUpdate } from '../sources/source-update.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
-import { GraphCompiler } from './compile.ts';
+import { GraphCompiler, type CompilerOptions } from './compile.ts';
 import { LastGoodGraphs } from './last-good.ts';
 
 export interface UnitsCompiled {
@@ -31,8 +31,9 @@ export function compileUnits(
   updates: readonly SourceUpdate[],
   listener: ListenerOptions,
   root: protobuf.Root,
+  options?: CompilerOptions,
 ): UnitsCompiled {
-  const compiler = new GraphCompiler(root, listener);
+  const compiler = new GraphCompiler(root, listener, options);
   const lastGood = new LastGoodGraphs((graph) => compiler.problemsOf(graph));
   lastGood.apply(updates);
   const graphs = lastGood.graphs();
@@ -49,6 +50,7 @@ export function compileUnits(
 export async function compileGraphFiles(
   paths: readonly string[],
   listener: ListenerOptions,
+  options?: CompilerOptions,
 ): Promise<UnitsCompiled> {
-  return compileUnits(await readGraphFiles(paths), listener, envoyProtos());
+  return compileUnits(await readGraphFiles(paths), listener, envoyProtos(), options);
 }

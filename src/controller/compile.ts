@@ -6,6 +6,7 @@ import type { ResourceChanges, ResourceSet } from '../envoy/resource-set.ts';
 import { graphRoutes } from '../envoy/route.ts';
 import { translate, type Translation } from '../envoy/translate.ts';
 import type { GraphModel } from '../graph/model.ts';
+import { serviceReferences } from '../graph/services.ts';
 import { planGraph, type PlannedGraph } from '../plan/plan.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { validateResource } from '../protos/pgv/validate.ts';
@@ -48,6 +49,25 @@ function envoyRuleViolations(
   );
 }
 
+export interface CompilerOptions {
+  /**
+   * Whether nodes may be served by Kubernetes Services: only when a
+   * Kubernetes source follows their EndpointSlices.
+   */
+  readonly services?: boolean;
+}
+
+/** A Service endpoint where nothing follows Services: a problem of the graph, at the endpoint. */
+function serviceProblems(graph: GraphModel): Diagnostic[] {
+  return serviceReferences(graph).map((reference) => ({
+    code: 'unsupported' as const,
+    source: graph.source,
+    path: reference.path,
+    message: `node "${reference.node}" is served by a Kubernetes Service, which needs a Kubernetes source`,
+    hint: 'run serve --kubernetes (validate and compile: --kubernetes), or give addresses or url',
+  }));
+}
+
 interface GraphResult {
   readonly planned?: PlannedGraph;
   readonly diagnostics: readonly Diagnostic[];
@@ -64,12 +84,14 @@ interface GraphResult {
 export class GraphCompiler {
   readonly #root: protobuf.Root;
   #listener: ListenerOptions;
+  readonly #services: boolean;
   readonly #results = new WeakMap<GraphModel, GraphResult>();
   #last: Translation | undefined;
 
-  constructor(root: protobuf.Root, listener: ListenerOptions) {
+  constructor(root: protobuf.Root, listener: ListenerOptions, options: CompilerOptions = {}) {
     this.#root = root;
     this.#listener = listener;
+    this.#services = options.services === true;
   }
 
   /**
@@ -119,10 +141,14 @@ export class GraphCompiler {
   #result(graph: GraphModel): GraphResult {
     let result = this.#results.get(graph);
     if (!result) {
+      const unsupported = this.#services ? [] : serviceProblems(graph);
       const { planned, diagnostics } = planGraph(graph);
-      const problems = planned
-        ? envoyRuleViolations(this.#root, this.#listener, graph, planned)
-        : diagnostics;
+      const problems =
+        unsupported.length > 0
+          ? unsupported
+          : planned
+            ? envoyRuleViolations(this.#root, this.#listener, graph, planned)
+            : diagnostics;
       result =
         problems.length === 0 && planned ? { planned, diagnostics: [] } : { diagnostics: problems };
       this.#results.set(graph, result);
@@ -136,6 +162,7 @@ export function compileGraphs(
   graphs: readonly GraphModel[],
   listener: ListenerOptions,
   root: protobuf.Root,
+  options?: CompilerOptions,
 ): Compiled {
-  return new GraphCompiler(root, listener).compile(graphs);
+  return new GraphCompiler(root, listener, options).compile(graphs);
 }

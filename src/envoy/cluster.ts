@@ -34,12 +34,58 @@ function hasAddresses(upstream: UpstreamPlan): upstream is AddressedUpstream {
   return upstream.endpoints.kind !== 'listener';
 }
 
+/** The endpoints of an upstream of static addresses; a Service's come from the controller. */
 function loadAssignmentOf(upstream: UpstreamPlan): EnvoyResource {
+  const endpoints = upstream.endpoints;
+  if (endpoints.kind === 'service') {
+    throw new Error(`${upstream.id}: a Service's endpoints come from its EndpointSlices`);
+  }
   return {
     '@type': ENDPOINT,
     cluster_name: upstream.id,
-    endpoints: hasAddresses(upstream) ? lbEndpoints(upstream.endpoints.addresses) : [],
+    endpoints: endpoints.kind === 'listener' ? [] : lbEndpoints(endpoints.addresses),
   };
+}
+
+/** One endpoint of a Service, as its EndpointSlices give it. */
+export interface ServiceEndpoint {
+  /** An IPv4 or IPv6 address (EndpointSlices of FQDNs are not EDS endpoints). */
+  readonly address: string;
+  readonly port: number;
+  /** Terminating but still serving: Envoy finishes with it and sends it no new requests. */
+  readonly draining: boolean;
+}
+
+/**
+ * A Service's endpoints as the ClusterLoadAssignment of an upstream's
+ * cluster. None is a valid assignment: the cluster is there and answers 503.
+ */
+export function serviceLoadAssignment(
+  cluster: string,
+  endpoints: readonly ServiceEndpoint[],
+): EnvoyResource {
+  return {
+    '@type': ENDPOINT,
+    cluster_name: cluster,
+    endpoints:
+      endpoints.length === 0
+        ? []
+        : [
+            {
+              lb_endpoints: endpoints.map((e) => ({
+                endpoint: {
+                  address: { socket_address: { address: e.address, port_value: e.port } },
+                },
+                ...(e.draining && { health_status: 'DRAINING' }),
+              })),
+            },
+          ],
+  };
+}
+
+/** Whether Envoy gets an upstream's endpoints by EDS: static addresses and Services do. */
+export function isEdsUpstream(upstream: UpstreamPlan): boolean {
+  return upstream.endpoints.kind === 'static' || upstream.endpoints.kind === 'service';
 }
 
 /**
@@ -79,7 +125,7 @@ function healthChecks(path: string, options: { http2?: boolean; host?: string } 
 
 function discovery(upstream: AddressedUpstream) {
   const endpoints = upstream.endpoints;
-  if (endpoints.kind === 'static') {
+  if (endpoints.kind === 'static' || endpoints.kind === 'service') {
     return { type: 'EDS', eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE } };
   }
   return {
@@ -122,7 +168,9 @@ function clusterOf(upstream: AddressedUpstream): EnvoyResource {
     ...discovery(upstream),
     connect_timeout: '1s',
     circuit_breakers: circuitBreakers(upstream),
-    ...healthChecks(upstream.healthCheckPath),
+    // A Service's endpoints are its ready pods: the kubelet's probes already decide, and
+    // Envoy's own checks would only add load on them (and traffic to pods a test must not reach).
+    ...(upstream.endpoints.kind !== 'service' && healthChecks(upstream.healthCheckPath)),
     ...(outlier && {
       outlier_detection: {
         consecutive_5xx: outlier.consecutive5xx,

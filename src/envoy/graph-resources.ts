@@ -31,5 +31,6 @@ export function plannedGraphResources(
     ...(planned.graph.hops.length > 0 ? [hopRouteConfiguration([planned.graph])] : []),
     ...planned.upstreams.map((upstream) => cluster(upstream, options)),
     ...planned.upstreams.filter((u) => u.endpoints.kind === 'static').map(loadAssignment),
+    // A Service's endpoints are addresses and ports its EndpointSlices hold: valid as such.
   ];
 }

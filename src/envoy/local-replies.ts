@@ -1,4 +1,4 @@
-import { EXECUTOR_REPLY_DETAILS, PLAN_HEADER } from '../plan/execution.ts';
+import { EXECUTOR_REPLY_DETAILS, NO_ENDPOINT_HEADER, PLAN_HEADER } from '../plan/execution.ts';
 import { errorShape } from '../protocols/error-body.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { typed } from './type-urls.ts';
@@ -111,10 +111,24 @@ const executorRouteMappers = [
   ),
 ];
 
-/** A node's failures, as Envoy saw them: its deadline 504, its circuit breaker 503, the rest 502. */
+/**
+ * A node's failures, as Envoy saw them: its deadline 504, its circuit breaker or no endpoint
+ * at all 503, the rest 502.
+ */
 export const nodeFailureMappers = [
   mapper(flags(['UT']), 504, 'the node did not answer within its timeout'),
   mapper(flags(['UO']), 503, "the node's circuit breaker is open: too many requests in flight"),
+  // No endpoint at all (a Service with no ready pod): nothing failed, none serves. Marked, so
+  // the executor, to which this is a hop's answer, answers the 503 as it is too.
+  {
+    ...mapper(flags(['UH']), 503, 'the node has no ready endpoint to send the request to'),
+    headers_to_add: [
+      {
+        header: { key: NO_ENDPOINT_HEADER, value: 'true' },
+        append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+      },
+    ],
+  },
   mapper(
     flags([...UPSTREAM_FAILURE_FLAGS, 'UPE']),
     502,

@@ -74,6 +74,7 @@ function editUpstreams(
     old.delete(upstream.id);
     const kept = previous && isDeepStrictEqual(previous, upstream) ? previous : upstream;
     setNamed(edits, CLUSTER, cluster(kept, options));
+    // A Service's endpoints are the controller's to add, from its EndpointSlices.
     if (kept.endpoints.kind === 'static') edits.set(ENDPOINT, kept.id, loadAssignment(kept));
     else edits.remove(ENDPOINT, kept.id);
     return kept;

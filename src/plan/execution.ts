@@ -43,6 +43,13 @@ export const EXECUTOR_NAMESPACE = 'switchyard';
 export const HANDOFF_FROM_CLIENT_KEY = 'from_client';
 
 /**
+ * Set on Envoy's own 503 for a node with no endpoint to send to (a Service
+ * with no ready pod): the executor answers that 503 as it is, since no node
+ * failed, instead of as a node's failure (502).
+ */
+export const NO_ENDPOINT_HEADER = 'x-switchyard-no-endpoint';
+
+/**
  * Upper bound of a graph's deadline as the executor may extend Envoy's wait
  * for it. Envoy's own default, 200 ms per message, would cut every graph
  * short; the executor raises the wait to the graph's deadline per request.

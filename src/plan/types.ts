@@ -221,7 +221,14 @@ export interface UpstreamPlan {
   readonly endpoints:
     | { readonly kind: 'static'; readonly addresses: readonly HostPort[] }
     | { readonly kind: 'dns'; readonly addresses: readonly HostPort[]; readonly tls: boolean }
-    | { readonly kind: 'listener' };
+    | { readonly kind: 'listener' }
+    /** A Kubernetes Service: the controller gives its endpoints, from its EndpointSlices. */
+    | {
+        readonly kind: 'service';
+        readonly namespace: string;
+        readonly name: string;
+        readonly port: number | string;
+      };
   /** What Envoy asks each endpoint, every few seconds, to tell whether it can answer. */
   readonly healthCheckPath: string;
   readonly circuitBreaker: {

@@ -1,4 +1,5 @@
 import type { GraphModel, NodeModel, NodeOfKind } from '../graph/model.ts';
+import { graphNamespace } from '../graph/services.ts';
 import { nodeReadinessPath, publicReadinessPath } from '../protocols/paths.ts';
 import { isIpAddress, parseEndpointUrl, parseHostPort, type HostPort } from '../spec/address.ts';
 import type { UpstreamPlan } from './types.ts';
@@ -34,7 +35,16 @@ export function graphOfUpstream(id: string): string | undefined {
     : undefined;
 }
 
-function endpointsOf(node: EndpointNode): UpstreamPlan['endpoints'] {
+function endpointsOf(graph: GraphModel, node: EndpointNode): UpstreamPlan['endpoints'] {
+  const service = node.endpoint.service;
+  if (service) {
+    return {
+      kind: 'service',
+      namespace: service.namespace ?? graphNamespace(graph),
+      name: service.name,
+      port: service.port,
+    };
+  }
   if (node.endpoint.url !== undefined) {
     const url = parseEndpointUrl(node.endpoint.url);
     // The spec layer rejected malformed URLs; a model that got here has a valid one.
@@ -60,7 +70,7 @@ export function planUpstream(graph: GraphModel, name: string, node: EndpointNode
     graph: graphId(graph),
     node: name,
     protocol,
-    endpoints: endpointsOf(node),
+    endpoints: endpointsOf(graph, node),
     healthCheckPath: nodeReadinessPath(protocol, node.model ?? name),
     circuitBreaker: { ...defaultCircuitBreaker, ...node.circuitBreaker },
     ...(outlier && {

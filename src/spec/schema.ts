@@ -49,6 +49,44 @@ export const Protocol = Type.Union(
   },
 );
 
+/** A Service's port: its number, or its name (an IANA service name, as Kubernetes spells them). */
+export const ServicePort = Type.Union(
+  [
+    Type.Integer({ minimum: 1, maximum: 65535 }),
+    Type.String({
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      maxLength: 15,
+      description: 'A port name: lowercase letters, digits and "-", at most 15.',
+    }),
+  ],
+  { description: "The Service's port, by number (its port, not the pods') or by name." },
+);
+
+export const ServiceReference = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[a-z]([-a-z0-9]*[a-z0-9])?$',
+      maxLength: 63,
+      description:
+        'The Service\'s name: lowercase letters, digits and "-", starting with a letter.',
+    }),
+    namespace: Type.Optional(
+      Type.String({
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+        maxLength: 63,
+        description:
+          "The Service's namespace; default the graph's. Another namespace must allow it with a ReferenceGrant.",
+      }),
+    ),
+    port: ServicePort,
+  },
+  {
+    ...strict,
+    description:
+      "A Kubernetes Service: the node's endpoints are the ready endpoints of its EndpointSlices, followed as pods come and go.",
+  },
+);
+
 export const Endpoint = Type.Object(
   {
     addresses: Type.Optional(
@@ -60,8 +98,12 @@ export const Endpoint = Type.Object(
     url: Type.Optional(
       Type.String({ description: 'http://host:port: one upstream, resolved by DNS.' }),
     ),
+    service: Type.Optional(ServiceReference),
   },
-  { ...strict, description: 'Where the node is served: exactly one of addresses or url.' },
+  {
+    ...strict,
+    description: 'Where the node is served: exactly one of addresses, url or service.',
+  },
 );
 
 export const RetryOn = Type.Union(
@@ -434,6 +476,7 @@ export const InferenceGraphDocument = Type.Object(
 export type Duration = Static<typeof DurationString>;
 export type Protocol = Static<typeof Protocol>;
 export type Endpoint = Static<typeof Endpoint>;
+export type ServiceReference = Static<typeof ServiceReference>;
 export type Retries = Static<typeof Retries>;
 export type RetryOn = Static<typeof RetryOn>;
 export type CircuitBreaker = Static<typeof CircuitBreaker>;

@@ -54,15 +54,17 @@ function checkDuration(
 }
 
 function checkEndpoint(report: Report, at: readonly PathSegment[], endpoint: Endpoint): void {
-  const given = [endpoint.addresses && 'addresses', endpoint.url !== undefined && 'url'].filter(
-    Boolean,
-  );
+  const given = [
+    endpoint.addresses && 'addresses',
+    endpoint.url !== undefined && 'url',
+    endpoint.service && 'service',
+  ].filter((field): field is string => typeof field === 'string');
   if (given.length !== 1) {
     report(
       [...at, 'endpoint'],
       given.length === 0 ? 'missing-field' : 'invalid-value',
-      given.length === 0 ? 'needs addresses or url' : 'has both addresses and url',
-      'give either addresses: ["host:port", ...] or url: http://host:port',
+      given.length === 0 ? 'needs addresses, url or service' : `has both ${given.join(' and ')}`,
+      'give one of addresses: ["host:port", ...], url: http://host:port or service: { name, port }',
     );
   }
   endpoint.addresses?.forEach((address, index) => {

@@ -115,6 +115,22 @@ function alternatives(schema: TSchema): { literals?: string[]; types: string[] }
   return { types: options.map((o) => typeWords[String(o.type)] ?? String(o.type)) };
 }
 
+function jsonType(value: unknown): string {
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  if (Array.isArray(value)) return 'array';
+  return value === null ? 'null' : typeof value;
+}
+
+/** The one branch of a union whose type the value has, if exactly one has it. */
+function branchOfType(schema: TSchema, value: unknown): TSchema | undefined {
+  const options = (schema as { anyOf?: TSchema[] }).anyOf ?? [];
+  const type = jsonType(value);
+  const matching = options.filter(
+    (o) => o.type === type || (o.type === 'number' && type === 'integer'),
+  );
+  return matching.length === 1 ? matching[0] : undefined;
+}
+
 function oneOf(words: readonly string[]): string {
   return words.length <= 1
     ? words.join('')
@@ -205,6 +221,10 @@ function describe(error: ValueError, field: string): Described {
         message: `must be ${JSON.stringify(schema.const)}, got ${got}`,
       };
     case ValueErrorType.Union: {
+      const branch = branchOfType(error.schema, error.value);
+      const first = branch && Value.Errors(branch, error.value).First();
+      // A value of one branch's type ("port: 0") is wrong by that branch's rules, not its type.
+      if (first) return describe(first, field);
       const { literals, types } = alternatives(error.schema);
       if (literals) {
         const suggestion =

@@ -54,7 +54,7 @@ test('missing fields, with what the field is for', () => {
       'missing-field',
       'spec.nodes.a.endpoint',
       'missing required field "endpoint"',
-      'Where the node is served: exactly one of addresses or url.',
+      'Where the node is served: exactly one of addresses, url or service.',
     ],
   ]);
   assert.deepEqual(
@@ -210,18 +210,42 @@ test('a retry may not outlast its node’s timeout', () => {
   assert.deepEqual(read(node('1s')), []);
 });
 
-test('an endpoint has exactly one of addresses and url', () => {
+test('an endpoint has exactly one of addresses, url and service', () => {
   const text = graphDocument(`  entry: e
   nodes:
-    e: { kind: ensemble, children: [a, b], combine: first-success }
+    e: { kind: ensemble, children: [a, b, c], combine: first-success }
     a: { kind: model, endpoint: { url: "http://a", addresses: ["a:1"] } }
     b: { kind: model, endpoint: {} }
+    c: { kind: model, endpoint: { url: "http://c", service: { name: c, port: 80 } } }
 `);
-  const hint = 'give either addresses: ["host:port", ...] or url: http://host:port';
+  const hint =
+    'give one of addresses: ["host:port", ...], url: http://host:port or service: { name, port }';
   assert.deepEqual(read(text), [
     ['invalid-value', 'spec.nodes.a.endpoint', 'has both addresses and url', hint],
-    ['missing-field', 'spec.nodes.b.endpoint', 'needs addresses or url', hint],
+    ['missing-field', 'spec.nodes.b.endpoint', 'needs addresses, url or service', hint],
+    ['invalid-value', 'spec.nodes.c.endpoint', 'has both url and service', hint],
   ]);
+});
+
+test('a Service endpoint names a Service, maybe its namespace, and a port by number or name', () => {
+  const text = graphDocument(`  entry: e
+  nodes:
+    e: { kind: ensemble, children: [a, b, c, d, f], combine: first-success }
+    a: { kind: model, endpoint: { service: { name: iris, port: 8080 } } }
+    b: { kind: model, endpoint: { service: { name: iris, namespace: models, port: http } } }
+    c: { kind: model, endpoint: { service: { name: 9iris, port: 0 } } }
+    d: { kind: model, endpoint: { service: { name: iris, port: Http_1 } } }
+    f: { kind: model, endpoint: { service: { name: iris, prot: 80 } } }
+`);
+  assert.deepEqual(
+    read(text).map(([code, path]) => [code, path]),
+    [
+      ['invalid-value', 'spec.nodes.c.endpoint.service.name'],
+      ['invalid-value', 'spec.nodes.c.endpoint.service.port'],
+      ['invalid-value', 'spec.nodes.d.endpoint.service.port'],
+      ['unknown-field', 'spec.nodes.f.endpoint.service.prot'],
+    ],
+  );
 });
 
 test('addresses are host:port with a valid host and a port from 1 to 65535', () => {

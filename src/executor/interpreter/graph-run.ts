@@ -1,10 +1,11 @@
-import type {
-  EnsembleStep,
-  ExecutionPlan,
-  HopCall,
-  RouterStep,
-  SequenceStep,
-  StepPlan,
+import {
+  NO_ENDPOINT_HEADER,
+  type EnsembleStep,
+  type ExecutionPlan,
+  type HopCall,
+  type RouterStep,
+  type SequenceStep,
+  type StepPlan,
 } from '../../plan/execution.ts';
 import { adaptRequest, adaptResponse } from '../../protocols/adapt.ts';
 import {
@@ -716,6 +717,9 @@ class GraphRun {
     }
     if (reply.status === 504)
       throw new StepError(504, name, `no answer in time: ${excerpt(reply.body)}`);
+    if (reply.status === 503 && reply.headers.has(NO_ENDPOINT_HEADER)) {
+      throw new StepError(503, name, 'the node has no ready endpoint to send the request to');
+    }
     if (reply.status < 200 || reply.status >= 300) {
       const clients = input.fromClient === true && CLIENT_ERROR_STATUSES.has(reply.status);
       throw new StepError(
