@@ -133,6 +133,25 @@ export default tseslint.config(
     },
   },
   {
+    // The Kubernetes client is for the Kubernetes source and the controller that runs it alone;
+    // the pure stages' own rule below names it too.
+    files: ['src/**'],
+    ignores: ['src/sources/kubernetes/**', 'src/controller/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              message: 'Only src/sources/kubernetes and src/controller talk to Kubernetes.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: pureStages,
     rules: {
       'no-restricted-imports': [

@@ -9,6 +9,8 @@ import type { ListenerOptions } from '../envoy/options.ts';
 import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
 import { isIpAddress, isValidHost } from '../spec/address.ts';
+import { parseDuration } from '../spec/duration.ts';
+import { loadKubeConfig, podNamespace, replicaIdentity } from '../controller/kube-config.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
@@ -33,6 +35,26 @@ function count(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1) throw new InvalidArgumentError('must be 1 or more');
   return parsed;
+}
+
+function durationMs(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0)
+    throw new InvalidArgumentError('must be a duration such as 15s or 500ms');
+  return ms;
+}
+
+const namespaceName = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function namespaceList(value: string): string[] {
+  const names = value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0 || !names.every((name) => namespaceName.test(name))) {
+    throw new InvalidArgumentError('must be namespace names separated by commas');
+  }
+  return names;
 }
 
 function collectGroup(value: string, groups: Map<string, string>): Map<string, string> {
@@ -212,11 +234,38 @@ withDataPlaneFlags(
   },
 );
 
+interface ServeFlags extends DataPlaneFlags {
+  graphs?: string;
+  group: Map<string, string>;
+  xdsAddress: string;
+  xdsPort: number;
+  xdsTlsCert?: string;
+  xdsTlsKey?: string;
+  xdsClientCa?: string;
+  statusAddress: string;
+  statusPort: number;
+  statusTokenFile?: string;
+  statusTlsCert?: string;
+  statusTlsKey?: string;
+  statusClientCa?: string;
+  insecureStatus: boolean;
+  kubernetes: boolean;
+  kubeconfig?: string;
+  namespaces?: string[];
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+}
+
 withDataPlaneFlags(
   program
     .command('serve')
-    .description('serve the graphs of a directory to Envoy over xDS, following every change')
-    .requiredOption('--graphs <dir>', 'directory of graph files every Envoy gets')
+    .description(
+      'serve graphs (a directory of files, InferenceGraph resources, or both) to Envoy over xDS, following every change',
+    )
+    .option('--graphs <dir>', 'directory of graph files every Envoy gets')
     .option(
       '--group <group=dir>',
       'graphs for the Envoys of one node group (their node.cluster) instead; repeatable',
@@ -231,8 +280,13 @@ withDataPlaneFlags(
       '--xds-client-ca <file>',
       'mutual TLS: Envoys need a client certificate from this CA bundle, and its URI SAN spiffe://<trust domain>/switchyard/group/<group> is their group (node.cluster is then ignored)',
     )
-    .option('--status-address <address>', 'address of the status endpoint', '127.0.0.1')
-    .option('--status-port <port>', 'port of the status endpoint (GET /status)', port, 18001)
+    .option('--status-address <address>', 'address of the status endpoints', '127.0.0.1')
+    .option(
+      '--status-port <port>',
+      'port of the status endpoints (GET /status; /healthz and /readyz, open to probes)',
+      port,
+      18001,
+    )
     .option(
       '--status-token-file <file>',
       'GET /status needs this bearer token (the file holds it; reloaded on change)',
@@ -247,78 +301,130 @@ withDataPlaneFlags(
       '--insecure-status',
       'serve status beyond loopback without a token or client certificates',
       false,
-    ),
-).action(
-  async (
-    options: DataPlaneFlags & {
-      graphs: string;
-      xdsAddress: string;
-      xdsPort: number;
-      xdsTlsCert?: string;
-      xdsTlsKey?: string;
-      xdsClientCa?: string;
-      statusAddress: string;
-      statusPort: number;
-      statusTokenFile?: string;
-      statusTlsCert?: string;
-      statusTlsKey?: string;
-      statusClientCa?: string;
-      insecureStatus: boolean;
-      group: Map<string, string>;
-    },
-    command: Command,
-  ) => {
-    const cert: Given = ['--xds-tls-cert', options.xdsTlsCert];
-    const key: Given = ['--xds-tls-key', options.xdsTlsKey];
-    const statusCert: Given = ['--status-tls-cert', options.statusTlsCert];
-    const statusKey: Given = ['--status-tls-key', options.statusTlsKey];
-    const unpaired = unmetNeed(
-      [cert, key],
-      [key, cert],
-      [['--xds-client-ca', options.xdsClientCa], cert],
-      [statusCert, statusKey],
-      [statusKey, statusCert],
-      [['--status-client-ca', options.statusClientCa], statusCert],
+    )
+    .option(
+      '--kubernetes',
+      'serve the InferenceGraph resources of a Kubernetes cluster, write their status, and let nodes be served by Services',
+      false,
+    )
+    .option(
+      '--kubeconfig <path>',
+      "the cluster's kubeconfig (default: the pod's ServiceAccount in a cluster, else $KUBECONFIG or ~/.kube/config)",
+    )
+    .option(
+      '--namespaces <a,b>',
+      'the namespaces whose InferenceGraphs, Services and ReferenceGrants are followed (default: all)',
+      namespaceList,
+    )
+    .option(
+      '--leader-election-namespace <namespace>',
+      "namespace of the Lease that elects the replica writing status (default: the pod's, else default)",
+    )
+    .option('--leader-election-id <name>', "the Lease's name", 'switchyard-controller')
+    .addOption(
+      new Option(
+        '--lease-duration <duration>',
+        "how long a leader's Lease holds without renewal, in whole seconds",
+      )
+        .argParser(durationMs)
+        .default(15_000, '15s'),
+    )
+    .addOption(
+      new Option(
+        '--renew-deadline <duration>',
+        'how long the leader tries to renew before it stops leading',
+      )
+        .argParser(durationMs)
+        .default(10_000, '10s'),
+    )
+    .addOption(
+      new Option(
+        '--retry-period <duration>',
+        'how often replicas try to acquire, and the leader to renew',
+      )
+        .argParser(durationMs)
+        .default(2_000, '2s'),
+    )
+    .hook('preAction', (_command, action) => {
+      const flags = action.opts<ServeFlags>();
+      if (flags.graphs === undefined && !flags.kubernetes) {
+        action.error('error: serve needs --graphs DIR, --kubernetes, or both');
+      }
+      if (!flags.kubernetes) return;
+      if (flags.leaseDuration % 1000 !== 0) {
+        action.error('error: --lease-duration: a Lease counts whole seconds');
+      }
+      if (!(flags.retryPeriod < flags.renewDeadline && flags.renewDeadline < flags.leaseDuration)) {
+        action.error(
+          'error: leader election needs --retry-period < --renew-deadline < --lease-duration',
+        );
+      }
+    }),
+).action(async (options: ServeFlags, command: Command) => {
+  const cert: Given = ['--xds-tls-cert', options.xdsTlsCert];
+  const key: Given = ['--xds-tls-key', options.xdsTlsKey];
+  const statusCert: Given = ['--status-tls-cert', options.statusTlsCert];
+  const statusKey: Given = ['--status-tls-key', options.statusTlsKey];
+  const unpaired = unmetNeed(
+    [cert, key],
+    [key, cert],
+    [['--xds-client-ca', options.xdsClientCa], cert],
+    [statusCert, statusKey],
+    [statusKey, statusCert],
+    [['--status-client-ca', options.statusClientCa], statusCert],
+  );
+  if (unpaired) command.error(`error: ${unpaired}`);
+  const exposure = statusGuardProblem({
+    host: options.statusAddress,
+    ...(options.statusTokenFile !== undefined && { tokenFile: options.statusTokenFile }),
+    ...(options.statusClientCa !== undefined && { clientCa: options.statusClientCa }),
+    insecure: options.insecureStatus,
+  });
+  if (exposure) command.error(`error: --status-address: ${exposure}`);
+  const tlsFiles = (cert?: string, key?: string, clientCa?: string) =>
+    cert !== undefined && key !== undefined
+      ? { cert, key, ...(clientCa !== undefined && { clientCa }) }
+      : undefined;
+  const xdsTls = tlsFiles(options.xdsTlsCert, options.xdsTlsKey, options.xdsClientCa);
+  const statusTls = tlsFiles(options.statusTlsCert, options.statusTlsKey, options.statusClientCa);
+  try {
+    await serveCommand(
+      {
+        ...(options.graphs !== undefined && { graphsDir: options.graphs }),
+        groups: options.group,
+        xdsHost: options.xdsAddress,
+        xdsPort: options.xdsPort,
+        ...(xdsTls && { xdsTls }),
+        listener: listenerOptions(options),
+        ...(options.executorCa !== undefined && {
+          executorTls: { caFile: options.executorCa, serverName: executorServerName(options) },
+        }),
+        ...(options.kubernetes && {
+          kubernetes: {
+            kubeConfig: loadKubeConfig(options.kubeconfig),
+            ...(options.namespaces !== undefined && { namespaces: options.namespaces }),
+            leaderElection: {
+              namespace: options.leaderElectionNamespace ?? podNamespace(),
+              name: options.leaderElectionId,
+              identity: replicaIdentity(),
+              leaseDurationMs: options.leaseDuration,
+              renewDeadlineMs: options.renewDeadline,
+              retryPeriodMs: options.retryPeriod,
+            },
+          },
+        }),
+      },
+      { host: options.statusAddress, port: options.statusPort },
+      {
+        ...(options.statusTokenFile !== undefined && { tokenFile: options.statusTokenFile }),
+        ...(statusTls && { tls: statusTls }),
+      },
     );
-    if (unpaired) command.error(`error: ${unpaired}`);
-    const exposure = statusGuardProblem({
-      host: options.statusAddress,
-      ...(options.statusTokenFile !== undefined && { tokenFile: options.statusTokenFile }),
-      ...(options.statusClientCa !== undefined && { clientCa: options.statusClientCa }),
-      insecure: options.insecureStatus,
-    });
-    if (exposure) command.error(`error: --status-address: ${exposure}`);
-    const tlsFiles = (cert?: string, key?: string, clientCa?: string) =>
-      cert !== undefined && key !== undefined
-        ? { cert, key, ...(clientCa !== undefined && { clientCa }) }
-        : undefined;
-    const xdsTls = tlsFiles(options.xdsTlsCert, options.xdsTlsKey, options.xdsClientCa);
-    const statusTls = tlsFiles(options.statusTlsCert, options.statusTlsKey, options.statusClientCa);
-    try {
-      await serveCommand(
-        {
-          graphsDir: options.graphs,
-          groups: options.group,
-          xdsHost: options.xdsAddress,
-          xdsPort: options.xdsPort,
-          ...(xdsTls && { xdsTls }),
-          listener: listenerOptions(options),
-          ...(options.executorCa !== undefined && {
-            executorTls: { caFile: options.executorCa, serverName: executorServerName(options) },
-          }),
-        },
-        { host: options.statusAddress, port: options.statusPort },
-        {
-          ...(options.statusTokenFile !== undefined && { tokenFile: options.statusTokenFile }),
-          ...(statusTls && { tls: statusTls }),
-        },
-      );
-    } catch (error) {
-      // Unreadable or unusable certificate, key, CA or token files: say which, and why.
-      command.error(`error: ${(error as Error).message}`);
-    }
-  },
-);
+  } catch (error) {
+    // Unreadable or unusable certificate, key, CA or token files, or kubeconfig: say which, and why.
+    command.error(`error: ${(error as Error).message}`);
+  }
+});
 
 withDataPlaneFlags(
   program

@@ -31,6 +31,7 @@ export async function serveCommand(
     statusAddress,
     { ...statusSecurity, log },
     statusPageRoutes(controlPlane),
+    controlPlane.ready,
   );
   const scheme = statusSecurity.tls ? 'https' : 'http';
   const guard = [
@@ -38,16 +39,20 @@ export async function serveCommand(
     statusSecurity.tls?.clientCa !== undefined && 'a client certificate',
   ].filter(Boolean);
   log(
-    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}`,
+    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}; /healthz and /readyz open to probes`,
   );
   log(`graphs page on ${scheme}://${statusAddress.host}:${String(status.port)}/ui`);
+  const sources = [
+    ...(options.graphsDir === undefined ? [] : [options.graphsDir]),
+    ...(options.kubernetes ? ['InferenceGraph resources'] : []),
+  ];
   const xdsSecurity = options.xdsTls
     ? options.xdsTls.clientCa === undefined
       ? ' over TLS'
       : ' over mutual TLS, groups by client certificate'
     : '';
   log(
-    `xDS (ADS) listening on ${options.xdsHost}:${String(controlPlane.xdsPort)}${xdsSecurity}, watching ${options.graphsDir}`,
+    `xDS (ADS) listening on ${options.xdsHost}:${String(controlPlane.xdsPort)}${xdsSecurity}, watching ${sources.join(' and ')}`,
   );
   await untilSignal();
   await status.stop();

@@ -1,25 +1,31 @@
 import { clusterCounterOf } from '../envoy/cluster-stats.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
+import { ENDPOINT } from '../envoy/type-urls.ts';
 import type { GraphModel } from '../graph/model.ts';
-import { ROUTE } from '../envoy/type-urls.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { encodeAny } from '../protos/proto-json.ts';
-import { log } from '../runtime/log.ts';
+import { log as defaultLog } from '../runtime/log.ts';
 import { watchCaBundle, watchTlsFiles, type TlsFiles } from '../runtime/tls-material.ts';
+import { GraphDirectory } from '../sources/graph-directory.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import { AdsServer, type AdsServerOptions } from '../xds/ads-server.ts';
-import { DEFAULT_GROUP, SnapshotCache } from '../xds/cache.ts';
+import { DEFAULT_GROUP, SnapshotCache, versionOf } from '../xds/cache.ts';
+import { graphResources } from '../xds/graph-resources.ts';
 import { metricsService } from '../xds/metrics-service.ts';
+import type { GraphReport, StreamStatus } from '../xds/xds-stream.ts';
 import { GroupPipeline } from './group-pipeline.ts';
-import type { ControlPlaneStatus } from './status.ts';
+import { KubernetesController, type KubernetesOptions } from './kubernetes-controller.ts';
+import type { ControlPlaneStatus, GraphStatus } from './status.ts';
 import { TrafficWindow } from './traffic-window.ts';
 
 export interface ControlPlaneOptions {
-  /** The graphs every Envoy gets, unless its node group has a directory of its own. */
-  readonly graphsDir: string;
+  /** The graphs every Envoy gets, unless its node group has graphs of its own. */
+  readonly graphsDir?: string;
   /** Node group (an Envoy's node.cluster) → the directory of that group's graphs. */
   readonly groups?: ReadonlyMap<string, string>;
+  /** InferenceGraph resources, and Services for nodes, from a Kubernetes API server. */
+  readonly kubernetes?: KubernetesOptions;
   /** ACK/NACK hooks, for tests and benchmarks that measure convergence. */
   readonly xdsEvents?: AdsServerOptions['events'];
   /** Where the xDS server's lines go (connections, refusals); the log by default. */
@@ -43,7 +49,7 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   readonly xdsPort: number;
   readonly server: AdsServer;
-  /** Problems of the current inputs, per source unit (file). */
+  /** Problems of the current inputs, per source unit (file, or resource). */
   readonly problems: () => ReadonlyMap<string, readonly Diagnostic[]>;
   /** Every connected Envoy and every graph: what `switchyard status` shows. */
   readonly status: () => ControlPlaneStatus;
@@ -51,20 +57,33 @@ export interface ControlPlane {
   readonly served: () => readonly { group: string; graphs: readonly GraphModel[] }[];
   /** Calls to each cluster over the last minute, as the Envoys' stat sinks report them. */
   readonly traffic: TrafficWindow;
+  /** Whether every source has been read once and served: what /readyz answers. */
+  readonly ready: () => boolean;
+  /** The Kubernetes side, when there is one. */
+  readonly kubernetes: KubernetesController | undefined;
   readonly stop: () => Promise<void>;
 }
 
-/** The control plane of `switchyard serve`: graph directories in, xDS out. */
+interface Envoy {
+  readonly status: StreamStatus;
+  readonly graphs: GraphReport;
+}
+
+/**
+ * The control plane of `switchyard serve`: graph directories and
+ * InferenceGraph resources in, xDS out. A node group's pipeline is made
+ * when a directory or a resource first names the group.
+ */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const root = envoyProtos();
-  const say = options.log ?? log;
+  const log = options.log ?? defaultLog;
   const watched: { close(): void }[] = [];
   const xdsTls =
-    options.xdsTls && (await watchTlsFiles("the xDS server's TLS", options.xdsTls, { log: say }));
+    options.xdsTls && (await watchTlsFiles("the xDS server's TLS", options.xdsTls, { log }));
   if (xdsTls) watched.push(xdsTls);
   const executorTls = options.executorTls;
   const executorCa =
-    executorTls && (await watchCaBundle('the executor CA', executorTls.caFile, { log: say }));
+    executorTls && (await watchCaBundle('the executor CA', executorTls.caFile, { log }));
   if (executorCa) watched.push(executorCa);
   const listenerWith = (ca: Buffer | undefined): ListenerOptions =>
     ca && executorTls
@@ -76,11 +95,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           },
         }
       : options.listener;
+  let listener = listenerWith(executorCa?.value);
   // Versions hash what Envoy receives; the encoding is kept for every stream that sends it.
   const cache = new SnapshotCache((resource) => encodeAny(root, resource).value);
+  const pipelines = new Map<string, GroupPipeline>();
+  let kubernetes: KubernetesController | undefined;
+  const pipelineOf = (group: string) =>
+    pipelines.get(group) ?? pipelines.get(DEFAULT_GROUP) ?? pipelineFor(DEFAULT_GROUP);
   const traffic = new TrafficWindow();
   const server = new AdsServer(cache, root, {
-    log: say,
+    log,
     services: [
       metricsService(root, (_envoy, increments) => {
         for (const [name, increment] of increments) {
@@ -89,49 +113,105 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         }
       }),
     ],
-    ...(options.xdsEvents && { events: options.xdsEvents }),
+    events: {
+      ...options.xdsEvents,
+      ack: (stream, typeUrl, version) => {
+        options.xdsEvents?.ack?.(stream, typeUrl, version);
+        kubernetes?.envoysChanged(stream.nodeCluster);
+      },
+      nack: (stream, typeUrl, version, message, rejected) => {
+        options.xdsEvents?.nack?.(stream, typeUrl, version, message, rejected);
+        kubernetes?.envoysChanged(stream.nodeCluster);
+      },
+    },
+    connections: (stream) => {
+      kubernetes?.envoysChanged(stream.nodeCluster);
+    },
     ...(xdsTls && { tls: xdsTls }),
   });
-  const xdsPort = await server.start({ host: options.xdsHost, port: options.xdsPort });
-  const directories = new Map([[DEFAULT_GROUP, options.graphsDir], ...(options.groups ?? [])]);
-  const pipelines = [...directories].map(
-    ([group, dir]) => new GroupPipeline(group, dir, cache, root, listenerWith(executorCa?.value)),
-  );
-  for (const pipeline of pipelines) await pipeline.start();
   // A rotated CA bundle reaches Envoy as a new executor cluster; the graphs stay as they are.
   executorCa?.onChange((ca) => {
-    const listener = listenerWith(ca);
-    for (const pipeline of pipelines) pipeline.useListener(listener);
+    listener = listenerWith(ca);
+    for (const pipeline of pipelines.values()) pipeline.useListener(listener);
   });
-  const pipelineOf = (group: string) =>
-    pipelines.find((p) => p.group === group) ?? pipelines.find((p) => p.group === DEFAULT_GROUP);
 
-  const problems = () => new Map(pipelines.flatMap((p) => [...p.problems()]));
+  function pipelineFor(group: string): GroupPipeline {
+    let pipeline = pipelines.get(group);
+    if (!pipeline) {
+      pipeline = new GroupPipeline(group, cache, root, listener, {
+        ...(kubernetes && { endpointsFor: kubernetes.endpointsFor }),
+      });
+      pipelines.set(group, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** What the Envoys connected now run of each graph, in its group. */
+  const statuses = (envoys: readonly Envoy[] = server.envoys()) => {
+    const members = new Map<GroupPipeline, Envoy[]>();
+    for (const envoy of envoys) {
+      const pipeline = pipelineOf(envoy.status.nodeCluster);
+      const list = members.get(pipeline);
+      if (list) list.push(envoy);
+      else members.set(pipeline, [envoy]);
+    }
+    return (group: string, graph: GraphModel): GraphStatus | undefined => {
+      const pipeline = pipelines.get(group);
+      if (!pipeline) return undefined;
+      const snapshot = cache.snapshotFor(group);
+      const id = graphId(graph);
+      const carried =
+        (snapshot && graphResources(snapshot, (typeUrl, r) => cache.factsOf(typeUrl, r)).get(id)) ??
+        [];
+      const inGroup = members.get(pipeline) ?? [];
+      return {
+        id,
+        group: pipeline.group,
+        source: graph.source,
+        version: versionOf(carried.filter((r) => r.typeUrl !== ENDPOINT).map((r) => r.resource)),
+        programmedOn: inGroup.filter((e) => e.graphs.programs(id)).length,
+        programmedBy: inGroup.filter((e) => e.graphs.programs(id)).map((e) => e.status.nodeId),
+        envoys: inGroup.length,
+        executors: pipeline.executors(graph),
+        problems: inGroup.flatMap((e) =>
+          e.graphs.problems(id).map((problem) => ({ envoy: e.status.nodeId, ...problem })),
+        ),
+      };
+    };
+  };
+
+  if (options.kubernetes) {
+    kubernetes = new KubernetesController(options.kubernetes, {
+      pipelineFor,
+      pipelines: () => pipelines.values(),
+      statuses: () => statuses(),
+      log,
+    });
+  }
+  const xdsPort = await server.start({ host: options.xdsHost, port: options.xdsPort });
+  pipelineFor(DEFAULT_GROUP);
+  const directories = [
+    ...(options.graphsDir === undefined ? [] : [[DEFAULT_GROUP, options.graphsDir] as const]),
+    ...(options.groups ?? []),
+  ].map(
+    ([group, dir]) =>
+      new GraphDirectory(dir, (updates) => {
+        pipelineFor(group).apply(updates);
+      }),
+  );
+  for (const directory of directories) await directory.start();
+  kubernetes?.start();
+
+  const problems = () => new Map([...pipelines.values()].flatMap((p) => [...p.problems()]));
 
   const status = (): ControlPlaneStatus => {
     const envoys = server.envoys();
+    const statusOf = statuses(envoys);
     return {
       envoys: envoys.map((e) => e.status),
-      graphs: pipelines.flatMap((pipeline) => {
-        const members = envoys.filter((e) => pipelineOf(e.status.nodeCluster) === pipeline);
-        const version = cache.snapshotFor(pipeline.group)?.get(ROUTE)?.version ?? '';
-        return pipeline.served().map((graph) => {
-          const id = graphId(graph);
-          return {
-            id,
-            group: pipeline.group,
-            source: graph.source,
-            version,
-            programmedOn: members.filter((e) => e.graphs.programs(id)).length,
-            programmedBy: members.filter((e) => e.graphs.programs(id)).map((e) => e.status.nodeId),
-            envoys: members.length,
-            executors: pipeline.executors(graph),
-            problems: members.flatMap((e) =>
-              e.graphs.problems(id).map((problem) => ({ envoy: e.status.nodeId, ...problem })),
-            ),
-          };
-        });
-      }),
+      graphs: [...pipelines.values()].flatMap((pipeline) =>
+        pipeline.served().flatMap((graph) => statusOf(pipeline.group, graph) ?? []),
+      ),
       problems: [...problems()].map(([source, diagnostics]) => ({
         source,
         diagnostics: diagnostics.map(formatDiagnostic),
@@ -145,11 +225,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     problems,
     status,
     served: () =>
-      pipelines.map((pipeline) => ({ group: pipeline.group, graphs: pipeline.served() })),
+      [...pipelines.values()].map((pipeline) => ({
+        group: pipeline.group,
+        graphs: pipeline.served(),
+      })),
     traffic,
+    ready: () => kubernetes?.ready ?? true,
+    kubernetes,
     stop: async () => {
       for (const files of watched) files.close();
-      for (const pipeline of pipelines) pipeline.stop();
+      for (const directory of directories) directory.stop();
+      await kubernetes?.stop();
       await server.stop();
     },
   };

@@ -1,53 +1,63 @@
 import type protobuf from 'protobufjs';
 import type { ListenerOptions } from '../envoy/options.ts';
 import type { GraphModel } from '../graph/model.ts';
+import type { PlannedGraph } from '../plan/plan.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';
-import { log } from '../runtime/log.ts';
-import { GraphDirectory } from '../sources/graph-directory.ts';
+import { log as defaultLog } from '../runtime/log.ts';
 import type { SourceUpdate } from '../sources/source-update.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
 import type { SnapshotCache } from '../xds/cache.ts';
 import { GraphCompiler } from './compile.ts';
 import { LastGoodGraphs } from './last-good.ts';
+import {
+  isServiceUpstream,
+  ServiceEndpointOverlay,
+  type EndpointsFor,
+  type ServiceUpstream,
+} from './service-endpoints.ts';
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
 export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport' | 'binaryTensorsOnly'>;
 
+export interface GroupPipelineOptions {
+  /** Where Service-served nodes get their endpoints; without it, no node may be one. */
+  readonly endpointsFor?: EndpointsFor;
+  readonly log?: (line: string) => void;
+}
+
+/** The Service-served upstreams of a plan, worked out once per plan. */
+const serviceUpstreamsOf = new WeakMap<PlannedGraph, readonly ServiceUpstream[]>();
+
 /**
- * One node group's pipeline: its graph directory in, its snapshot out. What
- * is served is decided in one place (LastGoodGraphs): a unit whose new
- * version fails any check keeps its last good version.
+ * One node group's pipeline: its sources' updates in, its snapshot out.
+ * What is served is decided in one place (LastGoodGraphs): a unit whose new
+ * version fails any check keeps its last good version. The endpoints of
+ * Service-served nodes follow their Services without a compile.
  */
 export class GroupPipeline {
   readonly group: string;
   readonly #cache: SnapshotCache;
   readonly #compiler: GraphCompiler;
   readonly #graphs: LastGoodGraphs;
-  readonly #directory: GraphDirectory;
+  readonly #overlay: ServiceEndpointOverlay | undefined;
+  readonly #log: (line: string) => void;
   readonly #reported = new Map<string, string>();
 
   constructor(
     group: string,
-    dir: string,
     cache: SnapshotCache,
     root: protobuf.Root,
     listener: ListenerOptions,
+    options: GroupPipelineOptions = {},
   ) {
     this.group = group;
     this.#cache = cache;
-    this.#compiler = new GraphCompiler(root, listener);
-    this.#graphs = new LastGoodGraphs((graph) => this.#compiler.problemsOf(graph));
-    this.#directory = new GraphDirectory(dir, (updates) => {
-      this.#apply(updates);
+    this.#log = options.log ?? defaultLog;
+    this.#compiler = new GraphCompiler(root, listener, {
+      services: options.endpointsFor !== undefined,
     });
-  }
-
-  start(): Promise<void> {
-    return this.#directory.start();
-  }
-
-  stop(): void {
-    this.#directory.stop();
+    this.#graphs = new LastGoodGraphs((graph) => this.#compiler.problemsOf(graph));
+    this.#overlay = options.endpointsFor && new ServiceEndpointOverlay(options.endpointsFor);
   }
 
   /** Where the executor runs `graph` from, and how Envoy reaches it; none when Envoy runs it alone. */
@@ -67,6 +77,11 @@ export class GroupPipeline {
     return this.#graphs.problems();
   }
 
+  /** The problems of one unit, if it has any. */
+  problemsOf(unit: string): readonly Diagnostic[] | undefined {
+    return this.#graphs.problemsOf(unit);
+  }
+
   served(): readonly GraphModel[] {
     return this.#graphs.graphs();
   }
@@ -77,12 +92,17 @@ export class GroupPipeline {
     this.#publish();
   }
 
+  /** The graphs one unit serves: its last good version's. */
+  servedOf(unit: string): readonly GraphModel[] {
+    return this.#graphs.servedOf(unit);
+  }
+
   /**
    * Serves what a change leaves served. Every served graph passed its
    * checks, the compiler's among them, so the compile leaves none out; it
    * costs what changed, not how many graphs there are.
    */
-  #apply(updates: readonly SourceUpdate[]): void {
+  apply(updates: readonly SourceUpdate[]): void {
     if (!this.#graphs.apply(updates)) return;
     this.#publish();
   }
@@ -91,10 +111,40 @@ export class GroupPipeline {
     const served = this.#graphs.graphs();
     const compiled = this.#compiler.compile(served);
     this.#report(this.#graphs.problems());
+    const { resources, changes } = this.#overlay
+      ? this.#overlay.merge(compiled.resources, compiled.changes, this.#serviceUpstreams(served))
+      : compiled;
     // The changes are relative to the last compile, which is what the cache has only when it
     // was the first: the cache checks that, and looks at everything otherwise.
-    const changed = this.#cache.setSnapshot(this.group, compiled.resources, compiled.changes);
-    if (changed) log(`group ${this.group}: serving ${String(compiled.accepted.length)} graph(s)`);
+    const changed = this.#cache.setSnapshot(this.group, resources, changes);
+    if (changed)
+      this.#log(`group ${this.group}: serving ${String(compiled.accepted.length)} graph(s)`);
+  }
+
+  /**
+   * Services' endpoints (or who may use them) changed: the endpoints of
+   * the nodes they serve go out again, and nothing else does.
+   */
+  endpointsChanged(services?: ReadonlySet<string>): void {
+    const overlaid = this.#overlay?.refresh(services);
+    if (overlaid) this.#cache.setSnapshot(this.group, overlaid.resources, overlaid.changes);
+  }
+
+  #serviceUpstreams(served: readonly GraphModel[]): Map<string, ServiceUpstream> {
+    const found = new Map<string, ServiceUpstream>();
+    for (const graph of served) {
+      const planned = this.#compiler.plannedOf(graph);
+      if (!planned) continue;
+      let upstreams = serviceUpstreamsOf.get(planned);
+      if (!upstreams) {
+        upstreams = planned.upstreams
+          .filter(isServiceUpstream)
+          .map((upstream) => ({ graph, upstream }));
+        serviceUpstreamsOf.set(planned, upstreams);
+      }
+      for (const service of upstreams) found.set(service.upstream.id, service);
+    }
+    return found;
   }
 
   /** Logs each problem once, and when it is gone. */
@@ -103,12 +153,12 @@ export class GroupPipeline {
       const text = diagnostics.map(formatDiagnostic).join('\n');
       if (this.#reported.get(source) === text) continue;
       this.#reported.set(source, text);
-      log(`rejected ${source}; the last good version keeps serving:\n${text}`);
+      this.#log(`rejected ${source}; the last good version keeps serving:\n${text}`);
     }
     for (const source of this.#reported.keys()) {
       if (!current.has(source)) {
         this.#reported.delete(source);
-        log(`${source} is valid again`);
+        this.#log(`${source} is valid again`);
       }
     }
   }

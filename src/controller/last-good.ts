@@ -85,6 +85,16 @@ export class LastGoodGraphs {
     );
   }
 
+  /** The problems of one unit, if it has any. */
+  problemsOf(name: string): readonly Diagnostic[] | undefined {
+    return this.#troubled.has(name) ? this.#units.get(name)?.problems : undefined;
+  }
+
+  /** The graphs one unit serves: its last good version's. */
+  servedOf(name: string): readonly GraphModel[] {
+    return this.#units.get(name)?.served ?? [];
+  }
+
   /** Takes one batch of a source's updates; says whether what is served, or a problem, changed. */
   apply(updates: readonly SourceUpdate[]): boolean {
     let changed = false;

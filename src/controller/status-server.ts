@@ -42,12 +42,17 @@ function answer(response: ServerResponse, status: number, body: unknown, headers
  * GET /status: the control plane's view as JSON. Loopback by default: it
  * names every Envoy. It holds no payloads and no secrets (a test drives
  * traffic with secrets through the data plane and looks for them here).
+ * GET /healthz (the process answers) and GET /readyz (every source has been
+ * read once and served: 200, else 503) are for a kubelet's probes, which
+ * carry no token and no client certificate: they are open whatever guards
+ * /status, and say nothing but that.
  */
 export async function startStatusServer(
   status: () => ControlPlaneStatus,
   address: { host: string; port: number },
   security: StatusSecurity = {},
   routes: ReadonlyMap<string, StatusRoute> = new Map(),
+  ready: () => boolean = () => true,
 ): Promise<{ port: number; stop: () => Promise<void> }> {
   const log = security.log ?? (() => undefined);
   const token =
@@ -83,10 +88,24 @@ export async function startStatusServer(
     return undefined;
   };
 
-  const pages = ['/status', ...routes.keys()].map((path) => `GET ${path}`).join(', ');
+  const pages = ['/status', '/healthz', '/readyz', ...routes.keys()]
+    .map((path) => `GET ${path}`)
+    .join(', ');
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const isStatus = request.method === 'GET' && request.url === '/status';
-    const route = request.method === 'GET' ? routes.get(request.url ?? '') : undefined;
+    const path = request.method === 'GET' ? request.url : undefined;
+    if (path === '/healthz') {
+      answer(response, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/readyz') {
+      const isReady = ready();
+      answer(response, isReady ? 200 : 503, {
+        status: isReady ? 'ready' : 'not ready: the sources are still being read',
+      });
+      return;
+    }
+    const isStatus = path === '/status';
+    const route = path === undefined ? undefined : routes.get(path);
     if (!isStatus && !route) {
       answer(response, 404, errorShape({ status: 404, reason: `the pages here are ${pages}` }));
       return;

@@ -7,9 +7,13 @@ export interface GraphStatus {
   readonly id: string;
   readonly group: string;
   readonly source: string;
-  /** The group's route-configuration version that carries the graph's current version. */
+  /** The graph's current version: a digest of the resources that carry it, endpoints aside. */
   readonly version: string;
-  /** On how many of the group's connected Envoys every resource of the graph's current version is ACKed. */
+  /**
+   * On how many of the group's connected Envoys every resource of the
+   * graph's current version is ACKed (its clusters' endpoints in any
+   * version: they follow pods, not the graph).
+   */
   readonly programmedOn: number;
   /** Those Envoys' node ids. */
   readonly programmedBy: readonly string[];
@@ -38,6 +42,11 @@ const typeNames: Readonly<Record<string, string>> = {
   'type.googleapis.com/envoy.config.route.v3.RouteConfiguration': 'RDS',
   'type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig': 'ECDS',
 };
+
+/** A resource type's short name: CDS, EDS, ... */
+export function typeName(typeUrl: string): string {
+  return typeNames[typeUrl] ?? typeUrl;
+}
 
 /** The status as a table, for people. */
 export function renderStatus(status: ControlPlaneStatus): string {
@@ -83,7 +92,7 @@ export function renderStatus(status: ControlPlaneStatus): string {
           ? `Envoy alone, binary tensors by the executor from ${entries}`
           : `executor from ${entries}`;
     lines.push(
-      `  ${graph.id}  group ${graph.group}  ${runs}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at routes ${graph.version}  (${graph.source})`,
+      `  ${graph.id}  group ${graph.group}  ${runs}  programmed on ${String(graph.programmedOn)}/${String(graph.envoys)} Envoy(s) at version ${graph.version}  (${graph.source})`,
     );
     for (const problem of graph.problems) {
       const what = problem.kind === 'rejected' ? 'rejected' : 'held back';

@@ -79,6 +79,8 @@ export interface AdsServerOptions {
   readonly tls?: ServerTlsSource;
   /** Other gRPC services Envoy reaches through its xDS cluster (the metrics service). */
   readonly services?: readonly ExtraService[];
+  /** Called when an Envoy has said who it is, and when it leaves. */
+  readonly connections?: (stream: EnvoyStream, connected: boolean) => void;
 }
 
 /** How long a refused Envoy's first message (its node id, for the log) is waited for. */
@@ -325,6 +327,7 @@ export class AdsServer {
       if (!this.#streams.delete(stream)) return;
       stream.close();
       log?.(`Envoy ${stream.nodeId || '(unknown)'} disconnected`);
+      if (stream.nodeId !== '') this.#options.connections?.(stream, false);
     };
     call.on('data', (request: Request) => {
       const before = stream.nodeId;
@@ -340,6 +343,7 @@ export class AdsServer {
         log?.(
           `Envoy ${stream.nodeId} (group ${stream.nodeCluster}${by}, ${stream.protocol} xDS) connected`,
         );
+        this.#options.connections?.(stream, true);
       }
     });
     call.on('end', () => {

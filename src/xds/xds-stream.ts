@@ -48,7 +48,10 @@ export interface GraphProblem {
 
 /** One Envoy's view of the graphs its group serves. */
 export interface GraphReport {
-  /** Whether the Envoy runs every resource of the graph's current version. */
+  /**
+   * Whether the Envoy runs every resource of the graph's current version;
+   * its clusters' endpoints in any version (they follow pods, not the graph).
+   */
   programs(graph: string): boolean;
   problems(graph: string): readonly GraphProblem[];
 }
@@ -310,10 +313,20 @@ export abstract class XdsStream<Response> implements EnvoyStream {
       const now = this.#view.type(typeUrl).exact(resource.name);
       return now !== 'unknown' && now?.version === resource.version;
     };
+    // Endpoints follow pods, not the graph: a cluster has its endpoints once it has any version.
+    const hasAny = ({ typeUrl, resource }: GraphResource) => {
+      const now = this.#view.type(typeUrl).exact(resource.name);
+      return now !== 'unknown' && now !== undefined;
+    };
     return {
       programs: (graph) => {
         const resources = byGraph.get(graph);
-        return resources !== undefined && resources.every(runs);
+        return (
+          resources !== undefined &&
+          resources.every((resource) =>
+            resource.typeUrl === ENDPOINT ? hasAny(resource) : runs(resource),
+          )
+        );
       },
       problems: (graph) => {
         const problems: GraphProblem[] = rejected

@@ -42,6 +42,8 @@ export interface TestCluster {
   kubeConfigForServiceAccount(namespace: string, name: string): Promise<KubeConfig>;
   /** Kills kube-apiserver and starts it again on the same port and etcd; resolves once ready. */
   restartApiServer(): Promise<void>;
+  /** Compacts etcd's history up to its current revision; resolves to that revision. */
+  compactEtcd(): Promise<number>;
   /** The last output of etcd, kube-apiserver and kube-controller-manager. */
   logs(): string;
   /** Stops every process and deletes the temporary folder. */
@@ -51,6 +53,8 @@ export interface TestCluster {
 export interface TestClusterOptions {
   /** Also run kube-controller-manager: default ServiceAccounts, EndpointSlices, GC, namespace deletion. */
   readonly controllerManager?: boolean;
+  /** More kube-apiserver flags (an audit log, no watch cache, ...). */
+  readonly apiServerArgs?: readonly string[];
 }
 
 const readyTimeoutMs = 120_000;
@@ -200,6 +204,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       '--service-cluster-ip-range=10.0.0.0/24',
       '--authorization-mode=RBAC',
       '--profiling=false',
+      ...(options.apiServerArgs ?? []),
     ];
     const startApiServer = async (): Promise<void> => {
       apiServer = startServerProcess('kube-apiserver', binaries.kubeApiserver, apiServerArgs);
@@ -327,6 +332,22 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       async restartApiServer() {
         await apiServer?.stop();
         await startApiServer();
+      },
+      async compactEtcd() {
+        // etcd's JSON gateway: the current revision from any range read, then compaction up to it.
+        const range = await request(`${etcdUrl}/v3/kv/range`, {
+          method: 'POST',
+          body: JSON.stringify({ key: Buffer.from('/').toString('base64') }),
+        });
+        const { header } = (await range.body.json()) as { header: { revision: string } };
+        const revision = Number(header.revision);
+        const compaction = await request(`${etcdUrl}/v3/kv/compaction`, {
+          method: 'POST',
+          body: JSON.stringify({ revision, physical: true }),
+        });
+        const answer = await compaction.body.text();
+        if (compaction.statusCode !== 200) throw new Error(`etcd compaction: ${answer}`);
+        return revision;
       },
       logs() {
         return processes

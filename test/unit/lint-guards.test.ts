@@ -9,7 +9,8 @@ import { ESLint } from 'eslint';
  * The lint guards bite: in a small project with the repository's own lint
  * configuration, a clean layout passes, and a planted cycle, an import
  * against the pipeline's direction, I/O in a pure stage and a test that
- * imports src/cli are each reported.
+ * imports src/cli are each reported, and the Kubernetes client outside the
+ * Kubernetes source and the controller.
  */
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -19,6 +20,7 @@ const clean = {
   'src/plan/greeting.ts': `import { shout } from '../spec/names.ts';\n\nexport function greeting(name: string): string {\n  return \`hello \${shout(name)}\`;\n}\n`,
   'src/executor/interpreter/answer.ts': `import { greeting } from '../../plan/greeting.ts';\n\nexport function answer(): string {\n  return greeting('envoy');\n}\n`,
   'src/cli/flags.ts': `export const verbose = false;\n`,
+  'src/sources/kubernetes/config.ts': `import { KubeConfig } from '@kubernetes/client-node';\n\nexport const config = new KubeConfig();\n`,
 };
 
 const planted = {
@@ -27,6 +29,7 @@ const planted = {
   'src/spec/upward.ts': `import { greeting } from '../plan/greeting.ts';\n\nexport const upward = greeting('spec');\n`,
   'src/executor/interpreter/reads-disk.ts': `import { readFileSync } from 'node:fs';\n\nexport const disk = readFileSync('/dev/null', 'utf8');\n`,
   'test/unit/uses-cli.test.ts': `import { verbose } from '../../src/cli/flags.ts';\n\nexport const quiet = !verbose;\n`,
+  'src/runtime/kube.ts': `import { KubeConfig } from '@kubernetes/client-node';\n\nexport const config = new KubeConfig();\n`,
 };
 
 function write(dir: string, files: Record<string, string>): void {
@@ -51,7 +54,7 @@ async function problems(dir: string): Promise<string[]> {
     .sort();
 }
 
-test('lint reports a cycle, a forbidden cross-folder import, I/O in a pure stage and a test importing src/cli', async () => {
+test('lint reports a cycle, a forbidden cross-folder import, I/O in a pure stage, a test importing src/cli and the Kubernetes client out of place', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-lint-'));
   try {
     for (const file of ['eslint.config.js', 'tsconfig.json', 'package.json']) {
@@ -65,6 +68,7 @@ test('lint reports a cycle, a forbidden cross-folder import, I/O in a pure stage
       'src/executor/interpreter/reads-disk.ts: no-restricted-imports',
       'src/graph/left.ts: import-x/no-cycle',
       'src/graph/right.ts: import-x/no-cycle',
+      'src/runtime/kube.ts: no-restricted-imports',
       'src/spec/upward.ts: import-x/no-restricted-paths',
       'test/unit/uses-cli.test.ts: import-x/no-restricted-paths',
     ]);
