@@ -58,6 +58,8 @@ export class GroupPipeline {
     });
     this.#graphs = new LastGoodGraphs((graph) => this.#compiler.problemsOf(graph));
     this.#overlay = options.endpointsFor && new ServiceEndpointOverlay(options.endpointsFor);
+    // Envoys of the group get its listeners at once, before any graph arrives.
+    this.#serve();
   }
 
   /** Where the executor runs `graph` from, and how Envoy reaches it; none when Envoy runs it alone. */
@@ -89,7 +91,7 @@ export class GroupPipeline {
   /** Serves the same graphs on new data-plane options (a rotated executor CA). */
   useListener(listener: ListenerOptions): void {
     this.#compiler.useListener(listener);
-    this.#publish();
+    this.#serve();
   }
 
   /** The graphs one unit serves: its last good version's. */
@@ -103,11 +105,10 @@ export class GroupPipeline {
    * costs what changed, not how many graphs there are.
    */
   apply(updates: readonly SourceUpdate[]): void {
-    if (!this.#graphs.apply(updates)) return;
-    this.#publish();
+    if (this.#graphs.apply(updates)) this.#serve();
   }
 
-  #publish(): void {
+  #serve(): void {
     const served = this.#graphs.graphs();
     const compiled = this.#compiler.compile(served);
     this.#report(this.#graphs.problems());
