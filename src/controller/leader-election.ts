@@ -197,7 +197,7 @@ export class LeaderElector {
     }
     const ours = holder === identity;
     const acquired = ours && spec.acquireTime ? new Date(spec.acquireTime) : now;
-    const transitions = (spec.leaseTransitions ?? 0) + (ours || holder === '' ? 0 : 1);
+    const transitions = (spec.leaseTransitions ?? 0) + (ours ? 0 : 1);
     try {
       const written = await this.#api.replaceNamespacedLease({
         namespace,
