@@ -1,7 +1,6 @@
 import type protobuf from 'protobufjs';
 import type { ListenerOptions } from '../envoy/options.ts';
 import type { GraphModel } from '../graph/model.ts';
-import type { PlannedGraph } from '../plan/plan.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';
 import { log as defaultLog } from '../runtime/log.ts';
 import type { SourceUpdate } from '../sources/source-update.ts';
@@ -10,10 +9,9 @@ import type { SnapshotCache } from '../xds/cache.ts';
 import { GraphCompiler } from './compile.ts';
 import { LastGoodGraphs } from './last-good.ts';
 import {
-  isServiceUpstream,
   ServiceEndpointOverlay,
+  serviceUpstreams,
   type EndpointsFor,
-  type ServiceUpstream,
 } from './service-endpoints.ts';
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
@@ -24,9 +22,6 @@ export interface GroupPipelineOptions {
   readonly endpointsFor?: EndpointsFor;
   readonly log?: (line: string) => void;
 }
-
-/** The Service-served upstreams of a plan, worked out once per plan. */
-const serviceUpstreamsOf = new WeakMap<PlannedGraph, readonly ServiceUpstream[]>();
 
 /**
  * One node group's pipeline: its sources' updates in, its snapshot out.
@@ -113,7 +108,11 @@ export class GroupPipeline {
     const compiled = this.#compiler.compile(served);
     this.#report(this.#graphs.problems());
     const { resources, changes } = this.#overlay
-      ? this.#overlay.merge(compiled.resources, compiled.changes, this.#serviceUpstreams(served))
+      ? this.#overlay.merge(
+          compiled.resources,
+          compiled.changes,
+          serviceUpstreams(served, (graph) => this.#compiler.plannedOf(graph)),
+        )
       : compiled;
     // The changes are relative to the last compile, which is what the cache has only when it
     // was the first: the cache checks that, and looks at everything otherwise.
@@ -129,23 +128,6 @@ export class GroupPipeline {
   endpointsChanged(services?: ReadonlySet<string>): void {
     const overlaid = this.#overlay?.refresh(services);
     if (overlaid) this.#cache.setSnapshot(this.group, overlaid.resources, overlaid.changes);
-  }
-
-  #serviceUpstreams(served: readonly GraphModel[]): Map<string, ServiceUpstream> {
-    const found = new Map<string, ServiceUpstream>();
-    for (const graph of served) {
-      const planned = this.#compiler.plannedOf(graph);
-      if (!planned) continue;
-      let upstreams = serviceUpstreamsOf.get(planned);
-      if (!upstreams) {
-        upstreams = planned.upstreams
-          .filter(isServiceUpstream)
-          .map((upstream) => ({ graph, upstream }));
-        serviceUpstreamsOf.set(planned, upstreams);
-      }
-      for (const service of upstreams) found.set(service.upstream.id, service);
-    }
-    return found;
   }
 
   /** Logs each problem once, and when it is gone. */

@@ -9,6 +9,7 @@ import type {
 } from '../envoy/resource-set.ts';
 import { ENDPOINT, type ResourceTypeUrl } from '../envoy/type-urls.ts';
 import type { GraphModel } from '../graph/model.ts';
+import type { PlannedGraph } from '../plan/plan.ts';
 import type { UpstreamPlan } from '../plan/types.ts';
 
 /** An upstream served by a Kubernetes Service, and the graph whose node it is. */
@@ -36,6 +37,30 @@ export function isServiceUpstream(upstream: UpstreamPlan): upstream is ServiceUp
 /** "namespace/name" of the Service an upstream is served by. */
 export function serviceOf(upstream: ServiceUpstream['upstream']): string {
   return `${upstream.endpoints.namespace}/${upstream.endpoints.name}`;
+}
+
+/** The Service-served upstreams of a plan, worked out once per plan. */
+const upstreamsOfPlan = new WeakMap<PlannedGraph, readonly ServiceUpstream[]>();
+
+/** Every Service-served upstream of the graphs served, by id; their plans as compiled. */
+export function serviceUpstreams(
+  served: readonly GraphModel[],
+  plannedOf: (graph: GraphModel) => PlannedGraph | undefined,
+): Map<string, ServiceUpstream> {
+  const found = new Map<string, ServiceUpstream>();
+  for (const graph of served) {
+    const planned = plannedOf(graph);
+    if (!planned) continue;
+    let upstreams = upstreamsOfPlan.get(planned);
+    if (!upstreams) {
+      upstreams = planned.upstreams
+        .filter(isServiceUpstream)
+        .map((upstream) => ({ graph, upstream }));
+      upstreamsOfPlan.set(planned, upstreams);
+    }
+    for (const service of upstreams) found.set(service.upstream.id, service);
+  }
+  return found;
 }
 
 interface Assigned {
