@@ -282,8 +282,10 @@ describe('two controller replicas', () => {
       { env: { ...process.env, HOSTNAME: name } },
     );
     replicas.set(name, replica);
-    envoys.push(
-      await startEnvoyProcess({
+    // A replica that dies while its Envoy waits for config fails the test with its output.
+    const envoy = await Promise.race([
+      replica.exited,
+      startEnvoyProcess({
         bootstrap: bootstrapConfig({
           nodeId: `envoy-of-${name}`,
           nodeCluster: 'switchyard',
@@ -293,7 +295,8 @@ describe('two controller replicas', () => {
         }),
         name: `leader-${name}`,
       }),
-    );
+    ]);
+    envoys.push(envoy);
     return { xdsPort };
   }
 
