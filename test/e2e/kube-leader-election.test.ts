@@ -11,7 +11,9 @@ import {
   V1ObjectMeta,
   Watch,
 } from '@kubernetes/client-node';
+import type { DesiredStatus } from '../../src/controller/graph-conditions.ts';
 import { LeaderElector } from '../../src/controller/leader-election.ts';
+import { StatusWriter } from '../../src/controller/status-writer.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { CRD_FILE } from '../../src/sources/kubernetes/crd-file.ts';
@@ -243,68 +245,8 @@ function statusWrites(): AuditEvent[] {
     .filter((e) => e.objectRef?.subresource === 'status' && ['update', 'patch'].includes(e.verb));
 }
 
-describe('two controller replicas', () => {
-  const replicas = new Map<string, ServerProcess>();
-  const envoys: RunningEnvoy[] = [];
-  const changes: string[] = [];
-  let abortWatch: (() => void) | undefined;
-
-  after(async () => {
-    abortWatch?.();
-    for (const envoy of envoys) await envoy.stop();
-    for (const replica of replicas.values()) await replica.stop();
-  });
-
-  async function startReplica(name: string): Promise<{ xdsPort: number }> {
-    const kubeconfig = join(dir, `${name}.kubeconfig`);
-    const config = await cluster.kubeConfigForUser(name, ['switchyard-controllers']);
-    writeFileSync(kubeconfig, config.exportConfig());
-    const xdsPort = await freePort();
-    const replica = startServerProcess(
-      name,
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'src', 'cli', 'main.ts'),
-        'serve',
-        '--kubernetes',
-        `--kubeconfig=${kubeconfig}`,
-        `--xds-port=${String(xdsPort)}`,
-        `--status-port=${String(await freePort())}`,
-        `--listen-port=${String(await freePort())}`,
-        `--leader-election-namespace=${namespace}`,
-        `--lease-duration=${String(lease.durationMs / 1000)}s`,
-        `--renew-deadline=${String(lease.renewDeadlineMs)}ms`,
-        `--retry-period=${String(lease.retryPeriodMs)}ms`,
-        '--executor-workers=1',
-      ],
-      { env: { ...process.env, HOSTNAME: name } },
-    );
-    replicas.set(name, replica);
-    // A replica that dies while its Envoy waits for config fails the test with its output.
-    const envoy = await Promise.race([
-      replica.exited,
-      startEnvoyProcess({
-        bootstrap: bootstrapConfig({
-          nodeId: `envoy-of-${name}`,
-          nodeCluster: 'switchyard',
-          xdsAddress: '127.0.0.1',
-          xdsPort,
-          adminPort: await freePort(),
-        }),
-        name: `leader-${name}`,
-      }),
-    ]);
-    envoys.push(envoy);
-    return { xdsPort };
-  }
-
-  test('only the leader writes status, one write per change; killed, it is replaced within the lease duration and no change is lost', async () => {
-    await cluster.apply(readFileSync(join(root, CRD_FILE), 'utf8'));
-    await cluster.waitForCrdEstablished('inferencegraphs.switchyard.io');
-    // What the chart grants the controller: read what it serves, write status, hold its Lease.
-    await cluster.apply(`apiVersion: rbac.authorization.k8s.io/v1
+/** What the chart grants the controller: read what it serves, write status, hold its Lease. */
+const controllerRbac = `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: { name: switchyard-controller }
 rules:
@@ -331,7 +273,95 @@ kind: RoleBinding
 metadata: { name: switchyard-leader-election, namespace: ${namespace} }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: switchyard-leader-election }
 subjects: [{ kind: Group, apiGroup: rbac.authorization.k8s.io, name: switchyard-controllers }]
-`);
+`;
+
+/** A controller process (`switchyard serve --kubernetes`) as the chart runs it, on loopback. */
+async function startController(
+  name: string,
+  groups: readonly string[],
+): Promise<{ process: ServerProcess; xdsPort: number; statusPort: number }> {
+  const kubeconfig = join(dir, `${name}.kubeconfig`);
+  const config = await cluster.kubeConfigForUser(name, groups);
+  writeFileSync(kubeconfig, config.exportConfig());
+  const xdsPort = await freePort();
+  const statusPort = await freePort();
+  const controller = startServerProcess(
+    name,
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'src', 'cli', 'main.ts'),
+      'serve',
+      '--kubernetes',
+      `--kubeconfig=${kubeconfig}`,
+      `--xds-port=${String(xdsPort)}`,
+      `--status-port=${String(statusPort)}`,
+      `--listen-port=${String(await freePort())}`,
+      `--leader-election-namespace=${namespace}`,
+      `--lease-duration=${String(lease.durationMs / 1000)}s`,
+      `--renew-deadline=${String(lease.renewDeadlineMs)}ms`,
+      `--retry-period=${String(lease.retryPeriodMs)}ms`,
+      '--executor-workers=1',
+    ],
+    { env: { ...process.env, HOSTNAME: name } },
+  );
+  return { process: controller, xdsPort, statusPort };
+}
+
+/** The status code of GET `path` on a controller's status port; undefined while it is not up. */
+async function probe(statusPort: number, path: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${String(statusPort)}${path}`);
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('two controller replicas', () => {
+  const replicas = new Map<string, ServerProcess>();
+  const envoys: RunningEnvoy[] = [];
+  const changes: string[] = [];
+  let abortWatch: (() => void) | undefined;
+
+  after(async () => {
+    abortWatch?.();
+    for (const envoy of envoys) await envoy.stop();
+    for (const replica of replicas.values()) await replica.stop();
+  });
+
+  async function startReplica(name: string): Promise<{ statusPort: number }> {
+    const {
+      process: replica,
+      xdsPort,
+      statusPort,
+    } = await startController(name, ['switchyard-controllers']);
+    replicas.set(name, replica);
+    // A replica that dies while its Envoy waits for config fails the test with its output.
+    const envoy = await Promise.race([
+      replica.exited,
+      startEnvoyProcess({
+        bootstrap: bootstrapConfig({
+          nodeId: `envoy-of-${name}`,
+          nodeCluster: 'switchyard',
+          xdsAddress: '127.0.0.1',
+          xdsPort,
+          adminPort: await freePort(),
+        }),
+        name: `leader-${name}`,
+      }),
+    ]);
+    envoys.push(envoy);
+    return { statusPort };
+  }
+
+  test('only the leader writes status, one write per change; killed, it is replaced within the lease duration and no change is lost', async () => {
+    await cluster.apply(readFileSync(join(root, CRD_FILE), 'utf8'));
+    await cluster.waitForCrdEstablished('inferencegraphs.switchyard.io');
+    // What the chart grants the controller: read what it serves, write status, hold its Lease.
+    await cluster.apply(controllerRbac);
     const graphs = new Graphs(cluster.kubeConfig);
     const graph = (timeout: string) =>
       `apiVersion: switchyard.io/v1alpha1
@@ -358,7 +388,7 @@ spec:
       watch.abort();
     };
 
-    await startReplica('replica-a');
+    const a = await startReplica('replica-a');
     await waitFor(
       'replica-a to lead',
       async () =>
@@ -369,8 +399,16 @@ spec:
         processes: [...replicas.values()],
       },
     );
-    await startReplica('replica-b');
+    const b = await startReplica('replica-b');
     await graphs.condition('default', 'watched', 'Programmed', (c) => c.status === 'True');
+    // Every replica serves xDS, so every one is ready, leader or not.
+    for (const replica of [a, b]) {
+      await waitFor(
+        'the replica to be ready',
+        async () => ((await probe(replica.statusPort, '/readyz')) === 200 ? true : undefined),
+        { timeoutMs: 10_000, processes: [...replicas.values()] },
+      );
+    }
     await cluster.apply(graph('2s'));
     await graphs.condition('default', 'watched', 'Accepted', (c) => c.observedGeneration === 2);
     await graphs.condition(
@@ -433,5 +471,112 @@ spec:
     process.stdout.write(
       `# takeover after ${String(tookOver)} ms; status writes: ${String(succeeded.length)} (${String(byB.length)} by the new leader), ${String(writes.length - succeeded.length)} refused\n`,
     );
+  });
+});
+
+describe('probes', () => {
+  test('/healthz answers as soon as the process serves; /readyz only once its informers have listed, which a controller the API server refuses never has', async () => {
+    await cluster.apply(controllerRbac);
+    const { process: controller, statusPort } = await startController('prober', [
+      'switchyard-probers',
+    ]);
+    try {
+      await waitFor(
+        '/healthz to answer',
+        async () => ((await probe(statusPort, '/healthz')) === 200 ? true : undefined),
+        { timeoutMs: 30_000, processes: [controller] },
+      );
+      // No RBAC yet: every list is refused (403), and it tries again with a backoff.
+      await waitFor(
+        'a refused list',
+        () => Promise.resolve(/403/.test(controller.output()) || undefined),
+        { timeoutMs: 10_000, processes: [controller] },
+      );
+      for (let i = 0; i < 5; i++) {
+        assert.equal(await probe(statusPort, '/readyz'), 503);
+        assert.equal(await probe(statusPort, '/healthz'), 200);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      await cluster.apply(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: switchyard-probers }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: switchyard-controller }
+subjects: [{ kind: Group, apiGroup: rbac.authorization.k8s.io, name: switchyard-probers }]
+`);
+      // The backoff of a refused list is at most 10 s; the next list takes, and it is ready.
+      await waitFor(
+        '/readyz to answer 200',
+        async () => ((await probe(statusPort, '/readyz')) === 200 ? true : undefined),
+        { timeoutMs: 20_000, processes: [controller] },
+      );
+    } finally {
+      await controller.stop();
+    }
+  });
+});
+
+describe('StatusWriter', () => {
+  test('a status written from an outdated object is refused (409), read again and written once; a status the object already has is not written', async () => {
+    await cluster.apply(readFileSync(join(root, CRD_FILE), 'utf8'));
+    await cluster.waitForCrdEstablished('inferencegraphs.switchyard.io');
+    const graph = (labels: string) => `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: contended, namespace: default, labels: { ${labels} } }
+spec:
+  entry: m
+  nodes:
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:9"] } }
+`;
+    await cluster.apply(graph('step: one'));
+    const graphs = new Graphs(cluster.kubeConfig);
+    const outdated = await graphs.get('default', 'contended');
+    // Someone else changes the object: the writer's copy is now behind.
+    await cluster.apply(graph('step: two'));
+    const desired: DesiredStatus = {
+      observedGeneration: 1,
+      conditions: [
+        {
+          type: 'Accepted',
+          status: 'True',
+          reason: 'Accepted',
+          message: 'the spec is valid',
+          observedGeneration: 1,
+        },
+      ],
+    };
+    const logged: string[] = [];
+    const writer = new StatusWriter({
+      kubeConfig: cluster.kubeConfig,
+      fieldManager: 'contender',
+      log: (line) => logged.push(line),
+      mayWrite: () => true,
+      source: { object: () => outdated, pass: () => () => desired },
+      settleMs: 0,
+    });
+    writer.setUnits(() => ['default/contended']);
+    try {
+      writer.touch();
+      await waitFor('the write', () => Promise.resolve(writer.writes === 1 || undefined), {
+        timeoutMs: 10_000,
+      });
+      const written = await graphs.get('default', 'contended');
+      assert.equal(written.metadata?.labels?.step, 'two', 'the newer object was written');
+      assert.deepEqual(
+        written.status?.conditions?.map(({ lastTransitionTime: _time, ...rest }) => rest),
+        desired.conditions,
+      );
+      // Asked again with nothing changed: nothing is written.
+      writer.touch();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(writer.writes, 1);
+      const codes = statusWrites()
+        .filter((e) => e.objectRef?.name === 'contended')
+        .map((e) => e.responseStatus?.code);
+      assert.deepEqual(codes, [409, 200], 'one refused write, then one that took');
+      assert.deepEqual(logged, [], 'a conflict is not an error to log');
+    } finally {
+      await writer.stop();
+      await graphs.delete('default', 'contended');
+    }
   });
 });
