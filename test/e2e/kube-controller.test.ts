@@ -10,6 +10,7 @@ import { startControlPlane, type ControlPlane } from '../../src/controller/contr
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { CRD_FILE } from '../../src/sources/kubernetes/crd-file.ts';
+import { inferenceGraphCrd } from '../../src/sources/kubernetes/crd.ts';
 import { startSampleModel, type SampleModel } from '../../src/samples/model-server.ts';
 import { digestOf, showDigest } from '../../src/xds/cache.ts';
 import { modelVersion, post } from '../support/http.ts';
@@ -160,6 +161,22 @@ const modelGraph = (namespace: string, name: string, index: number, extra = '') 
 
 describe('InferenceGraph resources', () => {
   test('the CRD from the chart is accepted as structural; the examples apply as resources and are Accepted and Programmed; kubectl shows the columns', async () => {
+    // The API server holds the schema as generated, field for field, and finds nothing non-structural.
+    const stored = JSON.parse(
+      await kubectl('get', 'crd', 'inferencegraphs.switchyard.io', '-o', 'json'),
+    ) as {
+      spec: { versions: { schema: unknown }[] };
+      status: { conditions: { type: string; status: string }[] };
+    };
+    const generated = inferenceGraphCrd() as { spec: { versions: { schema: unknown }[] } };
+    assert.deepEqual(stored.spec.versions[0]?.schema, generated.spec.versions[0]?.schema);
+    assert.deepEqual(
+      stored.status.conditions
+        .filter((c) => c.status === 'True')
+        .map((c) => c.type)
+        .sort(),
+      ['Established', 'NamesAccepted'],
+    );
     const examples = readdirSync(join(root, 'examples')).filter((file) => file.endsWith('.yaml'));
     for (const file of examples) {
       const text = readFileSync(join(root, 'examples', file), 'utf8');

@@ -47,6 +47,8 @@ test('the CRD schema is structural: a type on every node but the two kinds that 
     '.spec.nodes.*.cases[].when.equals: any value',
     '.spec.nodes.*.cases[].when.in[]: any value',
     '.spec.nodes.*.endpoint.service.port: int-or-string',
+    '.spec.nodes.*.steps[].when.equals: any value',
+    '.spec.nodes.*.steps[].when.in[]: any value',
     '.spec.nodes.*.stopWhen.equals: any value',
     '.spec.nodes.*.stopWhen.in[]: any value',
   ]);
