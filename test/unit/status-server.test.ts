@@ -93,3 +93,45 @@ test('status over HTTPS needs a client certificate from the client CA and the be
   );
   assert.equal((await get(known, 'first-token')).status, 401);
 });
+
+test("/healthz and /readyz answer a kubelet's probe, which carries no token and no client certificate, whatever guards /status", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-status-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ca = await makeTestCa(dir);
+  const server = await ca.issue('server', {
+    commonName: 'status',
+    hosts: ['127.0.0.1'],
+    usage: 'server',
+  });
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'secret\n');
+  let ready = false;
+  const status = await startStatusServer(
+    () => empty,
+    { host: '127.0.0.1', port: 0 },
+    { tokenFile, tls: { cert: server.certFile, key: server.keyFile, clientCa: ca.certFile } },
+    () => ready,
+  );
+  t.after(() => status.stop());
+  // What a kubelet's HTTPS probe is: the server's certificate is not even checked.
+  const probe = new Agent({ connect: { rejectUnauthorized: false } });
+  t.after(() => probe.close());
+  const get = async (path: string) => {
+    const response = await request(`https://127.0.0.1:${String(status.port)}${path}`, {
+      dispatcher: probe,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+
+  assert.deepEqual(await get('/healthz'), { status: 200, body: { status: 'ok' } });
+  assert.deepEqual(await get('/readyz'), {
+    status: 503,
+    body: { status: 'not ready: the sources are still being read' },
+  });
+  ready = true;
+  assert.deepEqual(await get('/readyz'), { status: 200, body: { status: 'ready' } });
+  // They say nothing else, and /status stays guarded.
+  assert.equal((await get('/status')).status, 401);
+});
