@@ -10,7 +10,6 @@ import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
 import { isIpAddress, isValidHost } from '../spec/address.ts';
 import { parseDuration } from '../spec/duration.ts';
-import { loadKubeConfig, podNamespace, replicaIdentity } from '../controller/kube-config.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
@@ -388,6 +387,9 @@ withDataPlaneFlags(
   const xdsTls = tlsFiles(options.xdsTlsCert, options.xdsTlsKey, options.xdsClientCa);
   const statusTls = tlsFiles(options.statusTlsCert, options.statusTlsKey, options.statusClientCa);
   try {
+    // Loaded only here: the Kubernetes client costs every other command (and executor worker)
+    // seconds of start-up on a busy machine.
+    const kube = options.kubernetes ? await import('../controller/kube-config.ts') : undefined;
     await serveCommand(
       {
         ...(options.graphs !== undefined && { graphsDir: options.graphs }),
@@ -399,14 +401,14 @@ withDataPlaneFlags(
         ...(options.executorCa !== undefined && {
           executorTls: { caFile: options.executorCa, serverName: executorServerName(options) },
         }),
-        ...(options.kubernetes && {
+        ...(kube && {
           kubernetes: {
-            kubeConfig: loadKubeConfig(options.kubeconfig),
+            kubeConfig: kube.loadKubeConfig(options.kubeconfig),
             ...(options.namespaces !== undefined && { namespaces: options.namespaces }),
             leaderElection: {
-              namespace: options.leaderElectionNamespace ?? podNamespace(),
+              namespace: options.leaderElectionNamespace ?? kube.podNamespace(),
               name: options.leaderElectionId,
-              identity: replicaIdentity(),
+              identity: kube.replicaIdentity(),
               leaseDurationMs: options.leaseDuration,
               renewDeadlineMs: options.renewDeadline,
               retryPeriodMs: options.retryPeriod,

@@ -15,7 +15,7 @@ import { graphResources } from '../xds/graph-resources.ts';
 import { metricsService } from '../xds/metrics-service.ts';
 import type { GraphReport, StreamStatus } from '../xds/xds-stream.ts';
 import { GroupPipeline } from './group-pipeline.ts';
-import { KubernetesController, type KubernetesOptions } from './kubernetes-controller.ts';
+import type { KubernetesController, KubernetesOptions } from './kubernetes-controller.ts';
 import type { ControlPlaneStatus, GraphStatus } from './status.ts';
 import { TrafficWindow } from './traffic-window.ts';
 
@@ -181,6 +181,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   };
 
   if (options.kubernetes) {
+    // Loaded only when asked for: the Kubernetes client is slow to load, and files need none of it.
+    const { KubernetesController } = await import('./kubernetes-controller.ts');
     kubernetes = new KubernetesController(options.kubernetes, {
       pipelineFor,
       pipelines: () => pipelines.values(),

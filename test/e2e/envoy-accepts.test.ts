@@ -5,6 +5,9 @@ import { before, test } from 'node:test';
 import fc from 'fast-check';
 import { resolveEnvoy } from '../../src/runtime/envoy-binary.ts';
 import { compileGraphs } from '../../src/controller/compile.ts';
+import { serviceLoadAssignment } from '../../src/envoy/cluster.ts';
+import type { ResourceSet } from '../../src/envoy/resource-set.ts';
+import { CLUSTER, ENDPOINT } from '../../src/envoy/type-urls.ts';
 import { graphRoutes } from '../../src/envoy/route.ts';
 import { longestPlanHeader, MAX_PLAN_HEADER_BYTES } from '../../src/envoy/plan-header-limit.ts';
 import { translate } from '../../src/envoy/translate.ts';
@@ -46,9 +49,30 @@ function load(source: string, text: string): GraphModel[] {
 
 /** Compiles graphs the validator accepts whole, and asks Envoy about them; undefined if it takes them. */
 async function envoyVerdict(graphs: readonly GraphModel[]): Promise<string | undefined> {
-  const compiled = compileGraphs(graphs, listener, root);
+  // Service-served nodes (the service case) compile as under a Kubernetes source.
+  const compiled = compileGraphs(graphs, listener, root, { services: true });
   assert.deepEqual(compiled.diagnostics, [], 'the validator accepts every graph of the batch');
-  return envoyRefusal(envoy, staticBootstrap(compiled.resources));
+  return envoyRefusal(envoy, staticBootstrap(withServiceEndpoints(compiled.resources)));
+}
+
+/**
+ * The endpoints the controller would send for Service-served clusters (the
+ * only EDS clusters a compile leaves without them): one ready IPv4 endpoint
+ * and one draining IPv6 one, as EndpointSlices give them.
+ */
+function withServiceEndpoints(resources: ResourceSet): ResourceSet {
+  const endpoints = new Map(resources.get(ENDPOINT));
+  for (const [name, cluster] of resources.get(CLUSTER) ?? []) {
+    if (cluster.type !== 'EDS' || endpoints.has(name)) continue;
+    endpoints.set(
+      name,
+      serviceLoadAssignment(name, [
+        { address: '10.0.0.7', port: 8080, draining: false },
+        { address: 'fd00::7', port: 8080, draining: true },
+      ]),
+    );
+  }
+  return new Map([...resources, [ENDPOINT, endpoints]]);
 }
 
 /** The resources of graphs, planned and translated without the compiler's checks: what a validator that let them through would push. */
