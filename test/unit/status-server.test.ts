@@ -112,6 +112,7 @@ test("/healthz and /readyz answer a kubelet's probe, which carries no token and 
     () => empty,
     { host: '127.0.0.1', port: 0 },
     { tokenFile, tls: { cert: server.certFile, key: server.keyFile, clientCa: ca.certFile } },
+    new Map(),
     () => ready,
   );
   t.after(() => status.stop());
