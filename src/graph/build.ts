@@ -240,6 +240,7 @@ export function buildGraph(
       returnOutputs: settings.returnOutputs ?? [],
       maxRequestBytes: settings.maxRequestBytes ?? defaultMaxRequestBytes,
       ...(explainer !== undefined && { explainer }),
+      hops: settings.hops ?? 'envoy',
       nodes: new Map(sorted),
       order: withExplainer(topologicalOrder(entry, edges), explainer),
     },

@@ -1,4 +1,4 @@
-import type { NodeSpec, Protocol, RetryOn } from '../spec/schema.ts';
+import type { HopsMode, NodeSpec, Protocol, RetryOn } from '../spec/schema.ts';
 
 /** A node's retries, its per-try timeout in milliseconds. */
 export interface RetriesModel {
@@ -58,6 +58,8 @@ export interface GraphModel {
   readonly maxRequestBytes: number;
   /** The model node that explains predictions (V1 graphs), if any. */
   readonly explainer?: string;
+  /** How the executor calls nodes: through Envoy's hop listener, or their addresses itself. */
+  readonly hops: HopsMode;
   /** Nodes by name, in name order. */
   readonly nodes: ReadonlyMap<string, NodeModel>;
   /**

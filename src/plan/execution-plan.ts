@@ -10,6 +10,7 @@ import {
   type HopCall,
   type StepPlan,
 } from './execution.ts';
+import { directHop } from './direct-hop.ts';
 import { retryPlan } from './route-rules.ts';
 import type { ExecutorTransport, HopRoutePlan } from './types.ts';
 import { graphId, hasEndpoint, upstreamId } from './upstreams.ts';
@@ -32,10 +33,14 @@ function protocolOf(graph: GraphModel, node: NodeModel): Protocol {
  * Whether the executor may let Envoy forward the request to this model and
  * stream its answer straight to the client. Not when the answer must be
  * rewritten on its way back: a protocol adapter, Seldon's meta, or
- * intermediate outputs beside it.
+ * intermediate outputs beside it. Nor in a graph of direct hops: the
+ * executor calls the last model itself too, and Envoy routes the request to
+ * it as to an upstream, one pass instead of an ext_proc stream and a
+ * hand-back.
  */
 export function canHandOff(graph: GraphModel, node: NodeModel): boolean {
   return (
+    graph.hops === 'envoy' &&
     node.kind === 'model' &&
     protocolOf(graph, node) === graph.protocol &&
     graph.protocol !== 'seldon' &&
@@ -102,7 +107,13 @@ function lower(names: readonly string[] | undefined): string[] {
 function hopCall(graph: GraphModel, name: string, node: NodeModel): HopCall {
   const protocol = protocolOf(graph, node);
   const jsonOnly = protocol === 'v2' && 'binaryTensors' in node && !node.binaryTensors;
-  return { hop: hopPath(graph, name), protocol, ...(jsonOnly && { binaryTensors: false }) };
+  const direct = directHop(graph, name, node);
+  return {
+    hop: hopPath(graph, name),
+    protocol,
+    ...(jsonOnly && { binaryTensors: false }),
+    ...(direct && { direct }),
+  };
 }
 
 function stepOf(

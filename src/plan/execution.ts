@@ -1,4 +1,10 @@
-import type { BuiltinCombiner, CombinerInput, Protocol, SwitchCondition } from '../spec/schema.ts';
+import type {
+  BuiltinCombiner,
+  CombinerInput,
+  Protocol,
+  RetryOn,
+  SwitchCondition,
+} from '../spec/schema.ts';
 
 /**
  * The executor's contract: everything it needs to run one graph, and
@@ -96,13 +102,39 @@ interface StepCommon {
   readonly propagateHeaders: readonly string[];
 }
 
-/** A call to a node's endpoint, through Envoy's hop listener. */
+/** A call to a node's endpoint, through Envoy's hop listener or, in a graph of direct hops, to the node itself. */
 export interface HopCall {
   /** Path on the hop listener; Envoy rewrites it to the node's own path and applies its policies. */
   readonly hop: string;
   readonly protocol: Protocol;
   /** Set (false) for a V2 node whose server takes no binary tensors: they are sent to it as JSON. */
   readonly binaryTensors?: false;
+  /**
+   * Set in a graph of direct hops (spec.hops: direct): the executor calls
+   * the node itself. An executor that does not know the field still runs
+   * the graph correctly, through the hop listener, which keeps every node's
+   * route.
+   */
+  readonly direct?: DirectHop;
+}
+
+/**
+ * A node as the executor calls it without Envoy: its addresses and path,
+ * and the retries Envoy's hop route would apply. The addresses are the
+ * graph's own (file graphs list them), so they change only with the plan:
+ * a request runs exactly one version of its graph.
+ */
+export interface DirectHop {
+  /** "http://host:port" or "https://host:port", one per address; calls are balanced across them. */
+  readonly origins: readonly string[];
+  /** The node's own inference path. */
+  readonly path: string;
+  readonly retries?: {
+    /** Retries after the first try. */
+    readonly attempts: number;
+    readonly perTryTimeoutMs?: number;
+    readonly on: readonly RetryOn[];
+  };
 }
 
 export type StepPlan =

@@ -35,7 +35,7 @@ export function graphOfUpstream(id: string): string | undefined {
     : undefined;
 }
 
-function endpointsOf(graph: GraphModel, node: EndpointNode): UpstreamPlan['endpoints'] {
+export function endpointsOf(graph: GraphModel, node: EndpointNode): UpstreamPlan['endpoints'] {
   const service = node.endpoint.service;
   if (service) {
     return {

@@ -447,6 +447,12 @@ export const GraphSpecBody = Type.Object(
           'V1 graphs: the model node that answers /v1/models/<graph>:explain, on its own :explain path.',
       }),
     ),
+    hops: Type.Optional(
+      Type.Union([Type.Literal('envoy'), Type.Literal('direct')], {
+        description:
+          "How the executor calls the graph's nodes. envoy (default): through Envoy, which applies each node's retries, outlier detection, circuit breakers, stats and TLS. direct: the executor calls the nodes' addresses itself (timeouts and retries kept; no outlier detection, circuit breakers or per-hop Envoy stats): fewer passes through Envoy.",
+      }),
+    ),
     nodes: Type.Record(Type.String(), NodeSpec, { minProperties: 1 }),
   },
   strict,
@@ -475,6 +481,7 @@ export const InferenceGraphDocument = Type.Object(
 
 export type Duration = Static<typeof DurationString>;
 export type Protocol = Static<typeof Protocol>;
+export type HopsMode = NonNullable<Static<typeof GraphSpecBody>['hops']>;
 export type Endpoint = Static<typeof Endpoint>;
 export type ServiceReference = Static<typeof ServiceReference>;
 export type Retries = Static<typeof Retries>;

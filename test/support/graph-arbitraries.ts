@@ -300,35 +300,39 @@ export function graphArbitrary(name: string): fc.Arbitrary<string> {
         ),
         { nil: undefined },
       ),
+      hops: fc.constantFrom(undefined, 'envoy', 'direct'),
     })
-    .map(({ root, prefix, protocol, timeout, maxRequestBytes, propagateHeaders, explainer }) => {
-      const ctx: Context = { models: {} };
-      const nodes: Record<string, unknown> = {};
-      const entry = root(ctx, nodes, prefix);
-      const explains =
-        protocol !== 'v1' || explainer === undefined
-          ? undefined
-          : explainer === 'a model of the flow'
-            ? Object.keys(ctx.models)[0]
-            : model(ctx, 'explainer', {
-                ...explainer,
-                endpoint: { addresses: ['127.0.0.1:9004'] },
-              });
-      return JSON.stringify({
-        apiVersion: 'switchyard.io/v1alpha1',
-        kind: 'InferenceGraph',
-        metadata: { name },
-        spec: {
-          entry,
-          protocol,
-          // The Seldon protocol has one path per host.
-          ...(protocol === 'seldon' && { host: `${name}.example.com` }),
-          timeout,
-          maxRequestBytes,
-          propagateHeaders,
-          ...(explains !== undefined && { explainer: explains }),
-          nodes: { ...nodes, ...ctx.models },
-        },
-      });
-    });
+    .map(
+      ({ root, prefix, protocol, timeout, maxRequestBytes, propagateHeaders, explainer, hops }) => {
+        const ctx: Context = { models: {} };
+        const nodes: Record<string, unknown> = {};
+        const entry = root(ctx, nodes, prefix);
+        const explains =
+          protocol !== 'v1' || explainer === undefined
+            ? undefined
+            : explainer === 'a model of the flow'
+              ? Object.keys(ctx.models)[0]
+              : model(ctx, 'explainer', {
+                  ...explainer,
+                  endpoint: { addresses: ['127.0.0.1:9004'] },
+                });
+        return JSON.stringify({
+          apiVersion: 'switchyard.io/v1alpha1',
+          kind: 'InferenceGraph',
+          metadata: { name },
+          spec: {
+            entry,
+            protocol,
+            // The Seldon protocol has one path per host.
+            ...(protocol === 'seldon' && { host: `${name}.example.com` }),
+            timeout,
+            maxRequestBytes,
+            propagateHeaders,
+            ...(explains !== undefined && { explainer: explains }),
+            ...(hops !== undefined && { hops }),
+            nodes: { ...nodes, ...ctx.models },
+          },
+        });
+      },
+    );
 }

@@ -20,6 +20,7 @@ function graph(name: string, header: string): GraphModel {
     propagateHeaders: [],
     returnOutputs: [],
     maxRequestBytes: 10485760,
+    hops: 'envoy',
     nodes: new Map(nodes),
     order: ['w', 'm'],
   };

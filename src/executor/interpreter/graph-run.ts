@@ -706,6 +706,7 @@ class GraphRun {
         payload.bytes,
         this.#headersFor(step, payload),
         budgetMs,
+        call.direct,
       );
     } catch (error) {
       if (error instanceof HopTimeoutError) throw new StepError(504, name, error.message);

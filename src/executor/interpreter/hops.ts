@@ -1,7 +1,10 @@
+import type { DirectHop } from '../../plan/execution.ts';
+
 /**
  * How the interpreter calls a node: through Envoy's hop listener, whose
- * route for the node holds its policies. The transport implements it
- * (hop-client.ts); tests and benchmarks answer from memory.
+ * route for the node holds its policies, or, with `direct`, the node
+ * itself. The transport implements it (hop-client.ts); tests and
+ * benchmarks answer from memory.
  */
 export interface Hops {
   call(
@@ -9,6 +12,7 @@ export interface Hops {
     body: Buffer,
     headers: Record<string, string>,
     timeoutMs: number,
+    direct?: DirectHop,
   ): Promise<HopAnswer>;
 }
 

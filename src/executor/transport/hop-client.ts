@@ -1,5 +1,7 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
+import type { DirectHop } from '../../plan/execution.ts';
 import { HopTimeoutError, type HopAnswer, type Hops } from '../interpreter/hops.ts';
+import { DirectHops } from './direct-hops.ts';
 import { headerMap } from './header-map.ts';
 
 /** The node's answer passed the executor's bound on answers it holds in memory. */
@@ -20,10 +22,12 @@ const undiciTimeouts = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT
 /**
  * Calls nodes through Envoy's hop listener over a pool of kept-alive
  * connections: the node's policies (timeouts, retries, circuit breaking)
- * are Envoy's, the executor only says which node and with what.
+ * are Envoy's, the executor only says which node and with what. Nodes of
+ * graphs with direct hops it calls itself (direct-hops.ts).
  */
 export class HopClient implements Hops {
   readonly #pool: Pool;
+  readonly #direct = new DirectHops();
   readonly #maxAnswerBytes: number;
 
   /**
@@ -56,6 +60,7 @@ export class HopClient implements Hops {
     body: Buffer,
     headers: Record<string, string>,
     timeoutMs: number,
+    direct?: DirectHop,
   ): Promise<HopAnswer> {
     const limit = this.#maxAnswerBytes;
     return new Promise((resolve, reject) => {
@@ -63,51 +68,66 @@ export class HopClient implements Hops {
       let received = 0;
       let status = 0;
       let answerHeaders: Map<string, string> | undefined;
-      this.#pool.dispatch(
-        {
-          path,
-          method: 'POST',
-          headers,
-          body,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
+      // Only retried direct calls need a timer of their own: each try's wait is bounded by undici.
+      let budget: NodeJS.Timeout | undefined;
+      const request: Dispatcher.DispatchOptions = {
+        path,
+        method: 'POST',
+        headers,
+        body,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(controller) {
+          if (direct?.retries === undefined || budget !== undefined) return;
+          budget = setTimeout(() => {
+            controller.abort(new HopTimeoutError(timeoutMs));
+          }, timeoutMs);
         },
-        {
-          // undici takes a handler for its current interface only if it has this method.
-          onRequestStart() {},
-          onResponseStart(controller, statusCode, responseHeaders) {
-            status = statusCode;
-            answerHeaders = headerMap(responseHeaders);
-            if (Number(answerHeaders.get('content-length') ?? 0) > limit) {
-              controller.abort(new HopAnswerTooLargeError(limit));
-            }
-          },
-          onResponseData(controller, chunk) {
-            received += chunk.length;
-            if (received > limit) controller.abort(new HopAnswerTooLargeError(limit));
-            else chunks.push(chunk);
-          },
-          onResponseEnd() {
-            resolve({
-              status,
-              headers: answerHeaders ?? new Map(),
-              body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks),
-            });
-          },
-          onResponseError(_controller, error) {
-            const code = (error as { code?: unknown }).code;
-            reject(
-              typeof code === 'string' && undiciTimeouts.has(code)
-                ? new HopTimeoutError(timeoutMs)
-                : error,
-            );
-          },
+        onResponseStart(controller, statusCode, responseHeaders) {
+          status = statusCode;
+          answerHeaders = headerMap(responseHeaders);
+          if (Number(answerHeaders.get('content-length') ?? 0) > limit) {
+            controller.abort(new HopAnswerTooLargeError(limit));
+          }
         },
-      );
+        onResponseData(controller, chunk) {
+          received += chunk.length;
+          if (received > limit) controller.abort(new HopAnswerTooLargeError(limit));
+          else chunks.push(chunk);
+        },
+        onResponseEnd() {
+          clearTimeout(budget);
+          resolve({
+            status,
+            headers: answerHeaders ?? new Map(),
+            body: chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks),
+          });
+        },
+        onResponseError(_controller, error) {
+          clearTimeout(budget);
+          const code = (error as { code?: unknown }).code;
+          reject(
+            typeof code === 'string' && undiciTimeouts.has(code)
+              ? new HopTimeoutError(timeoutMs)
+              : error,
+          );
+        },
+      };
+      if (direct === undefined) {
+        this.#pool.dispatch(request, handler);
+        return;
+      }
+      const deadlineAt = Date.now() + timeoutMs;
+      this.#direct.dispatch(direct, request, handler, {
+        deadlineAt,
+        answered: () => answerHeaders !== undefined,
+      });
     });
   }
 
   async close(): Promise<void> {
-    await this.#pool.close();
+    await Promise.all([this.#pool.close(), this.#direct.close()]);
   }
 }
