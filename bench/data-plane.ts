@@ -12,7 +12,7 @@ import { goRouterGraphs, goRouterPath } from './data-plane/go-router.ts';
 import { startNodeProcess, startProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { ingressEnvoyBootstrap, modelsEnvoyBootstrap } from './data-plane/plain-envoy.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
-import { referenceGraphs } from './data-plane/reference-graphs.ts';
+import { directGraphName, referenceGraphs } from './data-plane/reference-graphs.ts';
 import { attack, vegetaPath, type AttackReport } from './data-plane/vegeta.ts';
 import { markdownTable, writeResults } from './results-file.ts';
 
@@ -29,9 +29,11 @@ import { markdownTable, writeResults } from './results-file.ts';
  *   [--systems S,B2,Envoy+B2] [--out NAME] [--workers 2] [--sockets] [--profile]`
  */
 
-const SYSTEMS = ['B0', 'B1', 'B2', 'Envoy+B2', 'B2-default', 'S'] as const;
+const SYSTEMS = ['B0', 'B1', 'B2', 'Envoy+B2', 'B2-default', 'S', 'S-direct'] as const;
 type System = (typeof SYSTEMS)[number];
-const DEFAULT_SYSTEMS: readonly System[] = ['B0', 'B1', 'B2', 'Envoy+B2', 'S'];
+const DEFAULT_SYSTEMS: readonly System[] = ['B0', 'B1', 'B2', 'Envoy+B2', 'S', 'S-direct'];
+/** Switchyard, with hops through Envoy (S) and direct hops (S-direct, spec.hops: direct). */
+const SWITCHYARD: readonly System[] = ['S', 'S-direct'];
 const ALL_GRAPHS = ['G1', 'G2', 'G3', 'G4', 'G5', 'G6', 'G7'];
 
 const { values: args } = parseArgs({
@@ -107,6 +109,7 @@ const routingProcesses: Record<System, readonly string[]> = {
   'Envoy+B2': ['ingress envoy', 'go router'],
   'B2-default': ['go router, default transport'],
   S: ['envoy', 'executor'],
+  'S-direct': ['envoy', 'executor'],
 };
 
 const children: ChildProcess[] = [];
@@ -265,9 +268,12 @@ try {
     }
   }
 
-  if (systems.includes('S')) {
+  if (systems.some((system) => SWITCHYARD.includes(system))) {
     for (const [file, yaml] of Object.entries(referenceGraphs(modelsAddress))) {
       writeFileSync(join(dir, file), yaml);
+    }
+    for (const [file, yaml] of Object.entries(referenceGraphs(modelsAddress, 'direct'))) {
+      writeFileSync(join(dir, `direct-${file}`), yaml);
     }
     const link = args.sockets ? ['--sockets', join(dir, 'sockets')] : [];
     const ports = {
@@ -335,6 +341,11 @@ try {
     addUrls(
       'S',
       (graph) => `http://127.0.0.1:${String(ports.listen)}/v2/models/${graph.toLowerCase()}/infer`,
+    );
+    addUrls(
+      'S-direct',
+      (graph) =>
+        `http://127.0.0.1:${String(ports.listen)}/v2/models/${directGraphName(graph.toLowerCase())}/infer`,
     );
   }
 
@@ -471,7 +482,9 @@ try {
             .map((name) => `${name} ${String(cpuOf(name))}`)
             .join(' · '),
           'models µs/req': cpuOf('models'),
-          'control plane µs/req': system === 'S' ? round2(cpuOf('control plane')) : '—',
+          'control plane µs/req': SWITCHYARD.includes(system)
+            ? round2(cpuOf('control plane'))
+            : '—',
         });
       }
     }
@@ -495,21 +508,23 @@ try {
   const ratios = (s: ReturnType<typeof summary>, b: ReturnType<typeof summary>) =>
     `${show(s.p50 / b.p50)} · ${show(s.p99 / b.p99)} · ${show(s.rps / b.rps)} · ${show(s.cpu / b.cpu)}`;
   const comparison: Record<string, string>[] = [];
-  if (systems.includes('S')) {
+  const measuredSwitchyard = SWITCHYARD.filter((system) => systems.includes(system));
+  if (measuredSwitchyard.length > 0) {
     for (const graph of onlyGraphs) {
-      const s = summary('S', graph);
       const row: Record<string, string> = { graph };
       for (const system of systems) row[system] = described(summary(system, graph));
-      if (systems.includes('B2')) row['S ÷ B2'] = ratios(s, summary('B2', graph));
-      if (systems.includes('Envoy+B2')) {
+      for (const system of measuredSwitchyard) {
+        const s = summary(system, graph);
+        if (systems.includes('B2')) row[`${system} ÷ B2`] = ratios(s, summary('B2', graph));
+        if (!systems.includes('Envoy+B2')) continue;
         const ingress = summary('Envoy+B2', graph);
-        row['S ÷ (Envoy+B2)'] = ratios(s, ingress);
+        row[`${system} ÷ (Envoy+B2)`] = ratios(s, ingress);
         const missed = [
           s.p50 > ingress.p50 && 'p50',
           s.rps < ingress.rps && 'peak',
           s.cpu > 1.5 * ingress.cpu && 'CPU',
         ].filter((miss) => miss !== false);
-        row['goal against Envoy+B2'] = missed.length === 0 ? 'met' : `missed: ${missed.join(', ')}`;
+        row[`${system}: goal`] = missed.length === 0 ? 'met' : `missed: ${missed.join(', ')}`;
       }
       comparison.push(row);
     }
@@ -535,15 +550,15 @@ try {
     [
       '# Data plane: Switchyard against direct calls, plain Envoy and a Go router',
       '',
-      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner), G7 (two-step sequence a → b). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client; B1 does the same through a statically configured Envoy. B2 is bench/go-router, a Go router shaped like KServe's InferenceGraph router (net/http, one process; 100 idle connections per host), bare; Envoy+B2 is B2 behind a plain static Envoy, as an ingress; B2-default is B2 with net/http's DefaultTransport unchanged (2 idle connections per host). vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating the systems' order, medians across rounds; CPU from /proc per request, of the processes that route (Envoy + executor for S). Everything (load generator, Envoys, routers, executor, models) shares the machine's cores. Load average (1 min) ${loadBefore[0]?.toFixed(2) ?? '?'} before the run, ${loadAfter[0]?.toFixed(2) ?? '?'} after it.`,
+      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner), G7 (two-step sequence a → b). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}), its executor calling the nodes through Envoy's hop listener; S-direct the same graphs with direct hops (spec.hops: direct: the executor calls the models itself). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client; B1 does the same through a statically configured Envoy. B2 is bench/go-router, a Go router shaped like KServe's InferenceGraph router (net/http, one process; 100 idle connections per host), bare; Envoy+B2 is B2 behind a plain static Envoy, as an ingress; B2-default is B2 with net/http's DefaultTransport unchanged (2 idle connections per host). vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating the systems' order, medians across rounds; CPU from /proc per request, of the processes that route (Envoy + executor for S). Everything (load generator, Envoys, routers, executor, models) shares the machine's cores. Load average (1 min) ${loadBefore[0]?.toFixed(2) ?? '?'} before the run, ${loadAfter[0]?.toFixed(2) ?? '?'} after it.`,
       '',
       `\`npx tsx bench/data-plane.ts ${command}\``,
       ...(comparison.length > 0
         ? [
             '',
-            `## S against B2 and Envoy+B2`,
+            `## S and S-direct against B2 and Envoy+B2`,
             '',
-            `Each cell: p50 · p99 ms at ${LATENCY_MODE}, peak rps and routing CPU µs per request at ${PEAK_MODE}. The goal (issue 21): S's p50 at or below Envoy+B2's, its peak at or above, its CPU within 1.5×.`,
+            `Each cell: p50 · p99 ms at ${LATENCY_MODE}, peak rps and routing CPU µs per request at ${PEAK_MODE}. The goal (issue 21): Switchyard's p50 at or below Envoy+B2's, its peak at or above, its CPU within 1.5×.`,
             '',
             markdownTable(comparison),
             '',

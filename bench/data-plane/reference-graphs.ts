@@ -5,17 +5,27 @@
  * to Envoy (ext_proc) for step b.
  */
 
-function graphFile(name: string, entry: string, nodes: string): string {
-  return `apiVersion: switchyard.io/v1alpha1
-kind: InferenceGraph
-metadata: { name: ${name} }
-spec:
-  entry: ${entry}
-  nodes:
-${nodes}`;
+/** The name of a reference graph run with direct hops (S-direct): "g3" → "g3-direct". */
+export function directGraphName(graph: string): string {
+  return `${graph}-direct`;
 }
 
-export function referenceGraphs(models: string): Record<string, string> {
+/**
+ * The reference graphs; with `hops: 'direct'`, each as a graph of direct
+ * hops named by directGraphName, beside the others in one control plane.
+ */
+export function referenceGraphs(
+  models: string,
+  hops: 'envoy' | 'direct' = 'envoy',
+): Record<string, string> {
+  const graphFile = (name: string, entry: string, nodes: string) =>
+    `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: ${hops === 'direct' ? directGraphName(name) : name} }
+spec:
+  entry: ${entry}
+${hops === 'direct' ? '  hops: direct\n' : ''}  nodes:
+${nodes}`;
   const model = (name: string, as = name) =>
     `    ${name}: { kind: model, model: ${as}, endpoint: { addresses: ["${models}"] } }\n`;
   return {
