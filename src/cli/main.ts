@@ -10,6 +10,7 @@ import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
 import { isIpAddress, isValidHost } from '../spec/address.ts';
 import { parseDuration } from '../spec/duration.ts';
+import type { HopsMode } from '../spec/schema.ts';
 import { compileCommand } from './compile.ts';
 import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
@@ -73,6 +74,7 @@ interface DataPlaneFlags {
   sockets?: string;
   executorCa?: string;
   executorServerName?: string;
+  hops: HopsMode;
 }
 
 type Given = readonly [flag: string, value: unknown];
@@ -122,6 +124,14 @@ function withDataPlaneFlags(command: Command): Command {
       defaultWorkers(),
     )
     .option('--sockets <dir>', SOCKETS_HELP)
+    .addOption(
+      new Option(
+        '--hops <mode>',
+        "how the executor calls the nodes of graphs that do not set spec.hops: through Envoy's hop listener, or directly (see the README for what direct gives up)",
+      )
+        .choices(['envoy', 'direct'])
+        .default('envoy'),
+    )
     .option(
       '--executor-ca <file>',
       "Envoy reaches the executor over TLS, trusting this CA bundle (PEM) for the executor's certificate; sent to Envoy again when the file changes",
@@ -187,6 +197,7 @@ function listenerOptions(flags: DataPlaneFlags, executorCa?: string): ListenerOp
       }),
     },
     ...(flags.sockets !== undefined && { sockets: resolve(flags.sockets) }),
+    hops: flags.hops,
   };
 }
 

@@ -96,7 +96,8 @@ export class GraphCompiler {
 
   /**
    * The data plane's options changed (a rotated executor CA): the next
-   * compile translates every graph again. Plans do not depend on them and stay.
+   * compile translates every graph again. Plans depend only on the default
+   * hops, which a control plane keeps from its start, and stay.
    */
   useListener(listener: ListenerOptions): void {
     this.#listener = listener;
@@ -142,7 +143,7 @@ export class GraphCompiler {
     let result = this.#results.get(graph);
     if (!result) {
       const unsupported = this.#services ? [] : serviceProblems(graph);
-      const { planned, diagnostics } = planGraph(graph);
+      const { planned, diagnostics } = planGraph(graph, this.#listener.hops);
       const problems =
         unsupported.length > 0
           ? unsupported

@@ -1,3 +1,5 @@
+import type { HopsMode } from '../spec/schema.ts';
+
 /**
  * What the translator needs to know of the data plane it configures, set
  * once per control plane (command-line flags), and the route metadata
@@ -31,6 +33,8 @@ export interface ListenerOptions {
    * `hopPort` and the executor's address and port are not used.
    */
   readonly sockets?: string;
+  /** How the executor calls the nodes of graphs that do not say (spec.hops); "envoy" if unset. */
+  readonly hops?: HopsMode;
 }
 
 /** Route metadata namespace: every route names its graph and node, so errors can. */

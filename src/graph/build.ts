@@ -240,7 +240,7 @@ export function buildGraph(
       returnOutputs: settings.returnOutputs ?? [],
       maxRequestBytes: settings.maxRequestBytes ?? defaultMaxRequestBytes,
       ...(explainer !== undefined && { explainer }),
-      hops: settings.hops ?? 'envoy',
+      ...(settings.hops !== undefined && { hops: settings.hops }),
       nodes: new Map(sorted),
       order: withExplainer(topologicalOrder(entry, edges), explainer),
     },

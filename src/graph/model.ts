@@ -58,8 +58,11 @@ export interface GraphModel {
   readonly maxRequestBytes: number;
   /** The model node that explains predictions (V1 graphs), if any. */
   readonly explainer?: string;
-  /** How the executor calls nodes: through Envoy's hop listener, or their addresses itself. */
-  readonly hops: HopsMode;
+  /**
+   * How the executor calls nodes: through Envoy's hop listener, or their
+   * addresses itself; unset, as the control plane's default says (serve --hops).
+   */
+  readonly hops?: HopsMode;
   /** Nodes by name, in name order. */
   readonly nodes: ReadonlyMap<string, NodeModel>;
   /**

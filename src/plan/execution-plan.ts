@@ -40,7 +40,7 @@ function protocolOf(graph: GraphModel, node: NodeModel): Protocol {
  */
 export function canHandOff(graph: GraphModel, node: NodeModel): boolean {
   return (
-    graph.hops === 'envoy' &&
+    graph.hops !== 'direct' &&
     node.kind === 'model' &&
     protocolOf(graph, node) === graph.protocol &&
     graph.protocol !== 'seldon' &&

@@ -1,4 +1,5 @@
 import type { GraphModel } from '../graph/model.ts';
+import type { HopsMode } from '../spec/schema.ts';
 import { publicInferencePath, publicReadinessPath, seldonGatewayPath } from '../protocols/paths.ts';
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import {
@@ -30,13 +31,18 @@ export interface PlannedGraph {
 }
 
 /**
- * Plans one graph. A graph whose plan has diagnostics is not planned: the
- * caller keeps serving its last good version.
+ * Plans one graph, its hops as it says or else as `defaultHops`. A graph
+ * whose plan has diagnostics is not planned: the caller keeps serving its
+ * last good version.
  */
-export function planGraph(graph: GraphModel): {
+export function planGraph(
+  declared: GraphModel,
+  defaultHops: HopsMode = 'envoy',
+): {
   planned?: PlannedGraph;
   diagnostics: Diagnostic[];
 } {
+  const graph = declared.hops === undefined ? { ...declared, hops: defaultHops } : declared;
   const diagnostics: Diagnostic[] = [];
   const rules = graphRules(graph, diagnostics);
   if (diagnostics.length > 0) return { diagnostics };
