@@ -61,9 +61,9 @@ test('direct hops: each node carries its origins, path and retries; no hand-off,
 test('a graph without hops takes the control plane’s default; one that says envoy keeps it', () => {
   const byDefault = planned(graphOf(), 'direct').executors[0]?.plan.nodes.t;
   assert.ok(byDefault?.kind === 'transformer' && byDefault.direct !== undefined);
-  const declared = planned(graphOf('envoy'), 'direct');
-  assert.equal(declared.executors[0]?.transport, 'ext_proc');
-  const step = declared.executors[0]?.plan.nodes.t;
+  const declared = planned(graphOf('envoy'), 'direct').executors[0] ?? assert.fail();
+  assert.equal(declared.transport, 'ext_proc');
+  const step = declared.plan.nodes.t;
   assert.ok(step?.kind === 'transformer' && step.direct === undefined);
   assert.equal(planned(graphOf()).executors[0]?.transport, 'ext_proc');
 });
