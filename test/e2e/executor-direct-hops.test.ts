@@ -170,6 +170,11 @@ describe('executor graphs with direct hops through a real Envoy ingress', () => 
         'post',
         t('post', 'output-transformer', 'wrap', 'm') + m('m', 'refuses'),
       ),
+      'refused-later.yaml': graph(
+        'refused-later',
+        'pre',
+        t('pre', 'transformer', 'plus-ten', 'm') + m('m', 'refuses'),
+      ),
       'unreachable.yaml': graph(
         'unreachable',
         'post',
@@ -309,12 +314,22 @@ describe('executor graphs with direct hops through a real Envoy ingress', () => 
     });
   });
 
-  test('a node’s 4xx is a 502 naming the node and its answer; an unreachable node a 502 too', async () => {
+  test('a node’s 4xx: the client’s own payload refused is the client’s error, another node’s answer a 502; an unreachable node a 502', async () => {
     const refused = await post(url('refused'), v2Request([1]));
-    assert.equal(refused.status, 502);
+    assert.equal(refused.status, 422);
     assert.deepEqual(refused.json, {
       error: {
         graph: 'default/refused',
+        node: 'm',
+        status: 422,
+        reason: 'the node answered 422: bad tensor shape',
+      },
+    });
+    const later = await post(url('refused-later'), v2Request([1]));
+    assert.equal(later.status, 502);
+    assert.deepEqual(later.json, {
+      error: {
+        graph: 'default/refused-later',
         node: 'm',
         status: 502,
         reason: 'the node answered 422: bad tensor shape',
