@@ -71,8 +71,9 @@ describe('executor graphs with direct hops through a real Envoy ingress', () => 
           numbers(r.json, 'inputs').map((n) => n * 3),
         ),
       }),
+      // An output transformer gets the answer as a V2 request (a stock server's body).
       '/v2/models/wrap/infer': (r) => ({
-        json: { ...(r.json as object), model_name: 'wrapped' },
+        json: { model_name: 'wrapped', outputs: (r.json as { inputs: unknown }).inputs },
         headers: { 'x-from': 'wrap' },
       }),
       '/v2/models/sum/infer': (r) => {
