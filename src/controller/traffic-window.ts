@@ -73,8 +73,9 @@ export class TrafficWindow {
     this.#samples.set(cluster, samples);
     const requests = samples.reduce((sum, sample) => sum + sample.requests, 0);
     const errors = samples.reduce((sum, sample) => sum + sample.errors, 0);
-    // Until a whole window has passed since the first report, rates are over the time there was.
-    const seconds = Math.max(1, Math.min(this.#windowMs, now - (this.#since ?? now))) / 1000;
+    // Until a whole window has passed since the first report, rates are over the time there was,
+    // but never under a second: the first report holds what came before it too.
+    const seconds = Math.max(1000, Math.min(this.#windowMs, now - (this.#since ?? now))) / 1000;
     return {
       requests,
       errors,

@@ -55,7 +55,10 @@ test('the traffic window adds increments up, forgets them after the window, and 
   window.record('c', 'requests', 30);
   window.record('c', 'errors', 3);
   window.record('c', 'requests', 0);
-  now += 10_000;
+  now += 200;
+  // A fifth of a second after the first report: rated over a second, not blown up fivefold.
+  assert.equal(window.trafficOf('c')?.requestsPerSecond, 30);
+  now += 9_800;
   window.record('c', 'requests', 20);
   assert.deepEqual(window.trafficOf('c'), {
     requests: 50,
