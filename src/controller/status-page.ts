@@ -7,12 +7,16 @@ import { graphEdges } from '../picture/edges.ts';
 import { renderSvg } from '../picture/svg.ts';
 import type { NodeTraffic } from '../picture/traffic.ts';
 import { graphId } from '../plan/upstreams.ts';
+import {
+  GRAPH_STATES,
+  MAX_PAGE_SIZE,
+  parsePageQuery,
+  type GraphState,
+  type PageQuery,
+} from './page-query.ts';
 import type { ControlPlaneStatus, GraphStatus } from './status.ts';
-import type { StatusRoute } from './status-server.ts';
+import { BadQuery, type StatusRoute } from './status-server.ts';
 import type { TrafficWindow } from './traffic-window.ts';
-
-/** accepted: served to the group; programmed: every Envoy of it ACKed it; rejected: see why. */
-export type GraphState = 'accepted' | 'programmed' | 'rejected';
 
 /** One arrow of a graph on the page, with the traffic into its target node. */
 export interface PageEdge {
@@ -43,6 +47,13 @@ export interface PageGraph {
 /** What GET /ui/graphs serves: no payloads, no addresses, no values switches compare with. */
 export interface PageModel {
   readonly windowSeconds: number;
+  /** Every graph served, and how many are in each state. */
+  readonly total: number;
+  readonly states: Readonly<Record<GraphState, number>>;
+  /** The graphs the query's filter and state match; `graphs` is one page of them. */
+  readonly matched: number;
+  readonly offset: number;
+  readonly limit: number;
   readonly graphs: readonly PageGraph[];
   /** Inputs refused outright, by source: `switchyard validate` tells the rest. */
   readonly rejected: readonly { readonly source: string; readonly problems: number }[];
@@ -95,17 +106,22 @@ function pageEdges(graph: GraphModel, traffic: TrafficWindow): PageEdge[] {
 
 /**
  * Graphviz lays a picture out in milliseconds, but the page asks every few
- * seconds for every graph: pictures whose DOT did not change are kept.
+ * seconds: pictures whose DOT did not change are kept, the least recently
+ * shown dropped first, so several open pages do not evict each other's.
  */
 class SvgCache {
   readonly #svgs = new Map<string, string>();
-  readonly #limit = 500;
+  readonly #limit = 4 * MAX_PAGE_SIZE;
 
   async svgOf(dot: string): Promise<string> {
     const known = this.#svgs.get(dot);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      this.#svgs.delete(dot);
+      this.#svgs.set(dot, known);
+      return known;
+    }
     const svg = await renderSvg(dot);
-    if (this.#svgs.size >= this.#limit) this.#svgs.clear();
+    if (this.#svgs.size >= this.#limit) this.#svgs.delete(this.#svgs.keys().next().value as string);
     this.#svgs.set(dot, svg);
     return svg;
   }
@@ -117,9 +133,37 @@ export interface PageSources {
   readonly traffic: TrafficWindow;
 }
 
-async function pageModel(sources: PageSources, svgs: SvgCache): Promise<PageModel> {
+function matches(graph: GraphStatus, state: GraphState, query: PageQuery): boolean {
+  if (query.state !== undefined && state !== query.state) return false;
+  const filter = query.filter.toLowerCase();
+  return graph.id.toLowerCase().includes(filter) || graph.group.toLowerCase().includes(filter);
+}
+
+/**
+ * Every graph is counted, one page of them is drawn: the page's pictures,
+ * arrows and traffic are built for at most `limit` graphs whatever the
+ * fleet's size (at 1,000 graphs drawing them all took the control plane
+ * 3 s of every 2 s poll).
+ */
+async function pageModel(
+  sources: PageSources,
+  svgs: SvgCache,
+  query: PageQuery,
+): Promise<PageModel> {
   const status = sources.status();
   const rejectedSources = new Set(status.problems.map((problem) => problem.source));
+  const states = Object.fromEntries(GRAPH_STATES.map((state) => [state, 0])) as Record<
+    GraphState,
+    number
+  >;
+  const matching: { graph: GraphStatus; state: GraphState }[] = [];
+  for (const graph of status.graphs) {
+    const state = stateOf(graph, rejectedSources);
+    states[state] += 1;
+    if (matches(graph, state, query)) matching.push({ graph, state });
+  }
+  matching.sort((a, b) => compare(a.graph.group, b.graph.group) || compare(a.graph.id, b.graph.id));
+  const shown = matching.slice(query.offset, query.offset + query.limit);
   const models = new Map(
     sources
       .served()
@@ -128,7 +172,7 @@ async function pageModel(sources: PageSources, svgs: SvgCache): Promise<PageMode
       ),
   );
   const graphs: PageGraph[] = [];
-  for (const graph of status.graphs) {
+  for (const { graph, state } of shown) {
     const model = models.get(`${graph.group}\u0000${graph.id}`);
     if (!model) continue;
     const dot = renderDot([model], {
@@ -138,7 +182,7 @@ async function pageModel(sources: PageSources, svgs: SvgCache): Promise<PageMode
     graphs.push({
       id: graph.id,
       group: graph.group,
-      state: stateOf(graph, rejectedSources),
+      state,
       version: graph.version,
       programmedBy: graph.programmedBy,
       envoys: graph.envoys,
@@ -150,12 +194,21 @@ async function pageModel(sources: PageSources, svgs: SvgCache): Promise<PageMode
   }
   return {
     windowSeconds: sources.traffic.windowSeconds,
+    total: status.graphs.length,
+    states,
+    matched: matching.length,
+    offset: query.offset,
+    limit: query.limit,
     graphs,
     rejected: status.problems.map((problem) => ({
       source: problem.source,
       problems: problem.diagnostics.length,
     })),
   };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** GET /ui (the page: one self-contained HTML file) and GET /ui/graphs (the JSON it polls). */
@@ -168,7 +221,11 @@ export function statusPageRoutes(sources: PageSources): ReadonlyMap<string, Stat
       '/ui/graphs',
       {
         contentType: 'application/json',
-        body: async () => `${JSON.stringify(await pageModel(sources, svgs))}\n`,
+        body: async (query) => {
+          const parsed = parsePageQuery(query);
+          if (!parsed.ok) throw new BadQuery(parsed.reason);
+          return `${JSON.stringify(await pageModel(sources, svgs, parsed.value))}\n`;
+        },
       },
     ],
   ]);

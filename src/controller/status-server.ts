@@ -24,7 +24,8 @@ export interface StatusSecurity {
 /** A page of the status server beside GET /status (the status page and its JSON). */
 export interface StatusRoute {
   readonly contentType: string;
-  readonly body: () => string | Promise<string>;
+  /** The answer to GET path?query; throws BadQuery when the query asks for nothing it can give. */
+  readonly body: (query: URLSearchParams) => string | Promise<string>;
   /**
    * The same bytes for everyone and no data of the control plane (the page's
    * HTML): served without the bearer token, which a browser cannot send when
@@ -36,6 +37,11 @@ export interface StatusRoute {
 function answer(response: ServerResponse, status: number, body: unknown, headers = {}): void {
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+/** A route's query that names no page: answered 400 in the error shape with this message. */
+export class BadQuery extends Error {
+  override readonly name = 'BadQuery';
 }
 
 /**
@@ -92,7 +98,8 @@ export async function startStatusServer(
     .map((path) => `GET ${path}`)
     .join(', ');
   const handle = (request: IncomingMessage, response: ServerResponse) => {
-    const path = request.method === 'GET' ? request.url : undefined;
+    const url = request.method === 'GET' ? new URL(request.url ?? '/', 'http://status') : undefined;
+    const path = url?.pathname;
     if (path === '/healthz') {
       answer(response, 200, { status: 'ok' });
       return;
@@ -121,16 +128,22 @@ export async function startStatusServer(
       answer(response, 200, status());
       return;
     }
-    Promise.resolve(route.body()).then(
-      (body) => {
-        response.writeHead(200, { 'content-type': route.contentType, 'cache-control': 'no-store' });
-        response.end(body);
-      },
-      (error: unknown) => {
-        const reason = error instanceof Error ? error.message : String(error);
-        answer(response, 500, errorShape({ status: 500, reason }));
-      },
-    );
+    Promise.resolve()
+      .then(() => route.body(url?.searchParams ?? new URLSearchParams()))
+      .then(
+        (body) => {
+          response.writeHead(200, {
+            'content-type': route.contentType,
+            'cache-control': 'no-store',
+          });
+          response.end(body);
+        },
+        (error: unknown) => {
+          const reason = error instanceof Error ? error.message : String(error);
+          const status = error instanceof BadQuery ? 400 : 500;
+          answer(response, status, errorShape({ status, reason }));
+        },
+      );
   };
 
   const material = tls?.value;

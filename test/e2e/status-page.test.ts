@@ -22,6 +22,7 @@ import { freePort } from '../support/ports.ts';
  */
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-page-'));
 const requestsSent = 100;
+const extraGraphs = 24;
 // The status server is guarded as beyond loopback: the page's data needs the bearer token.
 const token = 'page-test-token-5b1e';
 const tokenFile = join(dir, 'status.token');
@@ -54,6 +55,22 @@ spec:
     candidate: { kind: model, model: fraud-next, endpoint: { addresses: ['127.0.0.1:${String(candidate.port)}'] } }
 `,
   );
+  // More graphs than a page shows, named to sort after the canary.
+  for (let i = 0; i < extraGraphs; i++) {
+    const name = `zz-${String(i).padStart(2, '0')}`;
+    writeFileSync(
+      join(dir, `${name}.yaml`),
+      `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata:
+  name: ${name}
+spec:
+  entry: m
+  nodes:
+    m: { kind: model, model: fraud, endpoint: { addresses: ['127.0.0.1:${String(current.port)}'] } }
+`,
+    );
+  }
   writeFileSync(tokenFile, `${token}\n`);
   const listenerPort = await freePort();
   controlPlane = await startControlPlane({
@@ -88,8 +105,11 @@ spec:
   });
   browser = await launchTestBrowser();
   await waitFor(
-    'the canary programmed on the Envoy',
-    () => controlPlane.status().graphs[0]?.programmedOn === 1,
+    'every graph programmed on the Envoy',
+    () => {
+      const graphs = controlPlane.status().graphs;
+      return graphs.length === 1 + extraGraphs && graphs.every((graph) => graph.programmedOn === 1);
+    },
     30_000,
   );
   const infer = `http://127.0.0.1:${String(listenerPort)}/v2/models/fraud/infer`;
@@ -180,7 +200,38 @@ test('the page lists the canary, draws it, and shows the split and each arrow’
   );
 
   const screenshot = await artifactPath('status-page.png');
-  await page.screenshot({ path: screenshot, fullPage: true });
+  await page.screenshot({ path: screenshot });
+  await page.close();
+});
+
+test('the page shows 20 graphs at a time, pages through the rest, and filters by name and state', async () => {
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${String(status.port)}/ui#token=${token}`, { timeout: 30_000 });
+  const range = page.locator('#range');
+  const sections = page.locator('section.graph');
+  await range.filter({ hasText: '1–20 of 25' }).waitFor({ timeout: 15_000 });
+  assert.equal(await sections.count(), 20);
+  assert.equal(await sections.first().getAttribute('data-graph'), 'default/fraud');
+  assert.match(
+    (await page.locator('#summary').textContent()) ?? '',
+    /^25 graph\(s\): 25 programmed on every Envoy of their group, 0 accepted, 0 rejected/,
+  );
+  assert.ok(await page.locator('#previous').isDisabled());
+
+  await page.locator('#next').click();
+  await range.filter({ hasText: '21–25 of 25' }).waitFor({ timeout: 15_000 });
+  assert.deepEqual(
+    await Promise.all((await sections.all()).map((section) => section.getAttribute('data-graph'))),
+    ['default/zz-19', 'default/zz-20', 'default/zz-21', 'default/zz-22', 'default/zz-23'],
+  );
+  assert.ok(await page.locator('#next').isDisabled());
+
+  await page.locator('#filter').fill('FRAUD');
+  await range.filter({ hasText: '1–1 of 1' }).waitFor({ timeout: 15_000 });
+  assert.equal(await sections.count(), 1);
+  await page.locator('#state').selectOption('rejected');
+  await range.filter({ hasText: 'no graph matches' }).waitFor({ timeout: 15_000 });
+  assert.equal(await sections.count(), 0);
   await page.close();
 });
 
@@ -196,6 +247,13 @@ test('the page is behind the status guard: its data needs the token; it carries 
   const html = await fetch(`http://127.0.0.1:${String(status.port)}/ui`);
   assert.equal(html.status, 200);
   assert.doesNotMatch(await html.text(), /page-test-token|fraud/);
+  const badQuery = await fetch(`${graphsUrl}?limit=0`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(badQuery.status, 400);
+  assert.deepEqual(await badQuery.json(), {
+    error: { status: 400, reason: 'limit "0" is not a whole number from 1 to 100' },
+  });
   const missing = await fetch(`http://127.0.0.1:${String(status.port)}/ui/nothing`);
   assert.equal(missing.status, 404);
   assert.match(await missing.text(), /GET \/ui/);

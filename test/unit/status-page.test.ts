@@ -36,6 +36,7 @@ async function model(
   status: ControlPlaneStatus,
   graphs: GraphModel[],
   traffic = new TrafficWindow(),
+  query = '',
 ): Promise<PageModel> {
   const route = statusPageRoutes({
     status: () => status,
@@ -43,7 +44,7 @@ async function model(
     traffic,
   }).get('/ui/graphs');
   assert.ok(route);
-  return JSON.parse(await route.body()) as PageModel;
+  return JSON.parse(await route.body(new URLSearchParams(query))) as PageModel;
 }
 
 test('a graph is programmed when every Envoy of its group ACKed it, accepted before, rejected when a newer version was refused', async () => {
@@ -70,10 +71,11 @@ test('a graph is programmed when every Envoy of its group ACKed it, accepted bef
     page.graphs.map((graph) => [graph.id, graph.state]),
     [
       ['default/fraud', 'programmed'],
-      ['default/tiered', 'accepted'],
       ['default/sentiment', 'rejected'],
+      ['default/tiered', 'accepted'],
     ],
   );
+  assert.deepEqual(page.states, { programmed: 1, accepted: 1, rejected: 1 });
   assert.deepEqual(page.rejected, [{ source: shadow.source, problems: 1 }]);
   // What a switch compares against stays off the page.
   const text = JSON.stringify(page);
@@ -139,4 +141,73 @@ test('an entry with a cluster of its own gets a row for the calls into the graph
   assert.equal(first?.from, '');
   assert.equal(first.to, 'prepare');
   assert.equal(first.traffic?.requests, 7);
+});
+
+test('one page of the matching graphs is drawn, in order; every graph is counted', async () => {
+  const fraud = example('fraud-canary.yaml');
+  // 45 copies of one graph under other names, every fifth (g04, g09, …) not yet ACKed
+  // everywhere: the page draws 20 of them at most.
+  const names = Array.from({ length: 45 }, (_, i) => `default/g${String(i).padStart(2, '0')}`);
+  const graphs = names.map((id) => ({ ...fraud, name: id.slice('default/'.length) }));
+  const status: ControlPlaneStatus = {
+    envoys: [],
+    graphs: [...names]
+      .reverse()
+      .map((id, i) => graphStatus(id, fraud.source, i % 5 === 0 ? { programmedOn: 0 } : {})),
+    problems: [],
+  };
+  const first = await model(status, graphs);
+  assert.equal(first.total, 45);
+  assert.deepEqual(first.states, { programmed: 36, accepted: 9, rejected: 0 });
+  assert.equal(first.matched, 45);
+  assert.deepEqual(
+    first.graphs.map((graph) => graph.id),
+    names.slice(0, 20),
+  );
+  const last = await model(status, graphs, new TrafficWindow(), 'offset=40&limit=20');
+  assert.deepEqual(
+    last.graphs.map((graph) => graph.id),
+    names.slice(40),
+  );
+  const filtered = await model(status, graphs, new TrafficWindow(), 'filter=G1&state=programmed');
+  assert.deepEqual(
+    filtered.graphs.map((graph) => graph.id),
+    [
+      'default/g10',
+      'default/g11',
+      'default/g12',
+      'default/g13',
+      'default/g15',
+      'default/g16',
+      'default/g17',
+      'default/g18',
+    ],
+  );
+  assert.equal(filtered.matched, 8);
+  assert.equal(filtered.total, 45);
+});
+
+test('a query that names no page is refused with what is wrong', async () => {
+  const route = statusPageRoutes({
+    status: () => ({ envoys: [], graphs: [], problems: [] }),
+    served: () => [],
+    traffic: new TrafficWindow(),
+  }).get('/ui/graphs');
+  assert.ok(route);
+  for (const [query, reason] of [
+    ['limit=0', /limit "0" is not a whole number from 1 to 100/],
+    ['limit=1000', /limit "1000"/],
+    ['offset=-1', /offset "-1"/],
+    ['offset=1.5', /offset "1.5"/],
+    ['state=running', /state "running" is not one of programmed, accepted, rejected/],
+    ['page=2', /unknown parameter "page"/],
+  ] as const) {
+    await assert.rejects(
+      Promise.resolve().then(() => route.body(new URLSearchParams(query))),
+      {
+        name: 'BadQuery',
+        message: reason,
+      },
+    );
+  }
 });
