@@ -27,7 +27,7 @@ function staticCluster(name: string, port: number): Json {
   };
 }
 
-function plainEnvoyBootstrap(
+export function plainEnvoyBootstrap(
   listenPort: number,
   adminPort: number,
   routes: readonly Json[],
