@@ -7,6 +7,7 @@ import type {
 } from '../envoy/resource-set.ts';
 import { resourceFacts, type ResourceFacts } from '../envoy/resource-facts.ts';
 import type { ResourceTypeUrl } from '../envoy/type-urls.ts';
+import { LayeredMap } from './layered-map.ts';
 
 /**
  * Versioned resource sets per Envoy node group. Knows versions and
@@ -147,36 +148,36 @@ export class SnapshotCache {
     return true;
   }
 
-  /** A type versioned from the changes of its source map alone. */
+  /** A type versioned from the changes of its source map alone, at the cost of those changes. */
   #edited(
     before: TypeSnapshot,
     byName: ReadonlyMap<string, EnvoyResource>,
     changes: TypeChanges,
   ): TypeSnapshot {
-    const resources = new Map(before.resources);
     const updated: VersionedResource[] = [];
     const removed: string[] = [];
     // The version is the digest sum itself: adding and subtracting follows the change.
     let next = BigInt(`0x${before.version}`);
     for (const name of changes.removed) {
-      const old = resources.get(name);
+      const old = before.resources.get(name);
       if (!old) continue;
       next -= old.digest;
-      resources.delete(name);
       removed.push(name);
     }
+    const updates = new Map<string, VersionedResource>();
     for (const name of changes.updated) {
       const resource = byName.get(name);
       if (!resource) continue;
-      const old = resources.get(name);
+      const old = changes.removed.has(name) ? undefined : before.resources.get(name);
       const versioned = this.#versionedResource(name, resource, old);
       if (versioned === old) continue;
       if (old) next -= old.digest;
       next += versioned.digest;
-      resources.set(name, versioned);
+      updates.set(name, versioned);
       updated.push(versioned);
     }
     if (updated.length === 0 && removed.length === 0) return before;
+    const resources = LayeredMap.edit(before.resources, updates, removed);
     const delta = { from: new WeakRef(before), updated, removed };
     return { version: showDigest(next), resources, delta };
   }
