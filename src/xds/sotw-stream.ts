@@ -12,6 +12,8 @@ import { XdsStream, sameNames, wildcardTypes, type OutgoingResponse } from './xd
 export class SotwStream extends XdsStream<DiscoveryResponse> {
   readonly protocol = 'sotw';
   protected readonly answersEveryFirstRequest = true;
+  /** Per type, the names the last request asked for, as Envoy listed them. */
+  readonly #asked = new Map<string, readonly string[]>();
   onRequest(request: DiscoveryRequest): void {
     const typeUrl = request.type_url;
     this.request(
@@ -22,7 +24,12 @@ export class SotwStream extends XdsStream<DiscoveryResponse> {
       { empty: request.version_info === '' },
       (state, view) => {
         if (wildcardTypes.has(typeUrl)) return false;
-        const names = new Set(request.resource_names);
+        // Every ACK names every table again (ten thousand at 10,000 graphs): the same list
+        // in the same order is the same subscription, told without building a set of it.
+        const asked = request.resource_names;
+        if (state.names !== undefined && sameList(asked, this.#asked.get(typeUrl))) return false;
+        this.#asked.set(typeUrl, asked);
+        const names = new Set(asked);
         const before = state.names;
         for (const name of before ?? []) {
           if (!names.has(name)) this.unsubscribed(state, view, name);
@@ -50,4 +57,10 @@ export class SotwStream extends XdsStream<DiscoveryResponse> {
       nonce: response.nonce,
     };
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
