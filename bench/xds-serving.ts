@@ -27,6 +27,7 @@ import { ServerProcess, cpuNs } from './xds-serving/server-process.ts';
  * the ACK; bytes are what Envoy received on its xDS connection meanwhile.
  * `npx tsx bench/xds-serving.ts 1000 10000 [--rounds 3] [--changes 10] [--snapshot]`
  * (`--servers switchyard --xds sotw` to run one of them, e.g. to profile it;
+ * `--out NAME`: bench/results/NAME.md instead of xds-serving.md;
  * `--baseline <dir>`: also Switchyard as checked out in dir, with this
  * bench's xds-serving/switchyard-server.ts copied in, for before and after)
  */
@@ -39,6 +40,7 @@ const { values: options, positionals } = parseArgs({
     servers: { type: 'string' },
     baseline: { type: 'string' },
     xds: { type: 'string', default: 'sotw,delta' },
+    out: { type: 'string', default: 'xds-serving' },
   },
 });
 const sizes = positionals.map((size) => countArgument('graph count', size));
@@ -294,11 +296,11 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
 const loadAfter = loadavg();
 
 writeResults(
-  'xds-serving',
+  options.out,
   rows,
   `# Serving one changed route table: Switchyard against go-control-plane\n\nN generated graphs (bench/generate-graphs.ts) compiled by Switchyard; the same resources served by Switchyard's xDS server (bench/xds-serving/switchyard-server.ts: SnapshotCache + AdsServer as the control plane builds them) and by go-control-plane v0.14.0 (bench/go-xds: ADS server over a LinearCache per type${options.snapshot ? ', or one SnapshotCache' : ''}), each in its own process, to one Envoy 1.40 (SotW, then delta). A change is graph 1's split weights moving, which changes one route table. **cache→ACK**: each server's own clock, from handing the parsed table to its cache (Switchyard: the setSnapshot call, after the new route map is built; Go: UpdateResource) to receiving Envoy's ACK of the response carrying it; no file watching, no compile. **CPU/change**: the server process, every thread (/proc schedstat), from before the change is handed over until 300 ms without an ACK after it (it includes reading and parsing the one-table file). **bytes**: what Envoy's xDS connection received meanwhile (${XDS_CLUSTER} upstream_cx_rx_bytes_total). ${String(rounds)} rounds per row, alternating the servers' order, fresh processes each, ${String(changes)} changes each; medians over all changes. Everything shares the machine's 2 cores with other work: load average (1 min) ${loadBefore[0]?.toFixed(1) ?? '?'} before, ${loadAfter[0]?.toFixed(1) ?? '?'} after. \`npx tsx bench/xds-serving.ts ${sizes.join(' ')} --rounds ${String(rounds)} --changes ${String(changes)}${options.snapshot ? ' --snapshot' : ''}\``,
 );
 writeFileSync(
-  join(import.meta.dirname, 'results', 'xds-serving-samples.json'),
+  join(import.meta.dirname, 'results', `${options.out}-samples.json`),
   `${JSON.stringify(raw)}\n`,
 );
