@@ -7,9 +7,10 @@ import { loadGraphObject } from '../../graph/load.ts';
 import type { GraphModel } from '../../graph/model.ts';
 import type { SourceUpdate } from '../source-update.ts';
 import { GROUP, GROUP_LABEL, PLURAL, VERSION } from './crd.ts';
-import { Informer, type Backoff } from './informer.ts';
+import type { Backoff } from './informer.ts';
 import type { Namespaces } from './namespaces.ts';
 import type { InferenceGraphStatus } from './status-schema.ts';
+import { WatchedResources } from './watched-resources.ts';
 
 /** An InferenceGraph custom resource as the API server holds it. */
 export interface InferenceGraphObject {
@@ -61,7 +62,7 @@ export interface InferenceGraphSourceOptions {
  */
 export class InferenceGraphSource {
   readonly #options: InferenceGraphSourceOptions;
-  readonly #informers: Informer<InferenceGraphObject & { metadata?: object }>[];
+  readonly #resources: WatchedResources<InferenceGraphObject & { metadata?: object }>;
   /** What each resource was last read as. */
   readonly #seen = new Map<string, Reported>();
   /** What the pipelines were told of each resource: what was seen, once it reached them. */
@@ -73,66 +74,54 @@ export class InferenceGraphSource {
   constructor(options: InferenceGraphSourceOptions) {
     this.#options = options;
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const base = `/apis/${GROUP}/${VERSION}`;
-    this.#informers = options.namespaces.map(
-      (namespace) =>
-        new Informer<InferenceGraphObject>({
-          kubeConfig: options.kubeConfig,
-          log: options.log,
-          backoff: options.backoff,
-          what: `${PLURAL}${namespace === undefined ? '' : ` in ${namespace}`}`,
-          path:
-            namespace === undefined
-              ? `${base}/${PLURAL}`
-              : `${base}/namespaces/${namespace}/${PLURAL}`,
-          list: () =>
-            (namespace === undefined
-              ? custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
-              : custom.listNamespacedCustomObject({
-                  group: GROUP,
-                  version: VERSION,
-                  namespace,
-                  plural: PLURAL,
-                })) as Promise<KubernetesListObject<InferenceGraphObject>>,
-          onChange: (object, deleted) => {
-            this.#changed(object, deleted);
-          },
-        }),
-    );
+    const kind = { group: GROUP, version: VERSION, plural: PLURAL };
+    this.#resources = new WatchedResources<InferenceGraphObject>({
+      kubeConfig: options.kubeConfig,
+      namespaces: options.namespaces,
+      log: options.log,
+      backoff: options.backoff,
+      plural: PLURAL,
+      apiPath: `/apis/${GROUP}/${VERSION}`,
+      list: (namespace) =>
+        (namespace === undefined
+          ? custom.listClusterCustomObject(kind)
+          : custom.listNamespacedCustomObject({ ...kind, namespace })) as Promise<
+          KubernetesListObject<InferenceGraphObject>
+        >,
+      onChange: (object, deleted) => {
+        this.#changed(object, deleted);
+      },
+    });
   }
 
   start(): void {
-    for (const informer of this.#informers) informer.start();
+    this.#resources.start();
   }
 
   async stop(): Promise<void> {
     clearImmediate(this.#flush);
-    await Promise.all(this.#informers.map((informer) => informer.stop()));
+    await this.#resources.stop();
   }
 
   get synced(): boolean {
-    return this.#informers.every((informer) => informer.synced);
+    return this.#resources.synced;
   }
 
   async waitForSync(): Promise<void> {
-    await Promise.all(this.#informers.map((informer) => informer.waitForSync()));
+    await this.#resources.waitForSync();
     // What the first lists held reaches the pipelines on the next turn.
     await new Promise((resolve) => setImmediate(resolve));
   }
 
   /** How many times the resources were listed: once, then after each error or expired watch. */
   get lists(): number {
-    return this.#informers.reduce((sum, informer) => sum + informer.lists, 0);
+    return this.#resources.lists;
   }
 
   /** The resource as last seen, by unit. */
   object(unit: string): InferenceGraphObject | undefined {
     const [namespace = '', name = ''] = unit.split('/');
-    for (const informer of this.#informers) {
-      const found = informer.get(name, namespace);
-      if (found) return found;
-    }
-    return undefined;
+    return this.#resources.get(namespace, name);
   }
 
   /** Every unit the pipelines were told of, with the generation and group they were told. */

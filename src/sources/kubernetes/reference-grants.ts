@@ -6,8 +6,9 @@ import {
 } from '@kubernetes/client-node';
 import { KIND } from '../../spec/schema.ts';
 import { GROUP } from './crd.ts';
-import { Informer, type Backoff } from './informer.ts';
+import type { Backoff } from './informer.ts';
 import type { Namespaces } from './namespaces.ts';
+import { WatchedResources } from './watched-resources.ts';
 
 /** Gateway API's ReferenceGrant, in the version every Gateway API release serves. */
 const grantGroup = 'gateway.networking.k8s.io';
@@ -37,69 +38,57 @@ export interface ReferenceGrantOptions {
  * them or the one named. Without Gateway API's CRDs nothing is granted.
  */
 export class ReferenceGrants {
-  readonly #informers: Informer<ReferenceGrant>[];
+  readonly #grants: WatchedResources<ReferenceGrant>;
   #flush: NodeJS.Immediate | undefined;
 
   constructor(options: ReferenceGrantOptions) {
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const base = `/apis/${grantGroup}/${grantVersion}`;
-    this.#informers = options.namespaces.map(
-      (namespace) =>
-        new Informer<ReferenceGrant>({
-          kubeConfig: options.kubeConfig,
-          log: options.log,
-          ...(options.backoff && { backoff: options.backoff }),
-          optional: true,
-          what: `referencegrants${namespace === undefined ? '' : ` in ${namespace}`}`,
-          path:
-            namespace === undefined
-              ? `${base}/${grantPlural}`
-              : `${base}/namespaces/${namespace}/${grantPlural}`,
-          list: () =>
-            (namespace === undefined
-              ? custom.listClusterCustomObject({
-                  group: grantGroup,
-                  version: grantVersion,
-                  plural: grantPlural,
-                })
-              : custom.listNamespacedCustomObject({
-                  group: grantGroup,
-                  version: grantVersion,
-                  namespace,
-                  plural: grantPlural,
-                })) as Promise<KubernetesListObject<ReferenceGrant>>,
-          onChange: () => {
-            this.#flush ??= setImmediate(() => {
-              this.#flush = undefined;
-              options.onChange();
-            });
-          },
-        }),
-    );
+    const kind = { group: grantGroup, version: grantVersion, plural: grantPlural };
+    this.#grants = new WatchedResources<ReferenceGrant>({
+      kubeConfig: options.kubeConfig,
+      namespaces: options.namespaces,
+      log: options.log,
+      backoff: options.backoff,
+      optional: true,
+      plural: grantPlural,
+      apiPath: `/apis/${grantGroup}/${grantVersion}`,
+      list: (namespace) =>
+        (namespace === undefined
+          ? custom.listClusterCustomObject(kind)
+          : custom.listNamespacedCustomObject({ ...kind, namespace })) as Promise<
+          KubernetesListObject<ReferenceGrant>
+        >,
+      onChange: () => {
+        this.#flush ??= setImmediate(() => {
+          this.#flush = undefined;
+          options.onChange();
+        });
+      },
+    });
   }
 
   start(): void {
-    for (const informer of this.#informers) informer.start();
+    this.#grants.start();
   }
 
   async stop(): Promise<void> {
     clearImmediate(this.#flush);
-    await Promise.all(this.#informers.map((informer) => informer.stop()));
+    await this.#grants.stop();
   }
 
   get synced(): boolean {
-    return this.#informers.every((informer) => informer.synced);
+    return this.#grants.synced;
   }
 
   async waitForSync(): Promise<void> {
-    await Promise.all(this.#informers.map((informer) => informer.waitForSync()));
+    await this.#grants.waitForSync();
   }
 
   /** Whether a graph in `from` may use Service `name` in `to`. */
   allows(from: string, to: string, name: string): boolean {
     if (from === to) return true;
-    return this.#informers
-      .flatMap((informer) => informer.list(to))
+    return this.#grants
+      .list(to)
       .some(
         (grant) =>
           (grant.spec?.from ?? []).some(

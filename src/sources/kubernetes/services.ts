@@ -6,8 +6,9 @@ import {
   type V1Service,
   type V1ServicePort,
 } from '@kubernetes/client-node';
-import { Informer, type Backoff } from './informer.ts';
+import type { Backoff } from './informer.ts';
 import type { Namespaces } from './namespaces.ts';
+import { WatchedResources } from './watched-resources.ts';
 
 /** One endpoint of a Service as Envoy gets it. */
 export interface ReadyEndpoint {
@@ -93,8 +94,8 @@ export interface ServiceIndexOptions {
  */
 export class ServiceIndex {
   readonly #options: ServiceIndexOptions;
-  readonly #services: Informer<V1Service>[];
-  readonly #slices: Informer<V1EndpointSlice>[];
+  readonly #services: WatchedResources<V1Service>;
+  readonly #slices: WatchedResources<V1EndpointSlice>;
   /** Slices by Service key, then by slice name. */
   readonly #slicesByService = new Map<string, Map<string, V1EndpointSlice>>();
   /** The Service key each slice was filed under, by "namespace/slice". */
@@ -106,76 +107,64 @@ export class ServiceIndex {
     this.#options = options;
     const core = options.kubeConfig.makeApiClient(CoreV1Api);
     const discovery = options.kubeConfig.makeApiClient(DiscoveryV1Api);
-    const common = { kubeConfig: options.kubeConfig, log: options.log, backoff: options.backoff };
-    this.#services = options.namespaces.map(
-      (namespace) =>
-        new Informer<V1Service>({
-          ...common,
-          what: `services${namespace === undefined ? '' : ` in ${namespace}`}`,
-          path:
-            namespace === undefined
-              ? '/api/v1/services'
-              : `/api/v1/namespaces/${namespace}/services`,
-          list: () =>
-            namespace === undefined
-              ? core.listServiceForAllNamespaces()
-              : core.listNamespacedService({ namespace }),
-          onChange: (service) => {
-            this.#changedService(
-              serviceKey(service.metadata?.namespace ?? '', service.metadata?.name ?? ''),
-            );
-          },
-        }),
-    );
-    this.#slices = options.namespaces.map(
-      (namespace) =>
-        new Informer<V1EndpointSlice>({
-          ...common,
-          what: `endpointslices${namespace === undefined ? '' : ` in ${namespace}`}`,
-          path:
-            namespace === undefined
-              ? '/apis/discovery.k8s.io/v1/endpointslices'
-              : `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-          list: () =>
-            namespace === undefined
-              ? discovery.listEndpointSliceForAllNamespaces()
-              : discovery.listNamespacedEndpointSlice({ namespace }),
-          onChange: (slice, deleted) => {
-            this.#fileSlice(slice, deleted);
-          },
-        }),
-    );
+    const common = {
+      kubeConfig: options.kubeConfig,
+      namespaces: options.namespaces,
+      log: options.log,
+      backoff: options.backoff,
+    };
+    this.#services = new WatchedResources<V1Service>({
+      ...common,
+      plural: 'services',
+      apiPath: '/api/v1',
+      list: (namespace) =>
+        namespace === undefined
+          ? core.listServiceForAllNamespaces()
+          : core.listNamespacedService({ namespace }),
+      onChange: (service) => {
+        this.#changedService(
+          serviceKey(service.metadata?.namespace ?? '', service.metadata?.name ?? ''),
+        );
+      },
+    });
+    this.#slices = new WatchedResources<V1EndpointSlice>({
+      ...common,
+      plural: 'endpointslices',
+      apiPath: '/apis/discovery.k8s.io/v1',
+      list: (namespace) =>
+        namespace === undefined
+          ? discovery.listEndpointSliceForAllNamespaces()
+          : discovery.listNamespacedEndpointSlice({ namespace }),
+      onChange: (slice, deleted) => {
+        this.#fileSlice(slice, deleted);
+      },
+    });
   }
 
   start(): void {
-    for (const informer of [...this.#services, ...this.#slices]) informer.start();
+    this.#services.start();
+    this.#slices.start();
   }
 
   async stop(): Promise<void> {
     clearImmediate(this.#flush);
-    await Promise.all([...this.#services, ...this.#slices].map((informer) => informer.stop()));
+    await Promise.all([this.#services.stop(), this.#slices.stop()]);
   }
 
   get synced(): boolean {
-    return [...this.#services, ...this.#slices].every((informer) => informer.synced);
+    return this.#services.synced && this.#slices.synced;
   }
 
   async waitForSync(): Promise<void> {
-    await Promise.all(
-      [...this.#services, ...this.#slices].map((informer) => informer.waitForSync()),
-    );
+    await Promise.all([this.#services.waitForSync(), this.#slices.waitForSync()]);
   }
 
   /** A Service's endpoints on a port (its number or name), or why there are none. */
   resolve(namespace: string, name: string, port: number | string): ServiceResolution {
-    const informer = this.#services.find((_, index) => {
-      const watched = this.#options.namespaces[index];
-      return watched === undefined || watched === namespace;
-    });
-    if (!informer) {
+    if (!this.#services.watches(namespace)) {
       return { problem: `namespace ${namespace} is not watched (--namespaces)` };
     }
-    const service = informer.get(name, namespace);
+    const service = this.#services.get(namespace, name);
     if (!service) return { problem: `Service ${serviceKey(namespace, name)} not found` };
     if (service.spec?.type === 'ExternalName') {
       return {
