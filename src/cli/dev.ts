@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import { startExecutor } from '../executor/transport/server.ts';
+import { DEFAULT_GROUP } from '../xds/cache.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { startSampleModel, type SampleModel } from '../samples/model-server.ts';
 import { startControlPlane } from '../controller/control-plane.ts';
@@ -82,6 +83,11 @@ export async function devCommand(graphsDir: string): Promise<void> {
     host: '127.0.0.1',
     port: ports.executor,
     hopUrl: `http://127.0.0.1:${String(ports.hops)}`,
+    controlPlane: {
+      address: `127.0.0.1:${String(controlPlane.xdsPort)}`,
+      group: DEFAULT_GROUP,
+      nodeId: 'switchyard-dev-executor',
+    },
     log,
   });
   const status = await startStatusServer(

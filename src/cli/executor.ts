@@ -1,10 +1,12 @@
 import cluster from 'node:cluster';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { executorSocketPath, hopSocketPath } from '../envoy/sockets.ts';
+import type { ControlPlaneTarget } from '../executor/transport/plan-subscription.ts';
 import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { log } from '../runtime/log.ts';
-import { watchTlsFiles } from '../runtime/tls-material.ts';
+import { caBundle, tlsMaterial, watchTlsFiles } from '../runtime/tls-material.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
 import { superviseWorkers, workerIndex } from '../runtime/workers.ts';
 
@@ -24,6 +26,39 @@ export interface ExecutorCommandOptions {
   readonly sockets?: string;
   /** Serve Envoy over TLS with these files, read again when they change. */
   readonly tls?: { readonly cert: string; readonly key: string };
+  /** The control plane that delivers plans by reference; each worker takes them on a stream of its own. */
+  readonly controlPlane?: ExecutorControlPlane;
+}
+
+export interface ExecutorControlPlane {
+  readonly address: string;
+  readonly port: number;
+  readonly group: string;
+  readonly tls?: {
+    readonly ca: string;
+    readonly cert?: string;
+    readonly key?: string;
+    readonly serverName: string;
+  };
+}
+
+/** Where a worker takes its plans from; TLS files are read at each connection, so rotations apply. */
+function controlPlaneTarget(controlPlane: ExecutorControlPlane, index: number): ControlPlaneTarget {
+  const { address, port, group, tls } = controlPlane;
+  return {
+    address: `${address.includes(':') ? `[${address}]` : address}:${String(port)}`,
+    group,
+    nodeId: `executor-${hostname()}-${String(process.pid)}-${String(index)}`,
+    ...(tls && {
+      serverName: tls.serverName,
+      tls: () => ({
+        ca: caBundle(readFileSync(tls.ca)),
+        ...(tls.cert !== undefined &&
+          tls.key !== undefined &&
+          tlsMaterial([readFileSync(tls.cert), readFileSync(tls.key)])),
+      }),
+    }),
+  };
 }
 
 async function serveOne(options: ExecutorCommandOptions, index: number): Promise<void> {
@@ -43,14 +78,18 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
     ...link,
     maxAnswerBytes: options.maxAnswerBytes,
     ...(tls && { tls: tls.value }),
+    ...(options.controlPlane && { controlPlane: controlPlaneTarget(options.controlPlane, index) }),
     log,
   });
   tls?.onChange((material) => {
     executor.setTls(material);
   });
   const where = link?.socket ?? `${options.address}:${String(executor.port)}`;
+  const plans = options.controlPlane
+    ? `; plans by reference from ${options.controlPlane.address}:${String(options.controlPlane.port)} (group ${options.controlPlane.group})`
+    : '; no control plane: plans only in route headers';
   log(
-    `executor pid ${String(process.pid)} on ${where}${tls ? ' (TLS)' : ''}, calling nodes through ${link?.hopSocket ?? options.hopUrl}`,
+    `executor pid ${String(process.pid)} on ${where}${tls ? ' (TLS)' : ''}, calling nodes through ${link?.hopSocket ?? options.hopUrl}${plans}`,
   );
   await untilSignal();
   tls?.close();

@@ -491,6 +491,29 @@ program
     'serve Envoy over TLS with this certificate (PEM), reloaded on change; plaintext is then refused',
   )
   .option('--tls-key <file>', 'its private key (PEM), reloaded on change')
+  .option(
+    '--xds-address <address>',
+    "the control plane's xDS server, which delivers the plans too large for a route header (without it, routes that name one are answered 503)",
+  )
+  .option('--xds-port <port>', 'port of the xDS server', port, 18000)
+  .option(
+    '--node-cluster <group>',
+    'the node group whose plans to run: the group of the Envoys this executor serves',
+    'switchyard',
+  )
+  .option(
+    '--xds-tls-ca <file>',
+    'TLS to the control plane: trust this CA bundle for its certificate',
+  )
+  .option(
+    '--xds-tls-cert <file>',
+    "mutual TLS: the executor's client certificate, whose URI SAN spiffe://<trust domain>/switchyard/group/<group> names its group",
+  )
+  .option('--xds-tls-key <file>', 'its private key')
+  .option(
+    '--xds-server-name <name>',
+    "the DNS name or IP address the control plane's certificate must carry (default: --xds-address)",
+  )
   .action(
     async (
       options: {
@@ -502,10 +525,59 @@ program
         sockets?: string;
         tlsCert?: string;
         tlsKey?: string;
+        xdsAddress?: string;
+        xdsPort: number;
+        nodeCluster: string;
+        xdsTlsCa?: string;
+        xdsTlsCert?: string;
+        xdsTlsKey?: string;
+        xdsServerName?: string;
       },
       command: Command,
     ) => {
-      const { sockets, tlsCert, tlsKey, ...rest } = options;
+      const {
+        sockets,
+        tlsCert,
+        tlsKey,
+        xdsAddress,
+        xdsPort,
+        nodeCluster,
+        xdsTlsCa,
+        xdsTlsCert,
+        xdsTlsKey,
+        xdsServerName,
+        ...rest
+      } = options;
+      const xdsCa: Given = ['--xds-tls-ca', xdsTlsCa];
+      const xdsCert: Given = ['--xds-tls-cert', xdsTlsCert];
+      const xdsKey: Given = ['--xds-tls-key', xdsTlsKey];
+      const unmetXds = unmetNeed(
+        [xdsCa, ['--xds-address', xdsAddress]],
+        [xdsCert, xdsKey],
+        [xdsKey, xdsCert],
+        [xdsCert, xdsCa],
+        [['--xds-server-name', xdsServerName], xdsCa],
+      );
+      if (unmetXds) command.error(`error: ${unmetXds}`);
+      const controlPlane =
+        xdsAddress === undefined
+          ? undefined
+          : {
+              address: xdsAddress,
+              port: xdsPort,
+              group: nodeCluster,
+              ...(xdsTlsCa !== undefined && {
+                tls: {
+                  ca: resolve(xdsTlsCa),
+                  ...(xdsTlsCert !== undefined &&
+                    xdsTlsKey !== undefined && {
+                      cert: resolve(xdsTlsCert),
+                      key: resolve(xdsTlsKey),
+                    }),
+                  serverName: xdsServerName ?? xdsAddress,
+                },
+              }),
+            };
       const [flags, problem] =
         sockets === undefined
           ? ['--port/--workers', portsProblem(options.port, options.workers)]
@@ -527,6 +599,7 @@ program
           ...rest,
           ...(sockets !== undefined && { sockets: resolve(sockets) }),
           ...(tls && { tls }),
+          ...(controlPlane && { controlPlane }),
         });
       } catch (error) {
         command.error(`error: ${(error as Error).message}`);

@@ -1,9 +1,7 @@
 import type protobuf from 'protobufjs';
 import { plannedGraphResources } from '../envoy/graph-resources.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
-import { planHeaderProblems } from '../envoy/plan-header-limit.ts';
 import type { ResourceChanges, ResourceSet } from '../envoy/resource-set.ts';
-import { graphRoutes } from '../envoy/route.ts';
 import { translate, type Translation } from '../envoy/translate.ts';
 import type { GraphModel } from '../graph/model.ts';
 import { serviceReferences } from '../graph/services.ts';
@@ -25,10 +23,10 @@ export interface Compiled {
 }
 
 /**
- * Checks one planned graph's resources against Envoy's limits (its plan
- * header's length) and the protoc-gen-validate rules of Envoy's protos, so a
- * graph Envoy would NACK is rejected here, against the graph that produced
- * it, and never pushed.
+ * Checks one planned graph's resources against the protoc-gen-validate
+ * rules of Envoy's protos, so a graph Envoy would NACK is rejected here,
+ * against the graph that produced it, and never pushed. (A plan too long for
+ * its route's header travels by reference: envoy/plan-carriage.ts.)
  */
 function envoyRuleViolations(
   root: protobuf.Root,
@@ -36,8 +34,6 @@ function envoyRuleViolations(
   graph: GraphModel,
   planned: PlannedGraph,
 ): Diagnostic[] {
-  const tooLong = planHeaderProblems(graph, graphRoutes(planned.graph));
-  if (tooLong.length > 0) return tooLong;
   return plannedGraphResources(planned, listener).flatMap((resource) =>
     validateResource(root, resource).map((violation) => ({
       code: 'invalid-value' as const,

@@ -1,6 +1,7 @@
-import { executorWaitMs, PLAN_HEADER, type ExecutionPlan } from '../plan/execution.ts';
+import { executorWaitMs, type ExecutionPlan } from '../plan/execution.ts';
 import { seconds } from './durations.ts';
 import { EXECUTOR_CLUSTER, EXECUTOR_RETRIES } from './ext-proc.ts';
+import { planCarriage } from './plan-carriage.ts';
 
 /** Envoy reads "%" in an added header's value as the start of a command; "%%" is a literal one. */
 function literalHeaderValue(value: string): string {
@@ -10,10 +11,12 @@ function literalHeaderValue(value: string): string {
 /**
  * The route action that sends a request to the executor as to any upstream,
  * for plans that never hand a request back to Envoy. The route sets the
- * plan header, over any a client sent (the listener also strips clients'
- * copies before routing, so only these routes carry one).
+ * plan header (or the reference to it), over any a client sent (the
+ * listener also strips clients' copies before routing, so only these routes
+ * carry one).
  */
 export function executorRoute(plan: ExecutionPlan) {
+  const carriage = planCarriage(plan);
   return {
     route: {
       cluster: EXECUTOR_CLUSTER,
@@ -23,7 +26,7 @@ export function executorRoute(plan: ExecutionPlan) {
     },
     request_headers_to_add: [
       {
-        header: { key: PLAN_HEADER, value: literalHeaderValue(JSON.stringify(plan)) },
+        header: { key: carriage.header, value: literalHeaderValue(carriage.value) },
         append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
       },
     ],

@@ -1,9 +1,5 @@
-import {
-  EXECUTOR_NAMESPACE,
-  MAX_GRAPH_WAIT_MS,
-  PLAN_HEADER,
-  type ExecutionPlan,
-} from '../plan/execution.ts';
+import { EXECUTOR_NAMESPACE, MAX_GRAPH_WAIT_MS, type ExecutionPlan } from '../plan/execution.ts';
+import { planCarriage } from './plan-carriage.ts';
 import { typed } from './type-urls.ts';
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
@@ -94,6 +90,7 @@ export function bufferRouteConfig(maxBytes: number) {
 
 /** Turns the executor on for one route and hands it the plan to run. */
 export function extProcRouteConfig(plan: ExecutionPlan) {
+  const carriage = planCarriage(plan);
   return {
     ...bufferRouteConfig(plan.maxBodyBytes),
     [EXT_PROC_FILTER]: {
@@ -101,7 +98,7 @@ export function extProcRouteConfig(plan: ExecutionPlan) {
       config: {
         '@type': typed('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute'),
         overrides: {
-          grpc_initial_metadata: [{ key: PLAN_HEADER, value: JSON.stringify(plan) }],
+          grpc_initial_metadata: [{ key: carriage.header, value: carriage.value }],
         },
       },
     },

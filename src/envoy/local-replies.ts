@@ -1,4 +1,9 @@
-import { EXECUTOR_REPLY_DETAILS, NO_ENDPOINT_HEADER, PLAN_HEADER } from '../plan/execution.ts';
+import {
+  EXECUTOR_REPLY_DETAILS,
+  NO_ENDPOINT_HEADER,
+  PLAN_HEADER,
+  PLAN_REFERENCE_HEADER,
+} from '../plan/execution.ts';
 import { errorShape } from '../protocols/error-body.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { typed } from './type-urls.ts';
@@ -79,7 +84,13 @@ function onExecutorRoute(list: readonly string[]) {
   return {
     and_filter: {
       filters: [
-        { header_filter: { header: { name: PLAN_HEADER, present_match: true } } },
+        {
+          or_filter: {
+            filters: [PLAN_HEADER, PLAN_REFERENCE_HEADER].map((name) => ({
+              header_filter: { header: { name, present_match: true } },
+            })),
+          },
+        },
         flags(list),
       ],
     },
@@ -88,7 +99,7 @@ function onExecutorRoute(list: readonly string[]) {
 
 /**
  * A route that sends requests to the executor (the only requests that carry
- * a plan header: the listener strips clients' copies) fails closed, as the
+ * a plan header or a plan reference: the listener strips clients' copies) fails closed, as the
  * ext_proc filter does: 503 when the executor cannot be reached, 504 when
  * it outlives the graph's deadline (it answers 504 itself before that), 502
  * when what it sent back is not valid HTTP.

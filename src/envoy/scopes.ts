@@ -1,4 +1,4 @@
-import { PLAN_HEADER } from '../plan/execution.ts';
+import { PLAN_HEADER, PLAN_REFERENCE_HEADER } from '../plan/execution.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { SCOPED_ROUTE, typed } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
@@ -66,6 +66,7 @@ export function scopedRouting(): Record<string, unknown> {
             },
             // Only routes to the executor set it, and the listener's error replies tell them by it.
             { remove: PLAN_HEADER },
+            { remove: PLAN_REFERENCE_HEADER },
           ],
         },
       },

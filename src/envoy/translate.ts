@@ -6,12 +6,14 @@ import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener } from './listener.ts';
 import type { ListenerOptions } from './options.ts';
+import { graphPlanResources } from './plan-carriage.ts';
 import { ResourceEdits } from './resource-edits.ts';
 import type { EnvoyResource, ResourceChanges, ResourceSet } from './resource-set.ts';
 import { editRouteTables, emptyRouteIndex, type RouteIndex } from './route-configuration.ts';
 import {
   CLUSTER,
   ENDPOINT,
+  EXECUTION_PLAN,
   EXTENSION_CONFIG,
   LISTENER,
   ROUTE,
@@ -181,6 +183,14 @@ export function translate(
     came,
     edits,
   );
+
+  // Plans too large for a header, named by their hash: a changed plan is a new name.
+  for (const graph of gone) {
+    for (const plan of graphPlanResources(graph)) edits.remove(EXECUTION_PLAN, plan.name ?? '');
+  }
+  for (const graph of came) {
+    for (const plan of graphPlanResources(graph)) setNamed(edits, EXECUTION_PLAN, plan);
+  }
 
   let hopGraphs = from.hopGraphs;
   const hopsChanged = [...gone, ...came].some((graph) => graph.hops.length > 0);

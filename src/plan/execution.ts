@@ -10,8 +10,9 @@ import type {
  * The executor's contract: everything it needs to run one graph, and
  * nothing of Kubernetes or of Envoy's protos. Envoy hands it to the
  * executor with each request (PLAN_HEADER, set by the route Envoy matched),
- * so a request always runs against exactly the plan of that route, never a
- * mix of old and new.
+ * or names it by its content hash (PLAN_REFERENCE_HEADER) when it is too
+ * large for a header, so a request always runs against exactly the plan of
+ * that route, never a mix of old and new.
  *
  * Bump EXECUTION_PLAN_VERSION on any change an older executor would misread;
  * an executor refuses plans of a version it does not know.
@@ -24,6 +25,16 @@ export const EXECUTION_PLAN_VERSION = 3;
  * metadata (HTTP/2 headers too) of an ext_proc stream.
  */
 export const PLAN_HEADER = 'x-switchyard-plan';
+
+/**
+ * The request header (or ext_proc metadata) that names a plan by its
+ * content hash instead: the executor has it from the control plane over
+ * xDS (docs/decisions/0056-plans-by-reference.md).
+ */
+export const PLAN_REFERENCE_HEADER = 'x-switchyard-plan-ref';
+
+/** The xDS type of a plan resource: a switchyard.v1.ExecutionPlan { name, plan } named by its hash. */
+export const EXECUTION_PLAN_TYPE_URL = 'type.googleapis.com/switchyard.v1.ExecutionPlan';
 
 /**
  * The details the executor gives its answers through ext_proc (local replies

@@ -128,6 +128,17 @@ function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
     root,
     { keepCase: true },
   );
+  // Not Envoy's: the resource the control plane serves executors their plans in.
+  protobuf.parse(
+    `syntax = "proto3";
+    package switchyard.v1;
+    message ExecutionPlan {
+      string name = 1;
+      string plan = 2;
+    }`,
+    root,
+    { keepCase: true },
+  );
   root.resolveAll();
 }
 

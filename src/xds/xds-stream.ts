@@ -1,6 +1,7 @@
 import {
   CLUSTER,
   ENDPOINT,
+  EXECUTION_PLAN,
   LISTENER,
   SCOPED_ROUTE,
   pushOrder,
@@ -169,8 +170,16 @@ interface Plan {
   readonly basis: TypeSnapshot | undefined;
 }
 
-/** Types Envoy subscribes to as a whole; it names the route tables and endpoints it wants. */
-export const wildcardTypes: ReadonlySet<string> = new Set([LISTENER, CLUSTER, SCOPED_ROUTE]);
+/**
+ * Types Envoy subscribes to as a whole; it names the route tables and
+ * endpoints it wants. An executor takes its group's plans as a whole.
+ */
+export const wildcardTypes: ReadonlySet<string> = new Set([
+  LISTENER,
+  CLUSTER,
+  SCOPED_ROUTE,
+  EXECUTION_PLAN,
+]);
 /** How long to wait for Envoy to answer one response before going on without it. */
 const answerTimeoutMs = 10_000;
 /** Responses of one type per pass at most; more wait for the next pass. */

@@ -7,9 +7,9 @@ import { resolveEnvoy } from '../../src/runtime/envoy-binary.ts';
 import { compileGraphs } from '../../src/controller/compile.ts';
 import { serviceLoadAssignment } from '../../src/envoy/cluster.ts';
 import type { ResourceSet } from '../../src/envoy/resource-set.ts';
-import { CLUSTER, ENDPOINT } from '../../src/envoy/type-urls.ts';
-import { graphRoutes } from '../../src/envoy/route.ts';
-import { longestPlanHeader, MAX_PLAN_HEADER_BYTES } from '../../src/envoy/plan-header-limit.ts';
+import { CLUSTER, ENDPOINT, EXECUTION_PLAN } from '../../src/envoy/type-urls.ts';
+import { MAX_PLAN_HEADER_BYTES, planCarriage } from '../../src/envoy/plan-carriage.ts';
+import { PLAN_HEADER, PLAN_REFERENCE_HEADER } from '../../src/plan/execution.ts';
 import { translate } from '../../src/envoy/translate.ts';
 import type { GraphModel, NodeModel } from '../../src/graph/model.ts';
 import { planGraph } from '../../src/plan/plan.ts';
@@ -311,7 +311,7 @@ spec:
   }
 });
 
-test('plan header: the longest plan we accept passes Envoy, one byte more is refused by both', async () => {
+test('plan header: the longest plan in a header passes Envoy, one byte more goes by reference and passes too', async () => {
   const text = (padding: number) => `apiVersion: switchyard.io/v1alpha1
 kind: InferenceGraph
 metadata: { name: long }
@@ -322,25 +322,32 @@ spec:
     q: { kind: sequence, steps: [${Array.from({ length: 90 }, (_, i) => `{ node: m${String(i)} }`).join(', ')}] }
 ${Array.from({ length: 90 }, (_, i) => `    m${String(i)}: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] } }`).join('\n')}
 `;
-  const bytes = (padding: number) => {
+  const carried = (padding: number) => {
     const [graph] = loadGraphDocuments('long.yaml', text(padding)).graphs;
     assert.ok(graph);
     const { planned } = planGraph(graph);
-    assert.ok(planned);
-    return { graph, bytes: longestPlanHeader(graphRoutes(planned.graph)) };
+    const plan = planned?.graph.executors[0]?.plan;
+    assert.ok(plan);
+    const bytes = Buffer.byteLength(JSON.stringify(plan).replaceAll('%', '%%'));
+    return { graph, bytes, carriage: planCarriage(plan) };
   };
   // Each character of a propagated header's name is one byte of the plan.
-  const padding = 1 + MAX_PLAN_HEADER_BYTES - bytes(1).bytes;
-  const largest = bytes(padding);
+  const padding = 1 + MAX_PLAN_HEADER_BYTES - carried(1).bytes;
+  const largest = carried(padding);
   assert.equal(largest.bytes, MAX_PLAN_HEADER_BYTES);
+  assert.equal(largest.carriage.header, PLAN_HEADER);
   assert.equal(await envoyVerdict([largest.graph]), undefined);
-  const next = bytes(padding + 1);
+  const next = carried(padding + 1);
   assert.equal(next.bytes, MAX_PLAN_HEADER_BYTES + 1);
-  assert.equal(compileGraphs([next.graph], listener, root).diagnostics[0]?.code, 'limit-exceeded');
-  assert.match(
-    (await envoyVerdictPastTheValidator([next.graph])) ?? 'accepted',
-    /value: length must be at most 16384 bytes|16384/,
+  assert.equal(next.carriage.header, PLAN_REFERENCE_HEADER);
+  assert.match(next.carriage.value, /^[0-9a-f]{64}$/);
+  const compiled = compileGraphs([next.graph], listener, root);
+  assert.deepEqual(compiled.diagnostics, []);
+  assert.deepEqual(
+    [...(compiled.resources.get(EXECUTION_PLAN)?.keys() ?? [])],
+    [next.carriage.value],
   );
+  assert.equal(await envoyVerdict([next.graph]), undefined);
 });
 
 test('graphs generated along every limit: whatever the validator accepts, Envoy accepts', async () => {

@@ -71,6 +71,12 @@ export async function startStack(
         host: '127.0.0.1',
         port: executorPort,
         hopUrl: `http://127.0.0.1:${String(hopPort)}`,
+        // As a deployed executor: plans too large for a route header come from the control plane.
+        controlPlane: {
+          address: `127.0.0.1:${String(controlPlane.xdsPort)}`,
+          group: 'switchyard',
+          nodeId: `e2e-${name}-executor`,
+        },
         log: () => undefined,
       });
     },

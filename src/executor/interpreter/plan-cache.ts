@@ -27,7 +27,8 @@ export class PlanCache {
   }
 }
 
-function parsePlan(text: string): Outcome<ExecutionPlan> {
+/** A plan's JSON read as this executor's version of the contract, or why it cannot be. */
+export function parsePlan(text: string): Outcome<ExecutionPlan> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -5,13 +5,16 @@ import {
   EXECUTOR_READINESS_PATH,
   EXECUTOR_REPLY_DETAILS,
   PLAN_HEADER,
+  PLAN_REFERENCE_HEADER,
 } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
 import type { RunServices } from '../interpreter/graph-run.ts';
-import { startBidiServer } from './grpc-bidi-server.ts';
+import { startBidiServer, type BidiCall, type BidiHandler } from './grpc-bidi-server.ts';
 import { GrpcStatus } from './grpc-framing.ts';
 import { HopClient } from './hop-client.ts';
 import { PlanCache } from '../interpreter/plan-cache.ts';
+import { ReferencedPlans, type PlanLookup } from '../interpreter/referenced-plans.ts';
+import { subscribeToPlans, type ControlPlaneTarget } from './plan-subscription.ts';
 import { serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 
@@ -33,6 +36,12 @@ export interface ExecutorOptions {
   readonly maxAnswerBytes?: number;
   /** Serve Envoy over TLS with this certificate and key (its routes and its ext_proc service alike). */
   readonly tls?: SecureContextOptions;
+  /**
+   * The control plane whose xDS server delivers the plans routes name by
+   * reference (plans too large for a header); without it, such routes are
+   * answered 503.
+   */
+  readonly controlPlane?: ControlPlaneTarget;
   readonly log?: (message: string) => void;
 }
 
@@ -60,10 +69,41 @@ function immediateError(root: protobuf.Root, status: number, reason: string): Ui
 }
 
 /**
+ * Where a request's plan is: in its header, parsed once per distinct text;
+ * or named by hash, from the control plane (waited for, briefly, if not
+ * here yet). A promise only when it must be waited for.
+ */
+export class PlanSource {
+  readonly inline = new PlanCache();
+  readonly referenced: ReferencedPlans;
+
+  constructor(referenced: ReferencedPlans) {
+    this.referenced = referenced;
+  }
+
+  /** `undefined` when the request names no plan at all. */
+  of(
+    header: string | undefined,
+    reference: string | undefined,
+  ): PlanLookup | Promise<PlanLookup> | undefined {
+    if (reference !== undefined)
+      return this.referenced.get(reference) ?? this.referenced.wait(reference);
+    if (header === undefined) return undefined;
+    const plan = this.inline.get(header);
+    return plan.ok ? plan : { ok: false, status: 502, reason: plan.reason };
+  }
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
  * The executor: Envoy's upstream for graphs it answers, and the
  * ExternalProcessor gRPC service for graphs that may hand a request back to
- * Envoy, on one HTTP/2 port. Stateless: every request or stream brings its
- * plan in a header set by the route Envoy matched.
+ * Envoy, on one HTTP/2 port. Every request or stream brings its plan in a
+ * header set by the route Envoy matched, or the plan's hash, for a plan the
+ * executor has from the control plane.
  */
 export async function startExecutor(
   root: protobuf.Root,
@@ -77,7 +117,62 @@ export async function startExecutor(
     random: Math.random,
     newId: () => randomUUID().replaceAll('-', ''),
   };
-  const plans = new PlanCache();
+  const { controlPlane } = options;
+  const referenced = new ReferencedPlans(
+    controlPlane && { source: `the control plane at ${controlPlane.address}` },
+  );
+  const subscription = controlPlane && subscribeToPlans(root, controlPlane, referenced, log);
+  const plans = new PlanSource(referenced);
+  const handlerFor = (call: BidiCall, plan: PlanLookup | undefined): BidiHandler => {
+    if (!plan?.ok) {
+      const status = plan?.status ?? 404;
+      const reason =
+        plan?.reason ??
+        `this is the Switchyard executor: ext_proc streams reach it from Envoy's routes, which set ${PLAN_HEADER} or ${PLAN_REFERENCE_HEADER}`;
+      log(`executor: ${reason}`);
+      // Answer the first message with the error; Envoy sends nothing else before it is answered.
+      return {
+        message: () => {
+          call.write(immediateError(root, status, reason));
+          call.end();
+        },
+        end: () => {
+          call.end();
+        },
+      };
+    }
+    const finish = () => {
+      call.end();
+    };
+    const processor = new RequestProcessor(
+      root,
+      plan.value,
+      services,
+      (message) => {
+        call.write(message);
+      },
+      finish,
+      log,
+    );
+    return {
+      message: (bytes) => {
+        let request: ProcessingRequest;
+        try {
+          request = requestType.decode(bytes) as ProcessingRequest;
+        } catch (error) {
+          call.fail(GrpcStatus.INVALID_ARGUMENT, `not a ProcessingRequest: ${String(error)}`);
+          return;
+        }
+        processor.handle(request).catch((error: unknown) => {
+          log(
+            `executor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+          );
+          call.fail(GrpcStatus.INTERNAL, 'the executor failed');
+        });
+      },
+      end: finish,
+    };
+  };
   const server = await startBidiServer({
     host: options.host,
     port: options.port,
@@ -94,51 +189,29 @@ export async function startExecutor(
       serveUpstreamRequest(stream, headers, plans, services, log);
     },
     open: (call) => {
-      const header = call.metadata[PLAN_HEADER];
-      const plan = plans.get(typeof header === 'string' ? header : (header?.[0] ?? ''));
-      if (!plan.ok) {
-        log(`executor: ${plan.reason}`);
-        // Answer the first message with the error; Envoy sends nothing else before it is answered.
-        return {
-          message: () => {
-            call.write(immediateError(root, 502, plan.reason));
-            call.end();
-          },
-          end: () => {
-            call.end();
-          },
-        };
-      }
-      const finish = () => {
-        call.end();
-      };
-      const processor = new RequestProcessor(
-        root,
-        plan.value,
-        services,
-        (message) => {
-          call.write(message);
-        },
-        finish,
-        log,
+      const plan = plans.of(
+        first(call.metadata[PLAN_HEADER]),
+        first(call.metadata[PLAN_REFERENCE_HEADER]),
       );
+      if (!(plan instanceof Promise)) return handlerFor(call, plan);
+      // Envoy's messages wait, in order, for the plan the stream names.
+      const early: Buffer[] = [];
+      let ended = false;
+      let handler: BidiHandler | undefined;
+      void plan.then((found) => {
+        handler = handlerFor(call, found);
+        for (const message of early) handler.message(message);
+        if (ended) handler.end();
+      });
       return {
         message: (bytes) => {
-          let request: ProcessingRequest;
-          try {
-            request = requestType.decode(bytes) as ProcessingRequest;
-          } catch (error) {
-            call.fail(GrpcStatus.INVALID_ARGUMENT, `not a ProcessingRequest: ${String(error)}`);
-            return;
-          }
-          processor.handle(request).catch((error: unknown) => {
-            log(
-              `executor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-            );
-            call.fail(GrpcStatus.INTERNAL, 'the executor failed');
-          });
+          if (handler) handler.message(bytes);
+          else early.push(bytes);
         },
-        end: finish,
+        end: () => {
+          if (handler) handler.end();
+          else ended = true;
+        },
       };
     },
   });
@@ -148,6 +221,7 @@ export async function startExecutor(
       server.setSecureContext(tls);
     },
     async stop() {
+      subscription?.close();
       await server.close();
       await hops.close();
     },

@@ -1,11 +1,12 @@
 import type http2 from 'node:http2';
-import { PLAN_HEADER } from '../../plan/execution.ts';
+import { PLAN_HEADER, PLAN_REFERENCE_HEADER } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
 import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import { endRequestSide } from './grpc-bidi-server.ts';
 import { headerMap } from './header-map.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
-import type { PlanCache } from '../interpreter/plan-cache.ts';
+import type { PlanLookup } from '../interpreter/referenced-plans.ts';
+import type { PlanSource } from './server.ts';
 
 function errorAnswer(status: number, reason: string) {
   return {
@@ -47,32 +48,56 @@ function respondResult(stream: http2.ServerHttp2Stream, result: GraphResult): vo
   respond(stream, { status: result.status, headers, body: result.body });
 }
 
+function header(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * A request Envoy routed to the executor as to any upstream: the route set
- * its plan in a header, the body streams in, and the executor answers it.
+ * its plan in a header (or named it by hash), the body streams in, and the
+ * executor answers it.
  */
 export function serveUpstreamRequest(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
-  plans: PlanCache,
+  plans: PlanSource,
   services: RunServices,
   log: (message: string) => void,
 ): void {
-  const planText = headers[PLAN_HEADER];
-  if (typeof planText !== 'string') {
+  const plan = plans.of(header(headers, PLAN_HEADER), header(headers, PLAN_REFERENCE_HEADER));
+  if (plan === undefined) {
     respond(
       stream,
       errorAnswer(
         404,
-        `this is the Switchyard executor: requests reach it through Envoy's routes, which set ${PLAN_HEADER}`,
+        `this is the Switchyard executor: requests reach it through Envoy's routes, which set ${PLAN_HEADER} or ${PLAN_REFERENCE_HEADER}`,
       ),
     );
     return;
   }
-  const plan = plans.get(planText);
+  if (!(plan instanceof Promise)) {
+    serveWithPlan(stream, headers, plan, services, log);
+    return;
+  }
+  // The body waits in the stream's buffer (flow control holds the rest) until the plan is here.
+  stream.pause();
+  void plan.then((found) => {
+    serveWithPlan(stream, headers, found, services, log);
+    stream.resume();
+  });
+}
+
+function serveWithPlan(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  plan: PlanLookup,
+  services: RunServices,
+  log: (message: string) => void,
+): void {
   if (!plan.ok) {
     log(`executor: ${plan.reason}`);
-    respond(stream, errorAnswer(502, plan.reason));
+    respond(stream, errorAnswer(plan.status, plan.reason));
     return;
   }
   const limit = plan.value.maxBodyBytes;
