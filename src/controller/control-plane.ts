@@ -1,6 +1,6 @@
 import { clusterCounterOf } from '../envoy/cluster-stats.ts';
 import type { ListenerOptions } from '../envoy/options.ts';
-import { ENDPOINT } from '../envoy/type-urls.ts';
+import { ENDPOINT, ROUTE } from '../envoy/type-urls.ts';
 import type { GraphModel } from '../graph/model.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
@@ -118,14 +118,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       ack: (stream, typeUrl, version) => {
         options.xdsEvents?.ack?.(stream, typeUrl, version);
         kubernetes?.envoysChanged(stream.nodeCluster);
+        if (typeUrl === ROUTE && stream.client === 'envoy') releasePlans(stream.nodeCluster);
       },
       nack: (stream, typeUrl, version, message, rejected) => {
         options.xdsEvents?.nack?.(stream, typeUrl, version, message, rejected);
         kubernetes?.envoysChanged(stream.nodeCluster);
       },
     },
-    connections: (stream) => {
+    connections: (stream, connected) => {
       kubernetes?.envoysChanged(stream.nodeCluster);
+      // An Envoy that left runs nothing of ours the others do not: it may release old plans.
+      if (!connected && stream.client === 'envoy') releasePlans(stream.nodeCluster);
     },
     ...(xdsTls && { tls: xdsTls }),
   });
@@ -134,6 +137,21 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     listener = listenerWith(ca);
     for (const pipeline of pipelines.values()) pipeline.useListener(listener);
   });
+
+  /**
+   * Plans kept for routes Envoys may still run go once every Envoy of the
+   * group runs every served graph as it is now (so no route an Envoy has
+   * names an older plan).
+   */
+  function releasePlans(group: string): void {
+    const pipeline = pipelineOf(group);
+    if (!pipeline.retainsPlans) return;
+    const members = server.envoys().filter((e) => pipelineOf(e.status.nodeCluster) === pipeline);
+    const ids = pipeline.served().map(graphId);
+    if (members.every((envoy) => ids.every((id) => envoy.graphs.programs(id)))) {
+      pipeline.envoysRunCurrentRoutes();
+    }
+  }
 
   function pipelineFor(group: string): GroupPipeline {
     let pipeline = pipelines.get(group);

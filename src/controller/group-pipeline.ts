@@ -1,5 +1,7 @@
 import type protobuf from 'protobufjs';
 import type { ListenerOptions } from '../envoy/options.ts';
+import type { EnvoyResource, ResourceChanges, ResourceSet } from '../envoy/resource-set.ts';
+import { EXECUTION_PLAN } from '../envoy/type-urls.ts';
 import type { GraphModel } from '../graph/model.ts';
 import type { ExecutorRoutePlan } from '../plan/types.ts';
 import { log as defaultLog } from '../runtime/log.ts';
@@ -13,6 +15,9 @@ import {
   serviceUpstreams,
   type EndpointsFor,
 } from './service-endpoints.ts';
+
+/** Plans kept for older routes at most; executors keep those they had beyond that themselves. */
+const MAX_RETAINED_PLANS = 1024;
 
 /** Where the executor takes over a graph, and how Envoy brings it requests. */
 export type ExecutorEntry = Pick<ExecutorRoutePlan, 'entry' | 'transport' | 'binaryTensorsOnly'>;
@@ -37,6 +42,10 @@ export class GroupPipeline {
   readonly #overlay: ServiceEndpointOverlay | undefined;
   readonly #log: (line: string) => void;
   readonly #reported = new Map<string, string>();
+  /** The plans the current routes name, and those older routes named that an Envoy may still run. */
+  #plans: ReadonlyMap<string, EnvoyResource> = new Map();
+  readonly #retained = new Map<string, EnvoyResource>();
+  #published: ResourceSet | undefined;
 
   constructor(
     group: string,
@@ -116,9 +125,50 @@ export class GroupPipeline {
       : compiled;
     // The changes are relative to the last compile, which is what the cache has only when it
     // was the first: the cache checks that, and looks at everything otherwise.
-    const changed = this.#cache.setSnapshot(this.group, resources, changes);
+    const changed = this.#publish(resources, changes);
     if (changed)
       this.#log(`group ${this.group}: serving ${String(compiled.accepted.length)} graph(s)`);
+  }
+
+  /**
+   * Hands the cache the group's resources, with the plans routes no longer
+   * name kept beside the current ones until every Envoy runs the routes
+   * that replaced them (`envoysRun`): an executor that connects meanwhile
+   * must find the plan of any route an Envoy may still match.
+   */
+  #publish(resources: ResourceSet, changes: ResourceChanges): boolean {
+    const plans = resources.get(EXECUTION_PLAN) ?? new Map<string, EnvoyResource>();
+    for (const [name, plan] of this.#plans) if (!plans.has(name)) this.#retained.set(name, plan);
+    for (const name of plans.keys()) this.#retained.delete(name);
+    // An Envoy that never ACKs (it refused a route) must not make the control plane hoard plans.
+    for (const name of this.#retained.keys()) {
+      if (this.#retained.size <= MAX_RETAINED_PLANS) break;
+      this.#retained.delete(name);
+    }
+    this.#plans = plans;
+    this.#published = resources;
+    if (this.#retained.size === 0) return this.#cache.setSnapshot(this.group, resources, changes);
+    // The cache versions the plans from the whole map: its changes are the translator's map's.
+    const withRetained = new Map(resources);
+    withRetained.set(EXECUTION_PLAN, new Map([...plans, ...this.#retained]));
+    const otherChanges = new Map(changes);
+    otherChanges.delete(EXECUTION_PLAN);
+    return this.#cache.setSnapshot(this.group, withRetained, otherChanges);
+  }
+
+  /** Whether some plan is kept for routes an Envoy may still run. */
+  get retainsPlans(): boolean {
+    return this.#retained.size > 0;
+  }
+
+  /**
+   * Every Envoy of the group runs the current routes (each ACKed them): the
+   * plans only older routes named go.
+   */
+  envoysRunCurrentRoutes(): void {
+    if (this.#retained.size === 0 || !this.#published) return;
+    this.#retained.clear();
+    this.#cache.setSnapshot(this.group, this.#published);
   }
 
   /**
@@ -127,7 +177,7 @@ export class GroupPipeline {
    */
   endpointsChanged(services?: ReadonlySet<string>): void {
     const overlaid = this.#overlay?.refresh(services);
-    if (overlaid) this.#cache.setSnapshot(this.group, overlaid.resources, overlaid.changes);
+    if (overlaid) this.#publish(overlaid.resources, overlaid.changes);
   }
 
   /** Logs each problem once, and when it is gone. */

@@ -89,6 +89,10 @@ const refusalWaitMs = 2000;
 /** A refusal is logged once per Envoy and reason in this long; Envoy retries every 2 s. */
 const refusalLogIntervalMs = 60_000;
 
+function clientName(stream: EnvoyStream): string {
+  return stream.client === 'executor' ? 'Executor' : 'Envoy';
+}
+
 function typeName(typeUrl: string): string {
   return typeUrl.split('.').at(-1) ?? typeUrl;
 }
@@ -190,12 +194,21 @@ export class AdsServer {
   }
 
   status(): StreamStatus[] {
-    return [...this.#streams].map((s) => s.status());
+    return this.#envoyStreams().map((s) => s.status());
   }
 
   /** Every connected Envoy, and what it runs of its group's graphs. */
   envoys(): { status: StreamStatus; graphs: GraphReport }[] {
-    return [...this.#streams].map((s) => ({ status: s.status(), graphs: s.graphReport() }));
+    return this.#envoyStreams().map((s) => ({ status: s.status(), graphs: s.graphReport() }));
+  }
+
+  /** Every connected executor (a stream that takes plans): what `status` shows of them. */
+  executors(): StreamStatus[] {
+    return [...this.#streams].filter((s) => s.client === 'executor').map((s) => s.status());
+  }
+
+  #envoyStreams(): EnvoyStream[] {
+    return [...this.#streams].filter((s) => s.client === 'envoy');
   }
 
   #streamEvents(): StreamEvents {
@@ -326,7 +339,7 @@ export class AdsServer {
     const end = () => {
       if (!this.#streams.delete(stream)) return;
       stream.close();
-      log?.(`Envoy ${stream.nodeId || '(unknown)'} disconnected`);
+      log?.(`${clientName(stream)} ${stream.nodeId || '(unknown)'} disconnected`);
       if (stream.nodeId !== '') this.#options.connections?.(stream, false);
     };
     call.on('data', (request: Request) => {
@@ -341,7 +354,7 @@ export class AdsServer {
             : ` by its certificate, not group ${claimed === '' ? '(none)' : claimed} its node.cluster claims`
           : '';
         log?.(
-          `Envoy ${stream.nodeId} (group ${stream.nodeCluster}${by}, ${stream.protocol} xDS) connected`,
+          `${clientName(stream)} ${stream.nodeId} (group ${stream.nodeCluster}${by}, ${stream.protocol} xDS) connected`,
         );
         this.#options.connections?.(stream, true);
       }

@@ -61,6 +61,8 @@ export interface GraphReport {
 export interface EnvoyStream {
   readonly nodeId: string;
   readonly nodeCluster: string;
+  /** An executor's stream takes only plans; it is no Envoy of its group (status, readiness). */
+  readonly client: 'envoy' | 'executor';
   readonly protocol: 'sotw' | 'delta';
   status(): StreamStatus;
   graphReport(): GraphReport;
@@ -216,6 +218,7 @@ export abstract class XdsStream<Response> implements EnvoyStream {
   readonly connectedSince = new Date();
   nodeId = '';
   nodeCluster = '';
+  client: 'envoy' | 'executor' = 'envoy';
   protected readonly types = new Map<ResourceTypeUrl, TypeState>();
   protected readonly cache: SnapshotCache;
   protected readonly codec: DiscoveryCodec;
@@ -397,6 +400,7 @@ export abstract class XdsStream<Response> implements EnvoyStream {
     reported: { empty: boolean; versions?: Readonly<Record<string, string>> },
     subscribe: (state: TypeState, view: TypeView) => boolean,
   ): void {
+    if (this.nodeId === '' && typeUrl === EXECUTION_PLAN) this.client = 'executor';
     this.#identify(node);
     if (!isPushedType(typeUrl)) return;
     let state = this.types.get(typeUrl);

@@ -5,8 +5,10 @@ import { startExecutor, type Executor } from '../../src/executor/transport/serve
 import {
   EXECUTION_PLAN_VERSION,
   PLAN_HEADER,
+  PLAN_REFERENCE_HEADER,
   type ExecutionPlan,
 } from '../../src/plan/execution.ts';
+import { planHash } from '../../src/plan/plan-hash.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 
@@ -163,5 +165,22 @@ describe('the executor as an upstream', () => {
       JSON.stringify(v2Request),
     );
     assert.equal(ok.status, 200, 'the executor keeps serving');
+  });
+
+  test('a plan named by hash, with no control plane to take it from, is a 503 that names the hash', async () => {
+    const hash = planHash(JSON.stringify(plan));
+    const started = performance.now();
+    const reply = await send(session, { [PLAN_REFERENCE_HEADER]: hash }, JSON.stringify(v2Request));
+    assert.equal(reply.status, 503);
+    assert.deepEqual(reply.json, {
+      error: {
+        node: 'executor',
+        status: 503,
+        reason: `the route names plan ${hash}, and the executor has no plan of that hash from the control plane yet: this executor was started without a control plane to take plans from (give it the control plane xDS address)`,
+      },
+    });
+    // It waited its bound for the plan (500 ms), and not much more: a wide margin.
+    const waited = performance.now() - started;
+    assert.ok(waited >= 450 && waited < 5_000, `answered after ${String(waited)} ms`);
   });
 });

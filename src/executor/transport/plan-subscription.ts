@@ -87,11 +87,11 @@ export function subscribeToPlans(
       retry(`cannot connect: ${(error as Error).message}`);
       return;
     }
-    const stream = client.makeBidiStreamRequest(
+    const stream = client.makeBidiStreamRequest<object, DiscoveryResponse>(
       ADS_PATH,
       serialize,
       deserialize,
-    ) as grpc.ClientDuplexStream<object, DiscoveryResponse>;
+    );
     call = stream;
     const node = { id: target.nodeId, cluster: target.group };
     stream.write({ node, type_url: EXECUTION_PLAN_TYPE_URL, resource_names: [] });
