@@ -278,7 +278,15 @@ test('default values: the control plane, the gateway with the executor beside En
     assert.deepEqual(probe?.httpGet, { path: '/ready', port: 'ready' });
   const executor = containerOf(gateway, 'executor');
   assert.equal(executor.image, image);
-  assert.deepEqual(executor.args, ['executor', `--sockets=${socketDir}`, '--workers=2']);
+  // An xDS client of the control plane, for the plans too large for a route header.
+  assert.deepEqual(executor.args, [
+    'executor',
+    `--sockets=${socketDir}`,
+    '--workers=2',
+    '--xds-address=switchyard-controller.switchyard.svc.cluster.local',
+    '--xds-port=18000',
+    '--node-cluster=switchyard',
+  ]);
   for (const container of [envoy, executor])
     assert.deepEqual(
       container.volumeMounts?.find((mount) => mount.name === 'sockets')?.mountPath,
@@ -343,6 +351,9 @@ test('executor.mode=deployment: its own Deployment behind a headless Service, th
     '--port=18081',
     '--workers=3',
     '--hop-url=http://switchyard-hops.switchyard.svc.cluster.local:10001',
+    '--xds-address=switchyard-controller.switchyard.svc.cluster.local',
+    '--xds-port=18000',
+    '--node-cluster=switchyard',
   ]);
   assert.deepEqual(executor.ports, [
     { name: 'worker-0', containerPort: 18081 },

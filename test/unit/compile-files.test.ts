@@ -129,7 +129,7 @@ test('an empty, mistyped or missing path is an error, never "0 graph(s) valid"',
   }
 });
 
-test('a plan too long for its header is reported as the spec limit, not as a bug to report', async () => {
+test('a plan too long for its header is valid: it travels by reference (docs/decisions/0056)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-validate-'));
   const sequence = (steps: number) => `apiVersion: switchyard.io/v1alpha1
 kind: InferenceGraph
@@ -141,16 +141,10 @@ spec:
 ${Array.from({ length: steps }, (_, i) => `    m${String(i)}: { kind: model, endpoint: { addresses: ["127.0.0.1:9001"] } }`).join('\n')}
 `;
   try {
-    await writeFile(join(dir, 'long.yaml'), sequence(90));
-    assert.deepEqual(await problems([dir]), []);
-    await writeFile(join(dir, 'long.yaml'), sequence(120));
-    const found = await problems([dir]);
-    assert.equal(found.length, 1);
-    assert.match(
-      found[0] ?? '',
-      /long\.yaml: spec\.nodes\.q: the executor's plan for "q" and the nodes below it is \d+ bytes; Envoy carries it in the x-switchyard-plan header, which holds at most 16384\n {4}hint: every node the executor runs from here, every sequence step and case adds to it: move part of the graph into a graph of its own, called by a node of kind graph \(each graph carries its own plan\)$/,
-    );
-    assert.doesNotMatch(found[0] ?? '', /please report/);
+    for (const steps of [90, 120, 1_000]) {
+      await writeFile(join(dir, 'long.yaml'), sequence(steps));
+      assert.deepEqual(await problems([dir]), [], `${String(steps)} steps`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -107,3 +107,20 @@ podAntiAffinity:
 {{- define "switchyard.xdsClientTlsDir" -}}
 /var/run/secrets/switchyard/xds-client
 {{- end -}}
+
+{{/*
+The executor's flags that make it an xDS client of the control plane, which delivers the plans too
+large for a route header (docs/decisions/0056-plans-by-reference.md): the gateway's group, and
+under xDS mutual TLS the gateway pods' client certificate, which names that group.
+*/}}
+{{- define "switchyard.executorControlPlaneArgs" -}}
+- --xds-address={{ include "switchyard.serviceHost" (dict "root" . "name" (printf "%s-controller" (include "switchyard.fullname" .))) }}
+- --xds-port={{ .Values.controller.xdsPort }}
+- --node-cluster={{ .Values.gateway.group }}
+{{- if .Values.xdsTls.enabled }}
+{{- $tls := include "switchyard.xdsClientTlsDir" . }}
+- --xds-tls-ca={{ $tls }}/ca.crt
+- --xds-tls-cert={{ $tls }}/tls.crt
+- --xds-tls-key={{ $tls }}/tls.key
+{{- end }}
+{{- end -}}
