@@ -315,6 +315,11 @@ try {
         `http://127.0.0.1:${String(ports.hops)}`,
         '--workers',
         String(executorWorkers),
+        // As deployed: an xDS client of the control plane, for plans too large for a header.
+        '--xds-address',
+        '127.0.0.1',
+        '--xds-port',
+        String(ports.xds),
         ...link,
       ],
       // Every worker's start line.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +18,7 @@ import {
   type ScriptedServer,
 } from '../support/scripted-server.ts';
 import { steadyLoad } from '../support/steady-load.ts';
+import { makeTestCa, type IssuedCert, type TestCa } from '../support/test-pki.ts';
 import { startStack, type Stack } from '../support/stack.ts';
 import type { V2 } from '../support/two-step-graphs.ts';
 
@@ -206,63 +207,117 @@ describe('plans by reference', () => {
 });
 
 describe('plans by reference, per node group', () => {
-  test("an executor gets its own group's plans and no other's", async () => {
-    const listener = {
-      address: '127.0.0.1',
-      port: 10,
-      hopPort: 11,
-      executor: { address: '127.0.0.1', port: 12, workers: 1 },
-    };
-    const root = envoyProtos();
-    const texts = new Map(
-      ['group-a', 'group-b'].map((group) => [
-        group,
-        longSequence(`only-${group}`, LARGE, 'one', '127.0.0.1:9'),
-      ]),
-    );
-    const dirs = [...texts].map(([group, text]) => {
-      const dir = mkdtempSync(join(tmpdir(), `switchyard-plans-${group}-`));
-      writeFileSync(join(dir, `${group}.yaml`), text);
-      return [group, dir] as const;
+  const listener = {
+    address: '127.0.0.1',
+    port: 10,
+    hopPort: 11,
+    executor: { address: '127.0.0.1', port: 12, workers: 1 },
+  };
+  const root = envoyProtos();
+  const groups = ['group-a', 'group-b'];
+  const texts = new Map(
+    groups.map((group) => [group, longSequence(`only-${group}`, LARGE, 'one', '127.0.0.1:9')]),
+  );
+  /** The names of the plans a group's graph has, compiled as the control plane does. */
+  const served = (group: string) => {
+    const { graphs } = loadGraphDocuments(`${group}.yaml`, texts.get(group) ?? '');
+    const compiled = compileGraphs(graphs, listener, root);
+    return [...(compiled.resources.get(EXECUTION_PLAN)?.keys() ?? [])];
+  };
+  let dir: string;
+  let ca: TestCa;
+  let serverCert: IssuedCert;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'switchyard-plans-groups-'));
+    for (const [group, text] of texts) {
+      mkdirSync(join(dir, group));
+      writeFileSync(join(dir, group, `${group}.yaml`), text);
+    }
+    mkdirSync(join(dir, 'ca'));
+    ca = await makeTestCa(join(dir, 'ca'), 'xds-ca');
+    serverCert = await ca.issue('server', {
+      commonName: 'control-plane',
+      hosts: ['127.0.0.1'],
+      usage: 'server',
     });
-    /** The names of the plans a group's graph has, compiled as the control plane does. */
-    const served = (group: string) => {
-      const { graphs } = loadGraphDocuments(`${group}.yaml`, texts.get(group) ?? '');
-      const compiled = compileGraphs(graphs, listener, root);
-      return [...(compiled.resources.get(EXECUTION_PLAN)?.keys() ?? [])];
-    };
+  });
+
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Subscribes an executor of each of `claims` and returns the plan names each one got. */
+  async function plansTaken(
+    tls: boolean,
+    claims: readonly { group: string; cert?: IssuedCert }[],
+  ): Promise<string[][]> {
     const controlPlane = await startControlPlane({
-      groups: new Map(dirs),
+      groups: new Map(groups.map((group) => [group, join(dir, group)])),
       xdsHost: '127.0.0.1',
       xdsPort: 0,
+      ...(tls && {
+        xdsTls: { cert: serverCert.certFile, key: serverCert.keyFile, clientCa: ca.certFile },
+      }),
       listener,
       log: () => undefined,
     });
     const subscriptions: { close(): void }[] = [];
     try {
-      for (const group of ['group-a', 'group-b']) {
+      const stores = claims.map(({ group, cert }) => {
         const plans = new ReferencedPlans({ source: 'test' });
         subscriptions.push(
           subscribeToPlans(
             root,
-            { address: `127.0.0.1:${String(controlPlane.xdsPort)}`, group, nodeId: `x-${group}` },
+            {
+              address: `127.0.0.1:${String(controlPlane.xdsPort)}`,
+              group,
+              nodeId: `executor-${group}`,
+              ...(cert && {
+                tls: () => ({
+                  ca: readFileSync(ca.certFile),
+                  cert: readFileSync(cert.certFile),
+                  key: readFileSync(cert.keyFile),
+                }),
+              }),
+            },
             plans,
             () => undefined,
           ),
         );
-        const own = served(group);
-        const other = served(group === 'group-a' ? 'group-b' : 'group-a');
-        assert.equal(own.length, 1);
-        assert.equal(other.length, 1);
-        await waitFor(`the ${group} executor's plan`, () => plans.size === 1);
-        assert.equal(plans.get(own[0] ?? '')?.ok, true);
-        assert.equal(plans.get(other[0] ?? ''), undefined);
-        assert.deepEqual(controlPlane.server.envoys(), [], 'executors are not counted as Envoys');
-      }
+        return plans;
+      });
+      await waitFor("the executors' plans", () => stores.every((plans) => plans.size === 1));
+      assert.deepEqual(controlPlane.server.envoys(), [], 'executors are not counted as Envoys');
+      assert.equal(controlPlane.server.executors().length, claims.length);
+      return stores.map((plans) =>
+        groups.flatMap((group) => served(group).filter((name) => plans.get(name)?.ok === true)),
+      );
     } finally {
       for (const subscription of subscriptions) subscription.close();
       await controlPlane.stop();
-      for (const [, dir] of dirs) rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  test("an executor gets its group's plans and no other's", async () => {
+    const [a, b] = await plansTaken(false, [{ group: 'group-a' }, { group: 'group-b' }]);
+    assert.deepEqual(a, served('group-a'));
+    assert.deepEqual(b, served('group-b'));
+  });
+
+  test('under mutual TLS its certificate decides its group, whatever it claims', async () => {
+    const certOf = (group: string) =>
+      ca.issue(`client-${group}`, {
+        commonName: group,
+        uris: [`spiffe://test.example/switchyard/group/${group}`],
+        usage: 'client',
+      });
+    const [a, b] = await plansTaken(true, [
+      // Certified for group A, claiming B: gets A's.
+      { group: 'group-b', cert: await certOf('group-a') },
+      { group: 'group-a', cert: await certOf('group-b') },
+    ]);
+    assert.deepEqual(a, served('group-a'));
+    assert.deepEqual(b, served('group-b'));
   });
 });
