@@ -1,12 +1,13 @@
 import type { Diagnostic } from '../spec/diagnostic.ts';
 import { parseDuration } from '../spec/duration.ts';
+import { MAX_GRAPH_DEPTH } from '../spec/limits.ts';
 import { formatPath } from '../spec/paths.ts';
 import { didYouMean } from '../spec/suggest.ts';
 import type { NodeSpec, OutlierDetection, Protocol, Retries } from '../spec/schema.ts';
 import type { ValidatedDocument } from '../spec/validate.ts';
 import { findCycles } from './cycles.ts';
 import type { GraphModel, NodeModel, OutlierDetectionModel, RetriesModel } from './model.ts';
-import { reachableFrom, topologicalOrder } from './order.ts';
+import { deepestChain, reachableFrom, topologicalOrder } from './order.ts';
 import { referencesOf, type Reference } from './references.ts';
 
 const defaultTimeoutMs = 30_000;
@@ -223,6 +224,21 @@ export function buildGraph(
 
   if (diagnostics.length > 0 || !complete || entry === undefined || document.name === undefined) {
     return { diagnostics };
+  }
+  const deepest = deepestChain(entry, edges);
+  if (deepest.length > MAX_GRAPH_DEPTH) {
+    const last = deepest[MAX_GRAPH_DEPTH] ?? entry;
+    return {
+      diagnostics: [
+        {
+          code: 'limit-exceeded',
+          source,
+          path: formatPath(['spec', 'nodes', last]),
+          message: `the graph nests ${String(deepest.length)} nodes deep from its entry (${deepest.slice(0, 3).join(' → ')} → …), past the ${String(MAX_GRAPH_DEPTH)} a graph may`,
+          hint: 'move part of the chain into a graph of its own, called by a node of kind graph',
+        },
+      ],
+    };
   }
   const sorted = [...nodes.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

@@ -45,3 +45,29 @@ export function topologicalOrder(
   }
   return order;
 }
+
+/**
+ * The longest chain of names from `entry` along `edges`, the entry first:
+ * how deep a recursive walk of the graph goes. Without recursion, so a
+ * graph of any depth is measured. `edges` must be acyclic.
+ */
+export function deepestChain(
+  entry: string,
+  edges: ReadonlyMap<string, readonly string[]>,
+): string[] {
+  const order = topologicalOrder(entry, edges);
+  const below = new Map<string, { depth: number; next: string | undefined }>();
+  for (const name of order.reverse()) {
+    let best: { depth: number; next: string | undefined } = { depth: 1, next: undefined };
+    for (const next of edges.get(name) ?? []) {
+      const depth = (below.get(next)?.depth ?? 0) + 1;
+      if (depth > best.depth) best = { depth, next };
+    }
+    below.set(name, best);
+  }
+  const chain: string[] = [];
+  for (let name: string | undefined = entry; name !== undefined; name = below.get(name)?.next) {
+    chain.push(name);
+  }
+  return chain;
+}

@@ -23,3 +23,12 @@ export const MAX_QUERY_NAME_BYTES = 1024;
  * that recursed through thousands of levels would run out of stack.
  */
 export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * How many nodes deep a graph may nest (the longest chain from its entry:
+ * a sequence whose step is a sequence, and so on). The planner and the
+ * executor walk a graph recursively; past about 1,800 levels Node's stack
+ * runs out (measured), so the bound leaves room. Switchyard's, not Envoy's:
+ * a plan this deep travels by reference (decision 56).
+ */
+export const MAX_GRAPH_DEPTH = 1_000;

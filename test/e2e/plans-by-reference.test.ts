@@ -137,6 +137,38 @@ describe('plans by reference', () => {
     stack.write('huge.yaml', longSequence('huge', 2, 'one', server.address));
   });
 
+  test('a graph nested 1,000 nodes deep (the most a graph may) compiles, Envoy takes it, the executor runs it', async () => {
+    const levels = Array.from(
+      { length: 998 },
+      (_, i) => `    s${String(i)}: { kind: sequence, steps: [{ node: s${String(i + 1)} }] }`,
+    );
+    stack.write(
+      'deep.yaml',
+      `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: deep }
+spec:
+  entry: s0
+  nodes:
+${levels.join('\n')}
+    s998: { kind: sequence, steps: [{ node: one }, { node: two }] }
+    one: { kind: model, model: plus-one, endpoint: { addresses: ["${server.address}"] } }
+    two: { kind: model, model: plus-two, endpoint: { addresses: ["${server.address}"] } }
+`,
+    );
+    let reply = await post(url('deep'), zero);
+    await waitFor(
+      'the deep graph to answer',
+      async () => {
+        reply = await post(url('deep'), zero);
+        return reply.status === 200;
+      },
+      60_000,
+      100,
+    );
+    assert.equal(answerOf(reply.json), 3, reply.text);
+  });
+
   for (const [name, transport] of [
     ['big', 'ext_proc'],
     ['big-up', 'upstream'],

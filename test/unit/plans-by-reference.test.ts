@@ -18,6 +18,7 @@ import {
   type ExecutionPlan,
 } from '../../src/plan/execution.ts';
 import { planHash } from '../../src/plan/plan-hash.ts';
+import { MAX_GRAPH_DEPTH } from '../../src/spec/limits.ts';
 import type { GraphPlan } from '../../src/plan/types.ts';
 
 function planOf(propagated: string): ExecutionPlan {
@@ -202,5 +203,38 @@ spec:
     assert.equal(served(cache).length, 2);
     pipeline.envoysRunCurrentRoutes();
     assert.equal(served(cache).length, 1);
+  });
+});
+
+describe('how deep a graph may nest', () => {
+  const chain = (sequences: number) => `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: deep }
+spec:
+  entry: s0
+  nodes:
+${Array.from({ length: sequences }, (_, i) => `    s${String(i)}: { kind: sequence, steps: [{ node: ${i + 1 < sequences ? `s${String(i + 1)}` : 'm'} }] }`).join('\n')}
+    m: { kind: model, endpoint: { addresses: ["127.0.0.1:9"] } }
+`;
+
+  test(`${String(MAX_GRAPH_DEPTH)} nodes deep is a graph; one more is the limit, said at the node past it`, () => {
+    assert.deepEqual(loadGraphDocuments('deep.yaml', chain(MAX_GRAPH_DEPTH - 1)).diagnostics, []);
+    const { diagnostics, graphs } = loadGraphDocuments('deep.yaml', chain(MAX_GRAPH_DEPTH));
+    assert.deepEqual(graphs, []);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.path, d.message]),
+      [
+        [
+          'limit-exceeded',
+          `spec.nodes.m`,
+          `the graph nests ${String(MAX_GRAPH_DEPTH + 1)} nodes deep from its entry (s0 → s1 → s2 → …), past the ${String(MAX_GRAPH_DEPTH)} a graph may`,
+        ],
+      ],
+    );
+  });
+
+  test('far deeper than the stack would take is refused, not a crash', () => {
+    const { diagnostics } = loadGraphDocuments('deep.yaml', chain(5_000));
+    assert.equal(diagnostics[0]?.code, 'limit-exceeded');
   });
 });
