@@ -93,8 +93,11 @@ function cell(
   );
 }
 
+/** Two significant decimals at most, as the data-plane tables print them. */
+const shown = (value: number) => String(Math.round(value * 100) / 100);
+
 const pair = (mode: string, graph: string, system: string, key: keyof Row) =>
-  `${String(cell('before', mode, graph, system, key))} → ${String(cell('after', mode, graph, system, key))}`;
+  `${shown(cell('before', mode, graph, system, key))} → ${shown(cell('after', mode, graph, system, key))}`;
 
 const rows = ['G3', 'G4', 'G6', 'G7'].flatMap((graph) =>
   ['S', 'S-direct'].map((system) => ({
