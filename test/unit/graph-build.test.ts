@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import type { GraphModel } from '../../src/graph/model.ts';
 import { loadGraphDocuments, loadGraphObject } from '../../src/graph/load.ts';
 import { MODELS, SOURCE, graphDocument, read } from './fixtures/documents.ts';
+import { MAX_GRAPH_DEPTH } from '../../src/spec/limits.ts';
 
 function load(text: string): GraphModel {
   const { graphs, diagnostics } = loadGraphDocuments(SOURCE, text);
@@ -283,19 +284,31 @@ test('nodes unreachable from the entry are reported, unless a reference is missp
 });
 
 test('a long chain of nodes neither overflows the stack nor loses the order', () => {
-  const count = 3000;
-  const nodes = Array.from({ length: count }, (_, i) =>
-    i === count - 1
-      ? `    n${i}: { kind: model, endpoint: { url: "http://m" } }`
-      : `    n${i}: { kind: transformer, to: n${i + 1}, endpoint: { url: "http://t" } }`,
-  );
-  const graph = load(graphDocument(`  entry: n0\n  nodes:\n${nodes.join('\n')}\n`));
+  const chain = (count: number) =>
+    Array.from({ length: count }, (_, i) =>
+      i === count - 1
+        ? `    n${i}: { kind: model, endpoint: { url: "http://m" } }`
+        : `    n${i}: { kind: transformer, to: n${i + 1}, endpoint: { url: "http://t" } }`,
+    );
+  // As deep as a graph may nest.
+  const count = MAX_GRAPH_DEPTH;
+  const graph = load(graphDocument(`  entry: n0\n  nodes:\n${chain(count).join('\n')}\n`));
   assert.equal(graph.order.length, count);
   assert.equal(graph.order[0], 'n0');
   assert.equal(graph.order.at(-1), `n${count - 1}`);
-  const cyclic = nodes
+  // Three times deeper: measured, and refused as the limit it passes.
+  const deeper = chain(3 * count);
+  assert.deepEqual(read(graphDocument(`  entry: n0\n  nodes:\n${deeper.join('\n')}\n`)), [
+    [
+      'limit-exceeded',
+      `spec.nodes.n${String(count)}`,
+      `the graph nests ${String(3 * count)} nodes deep from its entry (n0 → n1 → n2 → …), past the ${String(count)} a graph may`,
+      'move part of the chain into a graph of its own, called by a node of kind graph',
+    ],
+  ]);
+  const cyclic = deeper
     .slice(0, -1)
-    .concat(`    n${count - 1}: { kind: transformer, to: n0, endpoint: { url: "http://t" } }`);
+    .concat(`    n${3 * count - 1}: { kind: transformer, to: n0, endpoint: { url: "http://t" } }`);
   const found = read(graphDocument(`  entry: n0\n  nodes:\n${cyclic.join('\n')}\n`));
   assert.equal(found.length, 1);
   assert.equal(found[0]?.[0], 'cycle');
