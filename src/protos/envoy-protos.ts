@@ -128,7 +128,15 @@ function addFieldsNewerThanBundledProtos(root: protobuf.Root): void {
     root,
     { keepCase: true },
   );
-  // Not Envoy's: the resource the control plane serves executors their plans in.
+  root.resolveAll();
+}
+
+/**
+ * Not Envoy's: the resource the control plane serves executors their plans
+ * in (decision 56), the plan's JSON named by its hash, on the same xDS
+ * server and encoded the same way as Envoy's resources.
+ */
+function addSwitchyardTypes(root: protobuf.Root): void {
   protobuf.parse(
     `syntax = "proto3";
     package switchyard.v1;
@@ -163,6 +171,7 @@ export function parseEnvoyProtos(): protobuf.Root {
   root.loadSync(entryFiles, { keepCase: true, alternateCommentMode: false });
   root.resolveAll();
   addFieldsNewerThanBundledProtos(root);
+  addSwitchyardTypes(root);
   return root;
 }
 
