@@ -26,11 +26,15 @@ export async function serveCommand(
     );
   }
   const controlPlane = await startControlPlane(options);
+  const registry = controlPlane.metrics.registry;
   const status = await startStatusServer(
     controlPlane.status,
     statusAddress,
     { ...statusSecurity, log },
-    statusPageRoutes(controlPlane),
+    new Map([
+      ...statusPageRoutes(controlPlane),
+      ['/metrics', { contentType: registry.contentType, body: () => registry.metrics() }],
+    ]),
     controlPlane.ready,
   );
   const scheme = statusSecurity.tls ? 'https' : 'http';
@@ -39,7 +43,7 @@ export async function serveCommand(
     statusSecurity.tls?.clientCa !== undefined && 'a client certificate',
   ].filter(Boolean);
   log(
-    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}; /healthz and /readyz open to probes`,
+    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status and /metrics${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}; /healthz and /readyz open to probes`,
   );
   log(`graphs page on ${scheme}://${statusAddress.host}:${String(status.port)}/ui`);
   const sources = [

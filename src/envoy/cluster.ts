@@ -288,3 +288,10 @@ function selfAddress(options: ListenerOptions): HostPort {
 export function selfCluster(options: ListenerOptions): EnvoyResource {
   return addressCluster(SELF_CLUSTER, [selfAddress(options)], false);
 }
+
+export const OTLP_CLUSTER = 'switchyard-otlp';
+
+/** The OpenTelemetry Collector Envoy sends its spans to, when tracing is on. */
+export function otlpCluster(options: ListenerOptions): EnvoyResource | undefined {
+  return options.otlp && addressCluster(OTLP_CLUSTER, [options.otlp], false);
+}

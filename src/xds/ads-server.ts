@@ -81,6 +81,8 @@ export interface AdsServerOptions {
   readonly services?: readonly ExtraService[];
   /** Called when an Envoy has said who it is, and when it leaves. */
   readonly connections?: (stream: EnvoyStream, connected: boolean) => void;
+  /** A gRPC stream ended in an error (Envoy went away mid-stream, a transport failure). */
+  readonly streamError?: () => void;
 }
 
 /** How long a refused Envoy's first message (its node id, for the log) is waited for. */
@@ -350,7 +352,10 @@ export class AdsServer {
       end();
       call.end();
     });
-    call.on('error', end);
+    call.on('error', () => {
+      this.#options.streamError?.();
+      end();
+    });
     call.on('close', end);
   }
 }

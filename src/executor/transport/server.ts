@@ -14,6 +14,7 @@ import { HopClient } from './hop-client.ts';
 import { PlanCache } from '../interpreter/plan-cache.ts';
 import { serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
+import { traceContextOf, type RequestTelemetry } from './request-telemetry.ts';
 
 const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
@@ -34,6 +35,8 @@ export interface ExecutorOptions {
   /** Serve Envoy over TLS with this certificate and key (its routes and its ext_proc service alike). */
   readonly tls?: SecureContextOptions;
   readonly log?: (message: string) => void;
+  /** Metrics and traces of each graph request; none by default. */
+  readonly telemetry?: readonly RequestTelemetry[];
 }
 
 export interface Executor {
@@ -78,6 +81,7 @@ export async function startExecutor(
     newId: () => randomUUID().replaceAll('-', ''),
   };
   const plans = new PlanCache();
+  const telemetry = options.telemetry ?? [];
   const server = await startBidiServer({
     host: options.host,
     port: options.port,
@@ -91,13 +95,14 @@ export async function startExecutor(
         stream.end();
         return;
       }
-      serveUpstreamRequest(stream, headers, plans, services, log);
+      serveUpstreamRequest(stream, headers, { plans, services, telemetry, log });
     },
     open: (call) => {
       const header = call.metadata[PLAN_HEADER];
       const plan = plans.get(typeof header === 'string' ? header : (header?.[0] ?? ''));
       if (!plan.ok) {
         log(`executor: ${plan.reason}`);
+        for (const t of telemetry) t.refused?.();
         // Answer the first message with the error; Envoy sends nothing else before it is answered.
         return {
           message: () => {
@@ -112,10 +117,12 @@ export async function startExecutor(
       const finish = () => {
         call.end();
       };
+      // Envoy's ext_proc filter sends its span's context as the stream's metadata.
+      const trace = traceContextOf(call.metadata);
       const processor = new RequestProcessor(
         root,
         plan.value,
-        services,
+        { services, telemetry, trace },
         (message) => {
           call.write(message);
         },

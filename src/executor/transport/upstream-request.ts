@@ -1,11 +1,17 @@
 import type http2 from 'node:http2';
 import { PLAN_HEADER } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
-import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
+import { errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import { endRequestSide } from './grpc-bidi-server.ts';
 import { headerMap } from './header-map.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 import type { PlanCache } from '../interpreter/plan-cache.ts';
+import {
+  answeredAtOnce,
+  answerWatched,
+  traceContextOf,
+  type RequestTelemetry,
+} from './request-telemetry.ts';
 
 function errorAnswer(status: number, reason: string) {
   return {
@@ -54,10 +60,14 @@ function respondResult(stream: http2.ServerHttp2Stream, result: GraphResult): vo
 export function serveUpstreamRequest(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
-  plans: PlanCache,
-  services: RunServices,
-  log: (message: string) => void,
+  context: {
+    readonly plans: PlanCache;
+    readonly services: RunServices;
+    readonly telemetry: readonly RequestTelemetry[];
+    readonly log: (message: string) => void;
+  },
 ): void {
+  const { plans, services, telemetry, log } = context;
   const planText = headers[PLAN_HEADER];
   if (typeof planText !== 'string') {
     respond(
@@ -72,13 +82,20 @@ export function serveUpstreamRequest(
   const plan = plans.get(planText);
   if (!plan.ok) {
     log(`executor: ${plan.reason}`);
+    for (const t of telemetry) t.refused?.();
     respond(stream, errorAnswer(502, plan.reason));
     return;
   }
+  // Envoy's router sends its span's context with the request.
+  const trace = traceContextOf(headers);
+  const refuse = (bytes: number) => {
+    const refused = errorResult(plan.value, tooLarge(plan.value, bytes));
+    respondResult(stream, answeredAtOnce(telemetry, trace, plan.value, refused));
+  };
   const limit = plan.value.maxBodyBytes;
   const declared = Number(headers['content-length'] ?? '0');
   if (declared > limit) {
-    respondResult(stream, errorResult(plan.value, tooLarge(plan.value, declared)));
+    refuse(declared);
     return;
   }
   const chunks: Buffer[] = [];
@@ -90,15 +107,17 @@ export function serveUpstreamRequest(
       return;
     }
     stream.off('data', onData);
-    respondResult(stream, errorResult(plan.value, tooLarge(plan.value, received)));
+    refuse(received);
   };
   stream.on('data', onData);
   stream.once('end', () => {
     if (received > limit) return;
     const body = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks);
     // answerRequest never rejects: every failure is an answer in the error shape.
-    void answerRequest(plan.value, headerMap(headers), body, services, log).then((result) => {
-      respondResult(stream, result);
-    });
+    void answerWatched(telemetry, trace, plan.value, headerMap(headers), body, services, log).then(
+      (result) => {
+        respondResult(stream, result);
+      },
+    );
   });
 }
