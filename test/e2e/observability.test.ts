@@ -130,7 +130,8 @@ spec:
     await waitFor(
       'both workers to listen',
       () => (executorOutput.match(/executor pid/g) ?? []).length === WORKERS,
-      20_000,
+      // Each worker compiles the TypeScript again through tsx: slow on a busy machine.
+      60_000,
     );
     controlPlane = await startControlPlane({
       graphsDir: dir,

@@ -87,7 +87,7 @@ describe('a request through Envoy and the executor is one trace', () => {
     });
     executor.stdout?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
     executor.stderr?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-    await waitFor('the executor to listen', () => executorOutput.includes('executor pid'), 20_000);
+    await waitFor('the executor to listen', () => executorOutput.includes('executor pid'), 60_000);
     const otlp = otlpEndpoint(collector.otlpHttpUrl);
     assert.ok(otlp);
     controlPlane = await startControlPlane({
