@@ -9,6 +9,7 @@ import { inlineCaTlsSocket } from './upstream-tls.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
+import { nodeStatName } from './stat-names.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
 function lbEndpoints(addresses: readonly (HostPort | string)[]) {
@@ -165,6 +166,7 @@ function clusterOf(upstream: AddressedUpstream): EnvoyResource {
   return {
     '@type': CLUSTER,
     name: upstream.id,
+    alt_stat_name: nodeStatName(upstream.graph, upstream.node),
     ...discovery(upstream),
     connect_timeout: '1s',
     circuit_breakers: circuitBreakers(upstream),
