@@ -9,6 +9,7 @@ import { startControlPlane, type ControlPlane } from '../../src/controller/contr
 import { startStatusServer } from '../../src/controller/status-server.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
+import { dashboardExpressions, metricNames } from '../support/dashboard.ts';
 import { post, waitFor } from '../support/http.ts';
 import { freePort, freePortRun } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
@@ -295,6 +296,10 @@ spec:
         switchyard_node: node,
       });
       assert.ok((sent ?? 0) >= 1, `${graph} ${node}: ${String(sent)}`);
+    }
+    // The dashboard's Envoy queries read series that exist, with the tags.
+    for (const name of metricNames(dashboardExpressions(), 'envoy_')) {
+      assert.match(text, new RegExp(`^${name}\\{[^}]*switchyard_graph="default/whole"`, 'm'), name);
     }
   });
 });
