@@ -263,7 +263,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     };
   };
 
-  groupOf = (nodeCluster) => pipelineOf(nodeCluster)?.group ?? nodeCluster;
+  groupOf = (nodeCluster) => pipelineOf(nodeCluster).group;
   graphCounts = () => {
     const current = status();
     return [...pipelines.values()].map((pipeline) => {
