@@ -9,6 +9,7 @@ import { ExecutorMetrics } from '../executor/transport/executor-metrics.ts';
 import { RequestLog } from '../executor/transport/request-log.ts';
 import { RequestTracing } from '../executor/transport/request-tracing.ts';
 import { log, logger } from '../runtime/log.ts';
+import { processMetrics, withProcessMetrics } from '../runtime/process-metrics.ts';
 import { startTracing } from '../runtime/tracing.ts';
 import { startMetricsServer } from '../executor/transport/metrics-server.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
@@ -46,11 +47,12 @@ async function workerMetrics(options: ExecutorCommandOptions) {
   if (cluster.isWorker) {
     // Constructing one listens for the primary's requests; the worker answers with its own registry.
     new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([metrics.registry]);
+    AggregatorRegistry.setRegistries([metrics.registry, processMetrics()]);
     return { telemetry: [metrics], stop: () => Promise.resolve() };
   }
+  const registry = withProcessMetrics(metrics.registry);
   const server = await startMetricsServer(
-    { contentType: metrics.registry.contentType, text: () => metrics.registry.metrics() },
+    { contentType: registry.contentType, text: () => registry.metrics() },
     options.metrics,
     log,
   );

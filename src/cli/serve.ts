@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../controller/status-access.ts';
 import { statusPageRoutes } from '../controller/status-page.ts';
 import { startStatusServer, type StatusSecurity } from '../controller/status-server.ts';
 import { log } from '../runtime/log.ts';
+import { withProcessMetrics } from '../runtime/process-metrics.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
 
 /** Runs until SIGINT/SIGTERM, then stops the xDS server cleanly. */
@@ -26,7 +27,7 @@ export async function serveCommand(
     );
   }
   const controlPlane = await startControlPlane(options);
-  const registry = controlPlane.metrics.registry;
+  const registry = withProcessMetrics(controlPlane.metrics.registry);
   const status = await startStatusServer(
     controlPlane.status,
     statusAddress,

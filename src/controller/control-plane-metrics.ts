@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EnvoyStream, StreamEvents } from '../xds/xds-stream.ts';
 
 /** How many graphs of a group are in each state, at the moment of a scrape. */
@@ -29,6 +29,7 @@ interface Pending {
  * the operator configures, never anything of a request.
  */
 export class ControlPlaneMetrics {
+  /** Its own metrics; the process's (`process_*`, `nodejs_*`) are processMetrics()'. */
   readonly registry = new Registry();
   readonly #compileDuration: Histogram<'group'>;
   readonly #pushDuration: Histogram<'type_url'>;
@@ -46,7 +47,6 @@ export class ControlPlaneMetrics {
   constructor(counts: () => readonly GraphCounts[], groupOf: (nodeCluster: string) => string) {
     this.#groupOf = groupOf;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     this.#compileDuration = new Histogram({
       name: 'switchyard_compile_duration_seconds',
       help: "A group's compile after a change of its graph files: graphs in, Envoy resources out.",

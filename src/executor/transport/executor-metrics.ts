@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunObserver } from '../interpreter/run-observer.ts';
 import type { RequestTelemetry, RequestWatch } from './request-telemetry.ts';
 import type { ExecutionPlan } from '../../plan/execution.ts';
@@ -29,6 +29,7 @@ const COMBINE_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0
  * gives graphs and nodes (a plan names them), never anything of a request.
  */
 export class ExecutorMetrics implements RequestTelemetry {
+  /** Its own metrics; the process's (`process_*`, `nodejs_*`) are processMetrics()'. */
   readonly registry = new Registry();
   readonly #graphRequests: Counter<'graph'>;
   readonly #graphErrors: Counter<'graph' | 'class'>;
@@ -42,7 +43,6 @@ export class ExecutorMetrics implements RequestTelemetry {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
     this.#graphRequests = new Counter({
       name: 'switchyard_executor_requests_total',
       help: 'Graph requests the executor answered or handed back to Envoy.',
