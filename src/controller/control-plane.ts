@@ -5,7 +5,7 @@ import type { GraphModel } from '../graph/model.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { encodeAny } from '../protos/proto-json.ts';
-import { log as defaultLog } from '../runtime/log.ts';
+import { log as defaultLog, logger, type LogFields } from '../runtime/log.ts';
 import { watchCaBundle, watchTlsFiles, type TlsFiles } from '../runtime/tls-material.ts';
 import { GraphDirectory } from '../sources/graph-directory.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
@@ -30,8 +30,8 @@ export interface ControlPlaneOptions {
   readonly kubernetes?: KubernetesOptions;
   /** ACK/NACK hooks, for tests and benchmarks that measure convergence. */
   readonly xdsEvents?: AdsServerOptions['events'];
-  /** Where the xDS server's lines go (connections, refusals); the log by default. */
-  readonly log?: (line: string) => void;
+  /** Where the xDS server's lines go (connections, refusals), with their `envoy` and `group` fields; the log by default. */
+  readonly log?: (line: string, fields?: LogFields) => void;
   readonly xdsHost: string;
   readonly xdsPort: number;
   /**
@@ -152,6 +152,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     events: bothEvents(metrics.events, {
       ...options.xdsEvents,
       ack: (stream, typeUrl, version) => {
+        logger.debug(
+          { envoy: stream.nodeId, group: stream.nodeCluster, typeUrl, version },
+          `Envoy ${stream.nodeId} accepted ${typeUrl} version ${version}`,
+        );
         options.xdsEvents?.ack?.(stream, typeUrl, version);
         kubernetes?.envoysChanged(stream.nodeCluster);
       },

@@ -1,4 +1,4 @@
-import { pino, type Level } from 'pino';
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 
 /** Fields a log line may carry beside its message: names from the spec and from Envoy, never payloads. */
 export interface LogFields {
@@ -15,20 +15,25 @@ export interface LogFields {
 
 export const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 
+/** Switchyard's line shape: `level` by name, ISO `time`, `pid`, `msg`, and the line's fields. */
+export function jsonLogger(destination: DestinationStream): Logger {
+  return pino(
+    {
+      level: 'info',
+      base: { pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+}
+
 /**
  * One JSON object per line on stderr (pino): what long-running commands say
  * as they go, for people (`| npx pino-pretty`) and for log pipelines alike.
  * Synchronous writes: a line is out before a crash or an exit.
  */
-export const logger = pino(
-  {
-    level: 'info',
-    base: { pid: process.pid },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  },
-  pino.destination({ fd: 2, sync: true }),
-);
+export const logger = jsonLogger(pino.destination({ fd: 2, sync: true }));
 
 export function setLogLevel(level: Level): void {
   logger.level = level;
