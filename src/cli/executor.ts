@@ -1,12 +1,19 @@
 import cluster from 'node:cluster';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
 import { executorSocketPath, hopSocketPath } from '../envoy/sockets.ts';
 import type { ControlPlaneTarget } from '../executor/transport/plan-subscription.ts';
 import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
-import { log } from '../runtime/log.ts';
 import { caBundle, tlsMaterial, watchTlsFiles } from '../runtime/tls-material.ts';
+import { ExecutorMetrics } from '../executor/transport/executor-metrics.ts';
+import { RequestLog } from '../executor/transport/request-log.ts';
+import { RequestTracing } from '../executor/transport/request-tracing.ts';
+import { log, logger } from '../runtime/log.ts';
+import { processMetrics, withProcessMetrics } from '../runtime/process-metrics.ts';
+import { startTracing } from '../runtime/tracing.ts';
+import { startMetricsServer } from '../executor/transport/metrics-server.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
 import { superviseWorkers, workerIndex } from '../runtime/workers.ts';
 
@@ -28,6 +35,46 @@ export interface ExecutorCommandOptions {
   readonly tls?: { readonly cert: string; readonly key: string };
   /** The control plane that delivers plans by reference; each worker takes them on a stream of its own. */
   readonly controlPlane?: ExecutorControlPlane;
+  /** Where GET /metrics serves every worker's metrics, summed; none: no metrics are kept. */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  /** An OTLP/HTTP receiver every worker sends its spans to; none: no tracing. */
+  readonly otlpEndpoint?: string;
+}
+
+/**
+ * A worker's metrics: kept in the worker, sent to the primary when it
+ * scrapes (prom-client's cluster aggregation), or served by the one process.
+ */
+async function workerMetrics(options: ExecutorCommandOptions) {
+  if (!options.metrics) return { telemetry: [], stop: () => Promise.resolve() };
+  const metrics = new ExecutorMetrics();
+  if (cluster.isWorker) {
+    // Constructing one listens for the primary's requests; the worker answers with its own registry.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry, processMetrics()]);
+    return { telemetry: [metrics], stop: () => Promise.resolve() };
+  }
+  const registry = withProcessMetrics(metrics.registry);
+  const server = await startMetricsServer(
+    { contentType: registry.contentType, text: () => registry.metrics() },
+    options.metrics,
+    log,
+  );
+  log(`executor metrics on http://${options.metrics.host}:${String(server.port)}/metrics`);
+  return { telemetry: [metrics], stop: server.stop };
+}
+
+/** The primary's GET /metrics: its workers' metrics, summed per series. */
+async function primaryMetrics(options: ExecutorCommandOptions) {
+  if (!options.metrics) return undefined;
+  const aggregator = new AggregatorRegistry();
+  const server = await startMetricsServer(
+    { contentType: aggregator.contentType, text: () => aggregator.clusterMetrics() },
+    options.metrics,
+    log,
+  );
+  log(`executor metrics on http://${options.metrics.host}:${String(server.port)}/metrics`);
+  return server;
 }
 
 export interface ExecutorControlPlane {
@@ -71,6 +118,11 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
   // Every worker watches the files itself: each has its own server to give the rotated pair to.
   const tls =
     options.tls && (await watchTlsFiles("the executor's TLS certificate", options.tls, { log }));
+  const metrics = await workerMetrics(options);
+  const tracing =
+    options.otlpEndpoint === undefined
+      ? undefined
+      : startTracing(options.otlpEndpoint, 'switchyard-executor');
   const executor = await startExecutor(envoyProtos(), {
     host: options.address,
     port: options.port + index,
@@ -79,7 +131,15 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
     maxAnswerBytes: options.maxAnswerBytes,
     ...(tls && { tls: tls.value }),
     ...(options.controlPlane && { controlPlane: controlPlaneTarget(options.controlPlane, index) }),
-    log,
+    // What the executor says while serving is about requests that went wrong.
+    log: (message) => {
+      logger.warn(message);
+    },
+    telemetry: [
+      new RequestLog(logger),
+      ...metrics.telemetry,
+      ...(tracing ? [new RequestTracing(tracing.tracer)] : []),
+    ],
   });
   tls?.onChange((material) => {
     executor.setTls(material);
@@ -94,6 +154,8 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
   await untilSignal();
   tls?.close();
   await executor.stop();
+  await metrics.stop();
+  await tracing?.shutdown();
   // A cluster worker's channel to its primary keeps it alive: let go of it, or it never exits.
   if (cluster.isWorker) cluster.worker?.disconnect();
 }
@@ -106,7 +168,9 @@ export async function executorCommand(options: ExecutorCommandOptions): Promise<
     log(
       `executor: starting ${String(options.workers)} worker processes on ${options.sockets === undefined ? `ports ${String(options.port)}-${String(options.port + options.workers - 1)}` : `sockets in ${options.sockets}`}`,
     );
+    const metrics = await primaryMetrics(options);
     await superviseWorkers(options.workers);
+    await metrics?.stop();
     return;
   }
   await serveOne(options, workerIndex());

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { statusGuardProblem } from '../controller/status-access.ts';
 import { bootstrapConfig } from '../envoy/bootstrap.ts';
 import { xdsSdsFiles } from '../envoy/xds-tls.ts';
-import type { ListenerOptions } from '../envoy/options.ts';
+import { otlpEndpoint, type ListenerOptions } from '../envoy/options.ts';
 import { socketDirProblem } from '../envoy/sockets.ts';
 import { DEFAULT_MAX_ANSWER_BYTES } from '../executor/transport/hop-client.ts';
 import { isIpAddress, isValidHost } from '../spec/address.ts';
@@ -16,6 +16,7 @@ import { devCommand } from './dev.ts';
 import { executorCommand } from './executor.ts';
 import { graphCommand, pictureFormats, type PictureFormat } from './graph.ts';
 import { importCommand, type ImportFlags } from './import.ts';
+import { LOG_LEVELS, setLogLevel } from '../runtime/log.ts';
 import { defaultWorkers } from '../runtime/workers.ts';
 import { caBundle } from '../runtime/tls-material.ts';
 import { serveCommand } from './serve.ts';
@@ -75,6 +76,15 @@ interface DataPlaneFlags {
   executorCa?: string;
   executorServerName?: string;
   hops: HopsMode;
+  otlpEndpoint?: string;
+}
+
+const OTLP_HELP =
+  "an OpenTelemetry Collector's OTLP/HTTP receiver (http://host:4318) to send traces to; off by default";
+
+function otlpUrl(value: string): string {
+  if (!otlpEndpoint(value)) throw new InvalidArgumentError('must be an http:// URL with a host');
+  return value;
 }
 
 type Given = readonly [flag: string, value: unknown];
@@ -140,6 +150,7 @@ function withDataPlaneFlags(command: Command): Command {
       '--executor-server-name <name>',
       "the DNS name or IP address the executor's certificate must carry (default: --executor-address)",
     )
+    .option('--otlp-endpoint <url>', `${OTLP_HELP}: Envoy traces every request`, otlpUrl)
     .hook('preAction', (_command, action) => {
       const flags = action.opts<DataPlaneFlags>();
       if (flags.executorServerName !== undefined && flags.executorCa === undefined) {
@@ -183,6 +194,7 @@ function executorCaOf(flags: DataPlaneFlags, command: Command): string | undefin
 }
 
 function listenerOptions(flags: DataPlaneFlags, executorCa?: string): ListenerOptions {
+  const otlp = flags.otlpEndpoint === undefined ? undefined : otlpEndpoint(flags.otlpEndpoint);
   return {
     address: flags.listenAddress,
     port: flags.listenPort,
@@ -198,11 +210,29 @@ function listenerOptions(flags: DataPlaneFlags, executorCa?: string): ListenerOp
     },
     ...(flags.sockets !== undefined && { sockets: resolve(flags.sockets) }),
     hops: flags.hops,
+    ...(otlp && { otlp }),
   };
 }
 
 const KUBERNETES_FILES_HELP =
   'as the Kubernetes controller reads them: nodes may be served by Services (endpoint.service)';
+
+function logLevel(value: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return value;
+}
+
+/** `--log-level` for the commands that run servers; their lines are JSON on stderr. */
+function withLogLevel(command: Command): Command {
+  return command
+    .option('--log-level <level>', LOG_LEVELS.join(', '), logLevel, 'info')
+    .hook('preAction', (_command, action) => {
+      const level = LOG_LEVELS.find((l) => l === action.opts<{ logLevel: string }>().logLevel);
+      if (level) setLogLevel(level);
+    });
+}
 
 const program = new Command('switchyard')
   .description('Run ML inference graphs on Envoy.')
@@ -270,8 +300,7 @@ interface ServeFlags extends DataPlaneFlags {
 }
 
 withDataPlaneFlags(
-  program
-    .command('serve')
+  withLogLevel(program.command('serve'))
     .description(
       'serve graphs (a directory of files, InferenceGraph resources, or both) to Envoy over xDS, following every change',
     )
@@ -462,8 +491,7 @@ withDataPlaneFlags(
   },
 );
 
-program
-  .command('executor')
+withLogLevel(program.command('executor'))
   .description('run the executor: the service that runs the graph steps Envoy cannot')
   .option('--address <address>', 'address the executor listens on', '127.0.0.1')
   .option(
@@ -514,6 +542,17 @@ program
     '--xds-server-name <name>',
     "the DNS name or IP address the control plane's certificate must carry (default: --xds-address)",
   )
+  .option(
+    '--metrics-port <port>',
+    "serve GET /metrics (Prometheus) on this port, every worker's metrics summed; off by default",
+    port,
+  )
+  .option('--metrics-address <address>', 'address of the metrics endpoint', '127.0.0.1')
+  .option(
+    '--otlp-endpoint <url>',
+    `${OTLP_HELP}: a span per graph request and per node call`,
+    otlpUrl,
+  )
   .action(
     async (
       options: {
@@ -532,6 +571,9 @@ program
         xdsTlsCert?: string;
         xdsTlsKey?: string;
         xdsServerName?: string;
+        metricsPort?: number;
+        metricsAddress: string;
+        otlpEndpoint?: string;
       },
       command: Command,
     ) => {
@@ -546,6 +588,8 @@ program
         xdsTlsCert,
         xdsTlsKey,
         xdsServerName,
+        metricsPort,
+        metricsAddress,
         ...rest
       } = options;
       const xdsCa: Given = ['--xds-tls-ca', xdsTlsCa];
@@ -600,6 +644,9 @@ program
           ...(sockets !== undefined && { sockets: resolve(sockets) }),
           ...(tls && { tls }),
           ...(controlPlane && { controlPlane }),
+          ...(metricsPort !== undefined && {
+            metrics: { host: metricsAddress, port: metricsPort },
+          }),
         });
       } catch (error) {
         command.error(`error: ${(error as Error).message}`);
@@ -769,8 +816,7 @@ program
     },
   );
 
-program
-  .command('dev')
+withLogLevel(program.command('dev'))
   .description('the demo: control plane, a real Envoy and sample models serving examples/')
   .option('--graphs <dir>', 'directory of graph files', 'examples')
   .action(async (options: { graphs: string }) => {

@@ -3,6 +3,7 @@ import { isLoopbackHost } from '../controller/status-access.ts';
 import { statusPageRoutes } from '../controller/status-page.ts';
 import { startStatusServer, type StatusSecurity } from '../controller/status-server.ts';
 import { log } from '../runtime/log.ts';
+import { withProcessMetrics } from '../runtime/process-metrics.ts';
 import { untilSignal } from '../runtime/until-signal.ts';
 
 /** Runs until SIGINT/SIGTERM, then stops the xDS server cleanly. */
@@ -26,11 +27,15 @@ export async function serveCommand(
     );
   }
   const controlPlane = await startControlPlane(options);
+  const registry = withProcessMetrics(controlPlane.metrics.registry);
   const status = await startStatusServer(
     controlPlane.status,
     statusAddress,
     { ...statusSecurity, log },
-    statusPageRoutes(controlPlane),
+    new Map([
+      ...statusPageRoutes(controlPlane),
+      ['/metrics', { contentType: registry.contentType, body: () => registry.metrics() }],
+    ]),
     controlPlane.ready,
   );
   const scheme = statusSecurity.tls ? 'https' : 'http';
@@ -39,7 +44,7 @@ export async function serveCommand(
     statusSecurity.tls?.clientCa !== undefined && 'a client certificate',
   ].filter(Boolean);
   log(
-    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}; /healthz and /readyz open to probes`,
+    `status on ${scheme}://${statusAddress.host}:${String(status.port)}/status and /metrics${guard.length > 0 ? ` (needs ${guard.join(' and ')})` : ''}; /healthz and /readyz open to probes`,
   );
   log(`graphs page on ${scheme}://${statusAddress.host}:${String(status.port)}/ui`);
   const sources = [

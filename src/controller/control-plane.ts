@@ -5,7 +5,7 @@ import type { GraphModel } from '../graph/model.ts';
 import { graphId } from '../plan/upstreams.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { encodeAny } from '../protos/proto-json.ts';
-import { log as defaultLog } from '../runtime/log.ts';
+import { log as defaultLog, logger, type LogFields } from '../runtime/log.ts';
 import { watchCaBundle, watchTlsFiles, type TlsFiles } from '../runtime/tls-material.ts';
 import { GraphDirectory } from '../sources/graph-directory.ts';
 import { formatDiagnostic, type Diagnostic } from '../spec/diagnostic.ts';
@@ -14,6 +14,8 @@ import { DEFAULT_GROUP, SnapshotCache, versionOf } from '../xds/cache.ts';
 import { graphResources } from '../xds/graph-resources.ts';
 import { metricsService } from '../xds/metrics-service.ts';
 import type { GraphReport, StreamStatus } from '../xds/xds-stream.ts';
+import type { StreamEvents } from '../xds/xds-stream.ts';
+import { ControlPlaneMetrics, type GraphCounts } from './control-plane-metrics.ts';
 import { GroupPipeline } from './group-pipeline.ts';
 import type { KubernetesController, KubernetesOptions } from './kubernetes-controller.ts';
 import type { ControlPlaneStatus, GraphStatus } from './status.ts';
@@ -28,8 +30,8 @@ export interface ControlPlaneOptions {
   readonly kubernetes?: KubernetesOptions;
   /** ACK/NACK hooks, for tests and benchmarks that measure convergence. */
   readonly xdsEvents?: AdsServerOptions['events'];
-  /** Where the xDS server's lines go (connections, refusals); the log by default. */
-  readonly log?: (line: string) => void;
+  /** Where the xDS server's lines go (connections, refusals), with their `envoy` and `group` fields; the log by default. */
+  readonly log?: (line: string, fields?: LogFields) => void;
   readonly xdsHost: string;
   readonly xdsPort: number;
   /**
@@ -49,6 +51,8 @@ export interface ControlPlaneOptions {
 export interface ControlPlane {
   readonly xdsPort: number;
   readonly server: AdsServer;
+  /** What GET /metrics serves. */
+  readonly metrics: ControlPlaneMetrics;
   /** Problems of the current inputs, per source unit (file, or resource). */
   readonly problems: () => ReadonlyMap<string, readonly Diagnostic[]>;
   /** Every connected Envoy and every graph: what `switchyard status` shows. */
@@ -62,6 +66,31 @@ export interface ControlPlane {
   /** The Kubernetes side, when there is one. */
   readonly kubernetes: KubernetesController | undefined;
   readonly stop: () => Promise<void>;
+}
+
+/** Every event to both listeners: the metrics, and a test's or benchmark's hooks. */
+function bothEvents(
+  first: Partial<StreamEvents>,
+  second: Partial<StreamEvents>,
+): Partial<StreamEvents> {
+  return {
+    failed: (...args) => {
+      first.failed?.(...args);
+      second.failed?.(...args);
+    },
+    sent: (...args) => {
+      first.sent?.(...args);
+      second.sent?.(...args);
+    },
+    ack: (...args) => {
+      first.ack?.(...args);
+      second.ack?.(...args);
+    },
+    nack: (...args) => {
+      first.nack?.(...args);
+      second.nack?.(...args);
+    },
+  };
 }
 
 interface Envoy {
@@ -103,6 +132,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const pipelineOf = (group: string) =>
     pipelines.get(group) ?? pipelines.get(DEFAULT_GROUP) ?? pipelineFor(DEFAULT_GROUP);
   const traffic = new TrafficWindow();
+  // The metrics read the pipelines and the server when scraped, both made below.
+  let graphCounts: () => readonly GraphCounts[] = () => [];
+  let groupOf = (nodeCluster: string) => nodeCluster;
+  const metrics = new ControlPlaneMetrics(
+    () => graphCounts(),
+    (nodeCluster) => groupOf(nodeCluster),
+  );
   const server = new AdsServer(cache, root, {
     log,
     services: [
@@ -113,9 +149,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         }
       }),
     ],
-    events: {
+    events: bothEvents(metrics.events, {
       ...options.xdsEvents,
       ack: (stream, typeUrl, version) => {
+        logger.debug(
+          { envoy: stream.nodeId, group: stream.nodeCluster, typeUrl, version },
+          `Envoy ${stream.nodeId} accepted ${typeUrl} version ${version}`,
+        );
         options.xdsEvents?.ack?.(stream, typeUrl, version);
         kubernetes?.envoysChanged(stream.nodeCluster);
         if (typeUrl === ROUTE && stream.client === 'envoy') releasePlans(stream.nodeCluster);
@@ -124,6 +164,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         options.xdsEvents?.nack?.(stream, typeUrl, version, message, rejected);
         kubernetes?.envoysChanged(stream.nodeCluster);
       },
+    }),
+    streamError: () => {
+      metrics.streamError();
     },
     connections: (stream, connected) => {
       kubernetes?.envoysChanged(stream.nodeCluster);
@@ -158,6 +201,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (!pipeline) {
       pipeline = new GroupPipeline(group, cache, root, listener, {
         ...(kubernetes && { endpointsFor: kubernetes.endpointsFor }),
+        compiled: (seconds) => {
+          metrics.compiled(group, seconds);
+        },
       });
       pipelines.set(group, pipeline);
     }
@@ -239,9 +285,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     };
   };
 
+  groupOf = (nodeCluster) => pipelineOf(nodeCluster).group;
+  graphCounts = () => {
+    const current = status();
+    return [...pipelines.values()].map((pipeline) => {
+      const graphs = current.graphs.filter((g) => g.group === pipeline.group);
+      return {
+        group: pipeline.group,
+        accepted: graphs.length,
+        rejected: pipeline.problems().size,
+        programmed: graphs.filter((g) => g.envoys > 0 && g.programmedOn === g.envoys).length,
+        envoys: current.envoys.filter((e) => pipelineOf(e.nodeCluster) === pipeline).length,
+      };
+    });
+  };
+
   return {
     xdsPort,
     server,
+    metrics,
     problems,
     status,
     served: () =>

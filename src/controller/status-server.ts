@@ -45,9 +45,10 @@ export class BadQuery extends Error {
 }
 
 /**
- * GET /status: the control plane's view as JSON. Loopback by default: it
- * names every Envoy. It holds no payloads and no secrets (a test drives
- * traffic with secrets through the data plane and looks for them here).
+ * GET /status: the control plane's view as JSON, and GET /metrics for
+ * Prometheus behind the same guard. Loopback by default: it names every
+ * Envoy. It holds no payloads and no secrets (a test drives traffic with
+ * secrets through the data plane and looks for them here).
  * GET /healthz (the process answers) and GET /readyz (every source has been
  * read once and served: 200, else 503) are for a kubelet's probes, which
  * carry no token and no client certificate: they are open whatever guards

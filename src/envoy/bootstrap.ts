@@ -2,6 +2,7 @@ import { isIpAddress } from '../spec/address.ts';
 import { seconds } from './durations.ts';
 import { typed } from './type-urls.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
+import { statsTags } from './stat-names.ts';
 import { xdsTransportSocket, type XdsTlsOptions } from './xds-tls.ts';
 
 export interface BootstrapOptions {
@@ -143,6 +144,8 @@ export function bootstrapConfig(options: BootstrapOptions): Record<string, unkno
   const ready = options.ready && readyResources(options.ready, adminAddress, options.adminPort);
   return {
     node: { id: options.nodeId, cluster: options.nodeCluster },
+    // Each node's cluster stats carry its graph and node as tags (stat-names.ts).
+    stats_config: { stats_tags: statsTags },
     admin: {
       address: {
         socket_address: {

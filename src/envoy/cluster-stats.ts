@@ -1,5 +1,6 @@
 import type { GraphModel } from '../graph/model.ts';
-import { hasEndpoint, upstreamId } from '../plan/upstreams.ts';
+import { graphId, hasEndpoint } from '../plan/upstreams.ts';
+import { nodeStatName } from './stat-names.ts';
 
 /**
  * Envoy's per-cluster counters the status page reads, and what each counts:
@@ -10,18 +11,18 @@ const countersRead = { upstream_rq_total: 'requests', upstream_rq_5xx: 'errors' 
 export type ClusterCounter = (typeof countersRead)[keyof typeof countersRead];
 
 /**
- * The cluster whose stats count the calls to a node: the cluster the
- * translator makes for it (cluster.ts names it by the upstream's id). Nodes
- * without an endpoint of their own have none.
+ * The name under which Envoy reports the stats of the cluster that calls a
+ * node: the alt_stat_name the translator gives it (cluster.ts, from
+ * stat-names.ts). Nodes without an endpoint of their own have none.
  */
 export function clusterOfNode(graph: GraphModel, node: string): string | undefined {
   const model = graph.nodes.get(node);
-  return model !== undefined && hasEndpoint(model) ? upstreamId(graph, node) : undefined;
+  return model !== undefined && hasEndpoint(model) ? nodeStatName(graphId(graph), node) : undefined;
 }
 
 /**
- * A counter's stat name read back, "cluster.<cluster name>.<counter>": names
- * hold dots (a node may be "fraud.v2"), so the counter is matched at the end.
+ * A counter's stat name read back, "cluster.<cluster stat name>.<counter>",
+ * the counter matched at the end.
  */
 export function clusterCounterOf(
   statName: string,

@@ -9,6 +9,7 @@ import { inlineCaTlsSocket } from './upstream-tls.ts';
 import { CLUSTER, ENDPOINT, typed } from './type-urls.ts';
 import { seconds } from './durations.ts';
 import { memoizeByIdentity } from './memoize.ts';
+import { nodeStatName } from './stat-names.ts';
 import type { EnvoyResource } from './resource-set.ts';
 
 function lbEndpoints(addresses: readonly (HostPort | string)[]) {
@@ -165,6 +166,7 @@ function clusterOf(upstream: AddressedUpstream): EnvoyResource {
   return {
     '@type': CLUSTER,
     name: upstream.id,
+    alt_stat_name: nodeStatName(upstream.graph, upstream.node),
     ...discovery(upstream),
     connect_timeout: '1s',
     circuit_breakers: circuitBreakers(upstream),
@@ -287,4 +289,11 @@ function selfAddress(options: ListenerOptions): HostPort {
 /** Envoy's own graph listener, for nested graphs the executor calls on their public path. */
 export function selfCluster(options: ListenerOptions): EnvoyResource {
   return addressCluster(SELF_CLUSTER, [selfAddress(options)], false);
+}
+
+export const OTLP_CLUSTER = 'switchyard-otlp';
+
+/** The OpenTelemetry Collector Envoy sends its spans to, when tracing is on. */
+export function otlpCluster(options: ListenerOptions): EnvoyResource | undefined {
+  return options.otlp && addressCluster(OTLP_CLUSTER, [options.otlp], false);
 }

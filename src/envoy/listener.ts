@@ -1,4 +1,5 @@
 import { bodyFieldsFilter } from './body-fields.ts';
+import { OTLP_CLUSTER } from './cluster.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
 import { bufferFilter, extProcFilter } from './ext-proc.ts';
 import { HOP_ROUTE_CONFIG_NAME } from './hop-routes.ts';
@@ -15,12 +16,38 @@ export const LISTENER_NAME = 'switchyard-http';
 
 export const HOP_LISTENER_NAME = 'switchyard-hops';
 
+/**
+ * Envoy's OpenTelemetry tracer: a span per request, its context passed on
+ * in `traceparent` (to the executor, which parents its own spans on it, and
+ * to nodes), every request sampled: the collector decides what to keep.
+ */
+function tracing(options: ListenerOptions) {
+  const otlp = options.otlp;
+  return (
+    otlp && {
+      tracing: {
+        provider: {
+          name: 'envoy.tracers.opentelemetry',
+          typed_config: {
+            '@type': typed('envoy.config.trace.v3.OpenTelemetryConfig'),
+            http_service: {
+              http_uri: { uri: otlp.tracesUrl, cluster: OTLP_CLUSTER, timeout: '1s' },
+            },
+            service_name: 'envoy',
+          },
+        },
+      },
+    }
+  );
+}
+
 function httpListener(
   name: string,
   address: Record<string, unknown>,
   routing: Record<string, unknown>,
   filters: readonly Record<string, unknown>[],
   mappers: readonly Record<string, unknown>[],
+  options: ListenerOptions,
 ): EnvoyResource {
   return {
     '@type': LISTENER,
@@ -40,6 +67,7 @@ function httpListener(
               strip_any_host_port: true,
               local_reply_config: { mappers },
               ...routing,
+              ...tracing(options),
               http_filters: [
                 ...filters,
                 {
@@ -78,6 +106,7 @@ export function listener(options: ListenerOptions, readsBodies: boolean): EnvoyR
       extProcFilter(),
     ],
     graphListenerMappers(),
+    options,
   );
 }
 
@@ -106,5 +135,6 @@ export function hopListener(options: ListenerOptions): EnvoyResource {
     },
     [],
     nodeFailureMappers,
+    options,
   );
 }

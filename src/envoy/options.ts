@@ -35,6 +35,32 @@ export interface ListenerOptions {
   readonly sockets?: string;
   /** How the executor calls the nodes of graphs that do not say (spec.hops); "envoy" if unset. */
   readonly hops?: HopsMode;
+  /**
+   * An OpenTelemetry Collector's OTLP/HTTP receiver (e.g. http://127.0.0.1:4318):
+   * Envoy then traces every request of both listeners and sends its spans there.
+   */
+  readonly otlp?: OtlpEndpoint;
+}
+
+export interface OtlpEndpoint {
+  readonly host: string;
+  readonly port: number;
+  /** Where spans are posted: the receiver's /v1/traces. */
+  readonly tracesUrl: string;
+}
+
+/** The endpoint of an OTLP/HTTP base URL; undefined if it is not an http(s) URL with a host. */
+export function otlpEndpoint(baseUrl: string): OtlpEndpoint | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' || url.hostname === '') return undefined;
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? 80 : Number(url.port);
+  return { host, port, tracesUrl: `${url.origin}${url.pathname.replace(/\/$/, '')}/v1/traces` };
 }
 
 /** Route metadata namespace: every route names its graph and node, so errors can. */

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { PlannedGraph } from '../plan/plan.ts';
 import type { BodyField, GraphPlan, UpstreamPlan } from '../plan/types.ts';
 import { BODY_FILTER, bodyFieldsResource, graphBodyFields } from './body-fields.ts';
-import { cluster, executorCluster, loadAssignment, selfCluster } from './cluster.ts';
+import { cluster, executorCluster, loadAssignment, otlpCluster, selfCluster } from './cluster.ts';
 import { hopRouteConfiguration } from './hop-routes.ts';
 import { hopListener, listener } from './listener.ts';
 import type { ListenerOptions } from './options.ts';
@@ -171,7 +171,12 @@ export function translate(
     else edits.remove(EXTENSION_CONFIG, BODY_FILTER);
   }
   if (fresh) {
-    for (const resource of [executorCluster(options), selfCluster(options)]) {
+    const otlp = otlpCluster(options);
+    for (const resource of [
+      executorCluster(options),
+      selfCluster(options),
+      ...(otlp ? [otlp] : []),
+    ]) {
       setNamed(edits, CLUSTER, resource);
     }
     setNamed(edits, LISTENER, hopListener(options));

@@ -33,6 +33,7 @@ const entryFiles = [
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/extensions/filters/http/buffer/v3/buffer.proto',
   'envoy/extensions/filters/http/json_to_metadata/v3/json_to_metadata.proto',
   'envoy/extensions/filters/http/health_check/v3/health_check.proto',

@@ -64,11 +64,20 @@ function definitionOf<Request extends NodeRequest, Response>({
   };
 }
 
+/** A log line's fields: names, never payloads. */
+export type LogFields = Readonly<Record<string, string>>;
+
+/** The fields of a line about an Envoy: its node id and the node group it is served as. */
+function envoyFields(stream: EnvoyStream): LogFields {
+  return { envoy: stream.nodeId, group: stream.nodeCluster };
+}
+
 /** grpc-js refuses messages over 4 MiB by default; a fleet's route table is larger than that. */
 const maxMessageBytes = 256 * 1024 * 1024;
 
 export interface AdsServerOptions {
-  readonly log?: (message: string) => void;
+  /** Lines about an Envoy carry its node id (`envoy`) and node group (`group`) as fields. */
+  readonly log?: (message: string, fields?: LogFields) => void;
   /** Called on every ACK and NACK, e.g. to measure convergence. */
   readonly events?: Partial<StreamEvents>;
   /**
@@ -81,6 +90,8 @@ export interface AdsServerOptions {
   readonly services?: readonly ExtraService[];
   /** Called when an Envoy has said who it is, and when it leaves. */
   readonly connections?: (stream: EnvoyStream, connected: boolean) => void;
+  /** A gRPC stream ended in an error (Envoy went away mid-stream, a transport failure). */
+  readonly streamError?: () => void;
 }
 
 /** How long a refused Envoy's first message (its node id, for the log) is waited for. */
@@ -216,7 +227,10 @@ export class AdsServer {
     const events = this.#options.events;
     return {
       failed: (s, error) => {
-        log?.(`pushing to Envoy ${s.nodeId} failed: ${error.stack ?? error.message}`);
+        log?.(
+          `pushing to Envoy ${s.nodeId} failed: ${error.stack ?? error.message}`,
+          envoyFields(s),
+        );
         events?.failed?.(s, error);
       },
       sent: (s, typeUrl, version) => events?.sent?.(s, typeUrl, version),
@@ -224,6 +238,7 @@ export class AdsServer {
       nack: (s, typeUrl, version, message, rejected) => {
         log?.(
           `Envoy ${s.nodeId} rejected ${typeName(typeUrl)} version ${version} ${refusedWhat(rejected)}: ${message}`,
+          { ...envoyFields(s), typeUrl, version },
         );
         events?.nack?.(s, typeUrl, version, message, rejected);
       },
@@ -295,7 +310,10 @@ export class AdsServer {
       done = true;
       clearTimeout(timer);
       const who = `Envoy ${node?.id || '(unknown)'} (claims group ${node?.cluster || '(none)'}) from ${call.getPeer()}`;
-      this.#logRefusal(`${node?.id ?? ''}\n${reason}`, `refused ${who}: ${reason}`);
+      this.#logRefusal(`${node?.id ?? ''}\n${reason}`, `refused ${who}: ${reason}`, {
+        envoy: node?.id ?? '',
+        claimedGroup: node?.cluster ?? '',
+      });
       call.emit('error', {
         code: grpc.status.UNAUTHENTICATED,
         details: `no configuration: ${reason}`,
@@ -313,7 +331,7 @@ export class AdsServer {
     });
   }
 
-  #logRefusal(key: string, line: string): void {
+  #logRefusal(key: string, line: string, fields: LogFields): void {
     const now = Date.now();
     const last = this.#refusals.get(key);
     if (last && now - last.at < refusalLogIntervalMs) {
@@ -326,7 +344,7 @@ export class AdsServer {
         ? ` (and ${String(last.unlogged)} time(s) since the last line)`
         : '';
     this.#refusals.set(key, { at: now, unlogged: 0 });
-    this.#options.log?.(`${line}${since}`);
+    this.#options.log?.(`${line}${since}`, fields);
   }
 
   #serve<Request extends NodeRequest, Response>(
@@ -339,7 +357,10 @@ export class AdsServer {
     const end = () => {
       if (!this.#streams.delete(stream)) return;
       stream.close();
-      log?.(`${clientName(stream)} ${stream.nodeId || '(unknown)'} disconnected`);
+      log?.(
+        `${clientName(stream)} ${stream.nodeId || '(unknown)'} disconnected`,
+        envoyFields(stream),
+      );
       if (stream.nodeId !== '') this.#options.connections?.(stream, false);
     };
     call.on('data', (request: Request) => {
@@ -355,6 +376,7 @@ export class AdsServer {
           : '';
         log?.(
           `${clientName(stream)} ${stream.nodeId} (group ${stream.nodeCluster}${by}, ${stream.protocol} xDS) connected`,
+          envoyFields(stream),
         );
         this.#options.connections?.(stream, true);
       }
@@ -363,7 +385,10 @@ export class AdsServer {
       end();
       call.end();
     });
-    call.on('error', end);
+    call.on('error', () => {
+      this.#options.streamError?.();
+      end();
+    });
     call.on('close', end);
   }
 }

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { startControlPlane, type ControlPlane } from '../../src/controller/control-plane.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { renderStatus } from '../../src/controller/status.ts';
+import type { LogFields } from '../../src/runtime/log.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import {
   CLUSTER,
@@ -163,7 +164,7 @@ for (const delta of [false, true]) {
       const dir = mkdtempSync(join(tmpdir(), 'switchyard-nack-'));
       const servers: SampleModel[] = [];
       const refusals: Refusal[] = [];
-      const logged: string[] = [];
+      const logged: { line: string; fields?: LogFields }[] = [];
       let ports: Ports;
       let controlPlane: ControlPlane;
       let envoy: RunningEnvoy;
@@ -201,7 +202,7 @@ for (const delta of [false, true]) {
           xdsEvents: {
             nack: (_stream, typeUrl, _version, message) => refusals.push({ typeUrl, message }),
           },
-          log: (line) => logged.push(line),
+          log: (line, fields) => logged.push({ line, ...(fields && { fields }) }),
         });
         envoy = await startEnvoyProcess({
           bootstrap: bootstrapConfig({
@@ -273,8 +274,15 @@ for (const delta of [false, true]) {
             assert.equal(b.programmedOn, 1, 'graph b is programmed');
             assert.deepEqual(b.problems, []);
             assert.ok(
-              logged.some((line) => line.includes('rejected') && refusal.message.test(line)),
-              'the log has Envoy’s message',
+              logged.some(
+                ({ line, fields }) =>
+                  line.includes('rejected') &&
+                  refusal.message.test(line) &&
+                  fields?.envoy === 'strict' &&
+                  fields.group === 'switchyard' &&
+                  fields.typeUrl === refusal.typeUrl,
+              ),
+              'the log has Envoy’s message, with the Envoy, its group and the type as fields',
             );
 
             // A response of several that names no resource is sent again in halves until the

@@ -24,7 +24,7 @@ spec:
 `,
 ).graphs[0];
 
-test("a node's cluster is the one the translator names for it; stat names read back with dots in them", () => {
+test("a node's cluster stats are under the name the translator gives them; stat names read back", () => {
   assert.ok(graph);
   const node = graph.nodes.get('fraud.v1');
   assert.ok(node && hasEndpoint(node));
@@ -34,12 +34,12 @@ test("a node's cluster is the one the translator names for it; stat names read b
     hopPort: 10001,
     executor: { address: '127.0.0.1', port: 18081, workers: 1 },
   });
-  assert.equal(clusterOfNode(graph, 'fraud.v1'), translated.name);
+  assert.equal(clusterOfNode(graph, 'fraud.v1'), translated.alt_stat_name);
   assert.equal(clusterOfNode(graph, 'split'), undefined, 'a splitter has no cluster');
-  assert.deepEqual(clusterCounterOf(`cluster.${String(translated.name)}.upstream_rq_total`), {
-    cluster: 'risk/fraud/fraud.v1',
-    counter: 'requests',
-  });
+  assert.deepEqual(
+    clusterCounterOf(`cluster.${String(translated.alt_stat_name)}.upstream_rq_total`),
+    { cluster: 'switchyard/risk/fraud/fraud%2Ev1', counter: 'requests' },
+  );
   assert.deepEqual(clusterCounterOf('cluster.risk/fraud/fraud.v1.upstream_rq_5xx'), {
     cluster: 'risk/fraud/fraud.v1',
     counter: 'errors',

@@ -86,9 +86,9 @@ test('a graph is programmed when every Envoy of its group ACKed it, accepted bef
 test("the page's arrows carry the configured and the observed split and each target's traffic", async () => {
   const fraud = example('fraud-canary.yaml');
   const traffic = new TrafficWindow();
-  traffic.record('default/fraud/fraud-v1', 'requests', 80);
-  traffic.record('default/fraud/fraud-v2', 'requests', 20);
-  traffic.record('default/fraud/fraud-v2', 'errors', 5);
+  traffic.record('switchyard/default/fraud/fraud-v1', 'requests', 80);
+  traffic.record('switchyard/default/fraud/fraud-v2', 'requests', 20);
+  traffic.record('switchyard/default/fraud/fraud-v2', 'errors', 5);
   const page = await model(
     { envoys: [], graphs: [graphStatus('default/fraud', fraud.source)], problems: [] },
     [fraud],
@@ -131,7 +131,7 @@ test("the page's arrows carry the configured and the observed split and each tar
 test('an entry with a cluster of its own gets a row for the calls into the graph', async () => {
   const scored = example('scored.yaml');
   const traffic = new TrafficWindow();
-  traffic.record('default/scored/prepare', 'requests', 7);
+  traffic.record('switchyard/default/scored/prepare', 'requests', 7);
   const page = await model(
     { envoys: [], graphs: [graphStatus('default/scored', scored.source)], problems: [] },
     [scored],

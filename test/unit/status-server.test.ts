@@ -136,3 +136,38 @@ test("/healthz and /readyz answer a kubelet's probe, which carries no token and 
   // They say nothing else, and /status stays guarded.
   assert.equal((await get('/status')).status, 401);
 });
+
+test('GET /metrics sits behind the same bearer token as GET /status', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-status-metrics-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'scrape-token\n');
+  const status = await startStatusServer(
+    () => empty,
+    { host: '127.0.0.1', port: 0 },
+    { tokenFile },
+    new Map([
+      [
+        '/metrics',
+        {
+          contentType: 'text/plain; version=0.0.4; charset=utf-8',
+          body: () => 'switchyard_up 1\n',
+        },
+      ],
+    ]),
+  );
+  t.after(() => status.stop());
+  const get = async (token?: string) => {
+    const response = await request(`http://127.0.0.1:${String(status.port)}/metrics`, {
+      ...(token !== undefined && { headers: { authorization: `Bearer ${token}` } }),
+    });
+    return { status: response.statusCode, text: await response.body.text() };
+  };
+  const refused = await get();
+  assert.equal(refused.status, 401);
+  assert.doesNotMatch(refused.text, /switchyard_up/);
+  assert.equal((await get('wrong-token')).status, 401);
+  assert.deepEqual(await get('scrape-token'), { status: 200, text: 'switchyard_up 1\n' });
+});

@@ -41,6 +41,7 @@ import { conditionHolds } from './conditions.ts';
 import { HopTimeoutError, type HopAnswer, type Hops } from './hops.ts';
 import { headerText } from '../../protocols/header-text.ts';
 import { Payload } from './payload.ts';
+import type { RunObserver } from './run-observer.ts';
 import { excerpt, StepError } from './step-error.ts';
 
 /** Trace context every hop gets, whatever the graph declares. */
@@ -95,6 +96,8 @@ export interface RunServices {
   readonly random: () => number;
   /** A fresh Seldon puid. */
   readonly newId: () => string;
+  /** Who watches this run's node calls (metrics, traces); none when nothing is observed. */
+  readonly observer?: RunObserver;
 }
 
 export type GraphResult =
@@ -524,12 +527,17 @@ class GraphRun {
     const protocol = this.#plan.protocol;
     const results = await this.#children(children, input, kind === 'first-success');
     refuseIfEveryChildRefused(results);
+    const observer = this.#services.observer;
+    const started = observer && performance.now();
     const combined = combine(
       kind,
       protocol,
       this.#childResults(results, protocol),
       this.#identity(),
     );
+    if (observer && started !== undefined) {
+      observer.combined(name, (performance.now() - started) / 1000);
+    }
     if (!combined.ok) throw new StepError(502, name, `combining the answers: ${combined.reason}`);
     return { payload: Payload.ofJson(protocol, combined.value), role: 'response' };
   }
@@ -699,12 +707,36 @@ class GraphRun {
         `the graph's deadline of ${String(this.#plan.timeoutMs)} ms passed`,
       );
     }
+    const headers = this.#headersFor(step, payload);
+    const ended = this.#services.observer?.nodeCall(name, headers);
+    try {
+      const fromClient = input.fromClient === true;
+      const flow = await this.#answerFlow(name, call, headers, payload, budgetMs, role, fromClient);
+      ended?.(200, false);
+      return flow;
+    } catch (error) {
+      // The interpreter goes on without a soft node, except past the graph's deadline.
+      const status = error instanceof StepError ? error.status : 502;
+      ended?.(status, step.soft && status !== 504);
+      throw error;
+    }
+  }
+
+  async #answerFlow(
+    name: string,
+    call: HopCall,
+    headers: Record<string, string>,
+    payload: Payload,
+    budgetMs: number,
+    role: Role,
+    fromClient: boolean,
+  ): Promise<Flow> {
     let reply: HopAnswer;
     try {
       reply = await this.#services.hops.call(
         call.hop,
         payload.bytes,
-        this.#headersFor(step, payload),
+        headers,
         budgetMs,
         call.direct,
       );
@@ -722,7 +754,7 @@ class GraphRun {
       throw new StepError(503, name, 'the node has no ready endpoint to send the request to');
     }
     if (reply.status < 200 || reply.status >= 300) {
-      const clients = input.fromClient === true && CLIENT_ERROR_STATUSES.has(reply.status);
+      const clients = fromClient && CLIENT_ERROR_STATUSES.has(reply.status);
       throw new StepError(
         clients ? reply.status : 502,
         name,

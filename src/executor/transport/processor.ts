@@ -7,8 +7,14 @@ import {
   type ExecutionPlan,
 } from '../../plan/execution.ts';
 import { HEADER_LENGTH_HEADER } from '../../protocols/binary-tensors.ts';
-import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
+import { errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
+import {
+  answeredAtOnce,
+  answerWatched,
+  type RequestTelemetry,
+  type TraceContext,
+} from './request-telemetry.ts';
 
 const RESPONSE_TYPE = 'envoy.service.ext_proc.v3.ProcessingResponse';
 
@@ -104,6 +110,8 @@ export class RequestProcessor {
   readonly #encoder: ResponseEncoder;
   readonly #plan: ExecutionPlan;
   readonly #services: RunServices;
+  readonly #telemetry: readonly RequestTelemetry[];
+  readonly #trace: TraceContext;
   readonly #send: (message: Uint8Array) => void;
   readonly #finish: () => void;
   readonly #log: (message: string) => void;
@@ -116,14 +124,20 @@ export class RequestProcessor {
   constructor(
     root: protobuf.Root,
     plan: ExecutionPlan,
-    services: RunServices,
+    run: {
+      readonly services: RunServices;
+      readonly telemetry: readonly RequestTelemetry[];
+      readonly trace: TraceContext;
+    },
     send: (message: Uint8Array) => void,
     finish: () => void,
     log: (message: string) => void,
   ) {
     this.#encoder = responseEncoder(root);
     this.#plan = plan;
-    this.#services = services;
+    this.#services = run.services;
+    this.#telemetry = run.telemetry;
+    this.#trace = run.trace;
     this.#send = send;
     this.#finish = finish;
     this.#log = log;
@@ -136,7 +150,8 @@ export class RequestProcessor {
       this.#headers = headerMap(headers.headers?.headers ?? []);
       const declared = Number(this.#headers.get('content-length') ?? '0');
       if (declared > this.#plan.maxBodyBytes) {
-        this.#reply(errorResult(this.#plan, tooLarge(this.#plan, declared)));
+        const refused = errorResult(this.#plan, tooLarge(this.#plan, declared));
+        this.#reply(answeredAtOnce(this.#telemetry, this.#context(), this.#plan, refused));
         return;
       }
       if (headers.end_of_stream === true) {
@@ -166,7 +181,23 @@ export class RequestProcessor {
       // Envoy's default wait for an answer is far shorter than a graph may take.
       this.#send(this.#encoder.wait(executorWaitMs(this.#plan.timeoutMs)));
     }
-    this.#reply(await answerRequest(this.#plan, this.#headers, body, this.#services, this.#log));
+    this.#reply(
+      await answerWatched(
+        this.#telemetry,
+        this.#context(),
+        this.#plan,
+        this.#headers,
+        body,
+        this.#services,
+        this.#log,
+      ),
+    );
+  }
+
+  /** The stream's trace context, with the request's id from its headers. */
+  #context(): TraceContext {
+    const requestId = this.#headers.get('x-request-id');
+    return requestId === undefined ? this.#trace : { ...this.#trace, requestId };
   }
 
   /**

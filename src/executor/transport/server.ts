@@ -17,6 +17,7 @@ import { ReferencedPlans, type PlanLookup } from '../interpreter/referenced-plan
 import { subscribeToPlans, type ControlPlaneTarget } from './plan-subscription.ts';
 import { serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
+import { traceContextOf, type RequestTelemetry } from './request-telemetry.ts';
 
 const PROCESS_PATH = '/envoy.service.ext_proc.v3.ExternalProcessor/Process';
 
@@ -43,6 +44,8 @@ export interface ExecutorOptions {
    */
   readonly controlPlane?: ControlPlaneTarget;
   readonly log?: (message: string) => void;
+  /** Metrics and traces of each graph request; none by default. */
+  readonly telemetry?: readonly RequestTelemetry[];
 }
 
 export interface Executor {
@@ -123,6 +126,7 @@ export async function startExecutor(
   );
   const subscription = controlPlane && subscribeToPlans(root, controlPlane, referenced, log);
   const plans = new PlanSource(referenced);
+  const telemetry = options.telemetry ?? [];
   const handlerFor = (call: BidiCall, plan: PlanLookup | undefined): BidiHandler => {
     if (!plan?.ok) {
       const status = plan?.status ?? 404;
@@ -130,6 +134,7 @@ export async function startExecutor(
         plan?.reason ??
         `this is the Switchyard executor: ext_proc streams reach it from Envoy's routes, which set ${PLAN_HEADER} or ${PLAN_REFERENCE_HEADER}`;
       log(`executor: ${reason}`);
+      for (const t of telemetry) t.refused?.();
       // Answer the first message with the error; Envoy sends nothing else before it is answered.
       return {
         message: () => {
@@ -144,10 +149,12 @@ export async function startExecutor(
     const finish = () => {
       call.end();
     };
+    // Envoy's ext_proc filter sends its span's context as the stream's metadata.
+    const trace = traceContextOf(call.metadata);
     const processor = new RequestProcessor(
       root,
       plan.value,
-      services,
+      { services, telemetry, trace },
       (message) => {
         call.write(message);
       },
@@ -186,7 +193,7 @@ export async function startExecutor(
         stream.end();
         return;
       }
-      serveUpstreamRequest(stream, headers, plans, services, log);
+      serveUpstreamRequest(stream, headers, { plans, services, telemetry, log });
     },
     open: (call) => {
       const plan = plans.of(

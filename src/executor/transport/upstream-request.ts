@@ -1,11 +1,17 @@
 import type http2 from 'node:http2';
 import { PLAN_HEADER, PLAN_REFERENCE_HEADER } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
-import { answerRequest, errorResult, tooLarge } from '../interpreter/graph-answer.ts';
+import { errorResult, tooLarge } from '../interpreter/graph-answer.ts';
 import { endRequestSide } from './grpc-bidi-server.ts';
 import { headerMap } from './header-map.ts';
 import type { GraphResult, RunServices } from '../interpreter/graph-run.ts';
 import type { PlanLookup } from '../interpreter/referenced-plans.ts';
+import {
+  answeredAtOnce,
+  answerWatched,
+  traceContextOf,
+  type RequestTelemetry,
+} from './request-telemetry.ts';
 import type { PlanSource } from './server.ts';
 
 function errorAnswer(status: number, reason: string) {
@@ -53,6 +59,13 @@ function header(headers: http2.IncomingHttpHeaders, name: string): string | unde
   return typeof value === 'string' ? value : undefined;
 }
 
+interface UpstreamContext {
+  readonly plans: PlanSource;
+  readonly services: RunServices;
+  readonly telemetry: readonly RequestTelemetry[];
+  readonly log: (message: string) => void;
+}
+
 /**
  * A request Envoy routed to the executor as to any upstream: the route set
  * its plan in a header (or named it by hash), the body streams in, and the
@@ -61,11 +74,12 @@ function header(headers: http2.IncomingHttpHeaders, name: string): string | unde
 export function serveUpstreamRequest(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
-  plans: PlanSource,
-  services: RunServices,
-  log: (message: string) => void,
+  context: UpstreamContext,
 ): void {
-  const plan = plans.of(header(headers, PLAN_HEADER), header(headers, PLAN_REFERENCE_HEADER));
+  const plan = context.plans.of(
+    header(headers, PLAN_HEADER),
+    header(headers, PLAN_REFERENCE_HEADER),
+  );
   if (plan === undefined) {
     respond(
       stream,
@@ -77,13 +91,13 @@ export function serveUpstreamRequest(
     return;
   }
   if (!(plan instanceof Promise)) {
-    serveWithPlan(stream, headers, plan, services, log);
+    serveWithPlan(stream, headers, plan, context);
     return;
   }
   // The body waits in the stream's buffer (flow control holds the rest) until the plan is here.
   stream.pause();
   void plan.then((found) => {
-    serveWithPlan(stream, headers, found, services, log);
+    serveWithPlan(stream, headers, found, context);
     stream.resume();
   });
 }
@@ -92,18 +106,25 @@ function serveWithPlan(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
   plan: PlanLookup,
-  services: RunServices,
-  log: (message: string) => void,
+  context: UpstreamContext,
 ): void {
+  const { services, telemetry, log } = context;
   if (!plan.ok) {
     log(`executor: ${plan.reason}`);
+    for (const t of telemetry) t.refused?.();
     respond(stream, errorAnswer(plan.status, plan.reason));
     return;
   }
+  // Envoy's router sends its span's context with the request.
+  const trace = traceContextOf(headers);
+  const refuse = (bytes: number) => {
+    const refused = errorResult(plan.value, tooLarge(plan.value, bytes));
+    respondResult(stream, answeredAtOnce(telemetry, trace, plan.value, refused));
+  };
   const limit = plan.value.maxBodyBytes;
   const declared = Number(headers['content-length'] ?? '0');
   if (declared > limit) {
-    respondResult(stream, errorResult(plan.value, tooLarge(plan.value, declared)));
+    refuse(declared);
     return;
   }
   const chunks: Buffer[] = [];
@@ -115,15 +136,17 @@ function serveWithPlan(
       return;
     }
     stream.off('data', onData);
-    respondResult(stream, errorResult(plan.value, tooLarge(plan.value, received)));
+    refuse(received);
   };
   stream.on('data', onData);
   stream.once('end', () => {
     if (received > limit) return;
     const body = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks);
     // answerRequest never rejects: every failure is an answer in the error shape.
-    void answerRequest(plan.value, headerMap(headers), body, services, log).then((result) => {
-      respondResult(stream, result);
-    });
+    void answerWatched(telemetry, trace, plan.value, headerMap(headers), body, services, log).then(
+      (result) => {
+        respondResult(stream, result);
+      },
+    );
   });
 }

@@ -1,0 +1,305 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { request } from 'undici';
+import { startControlPlane, type ControlPlane } from '../../src/controller/control-plane.ts';
+import { startStatusServer } from '../../src/controller/status-server.ts';
+import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
+import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
+import { dashboardExpressions, metricNames } from '../support/dashboard.ts';
+import { post, waitFor } from '../support/http.ts';
+import { freePort, freePortRun } from '../support/ports.ts';
+import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
+import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts';
+
+/**
+ * Metrics and logs of a running data plane: `switchyard executor` with two
+ * workers and --metrics-port, a control plane with its status server, a
+ * real Envoy, and two executor graphs (ext_proc and upstream).
+ */
+
+const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+const WORKERS = 2;
+/** Sent in every request's body and headers: it must show in no metric and no log line. */
+const SECRET = 'payload-marker-7f3a91';
+
+/** The value of the series `name{labels}` in Prometheus text; undefined if absent. */
+function sample(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const found = new Map(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v]),
+    );
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+async function scrape(url: string): Promise<string> {
+  const reply = await request(url);
+  assert.equal(reply.statusCode, 200);
+  return reply.body.text();
+}
+
+describe('metrics and logs of the control plane and the executor', () => {
+  let models: ScriptedServer;
+  let controlPlane: ControlPlane;
+  let envoy: RunningEnvoy;
+  let executor: ChildProcess;
+  let executorOutput = '';
+  let base: string;
+  let executorMetricsUrl: string;
+  let controlPlaneMetricsUrl: string;
+  const input = { inputs: [{ name: SECRET, shape: [1], datatype: 'FP64', data: [1] }] };
+  const cleanups: (() => Promise<void>)[] = [];
+
+  before(async () => {
+    models = await startScriptedServer({
+      ...arithmeticModels,
+      // A node whose failure quotes the request: the quote must reach no log line.
+      '/v2/models/broken/infer': () => ({ status: 500, text: `cannot read ${SECRET}` }),
+    });
+    cleanups.push(() => models.stop());
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-observe-'));
+    cleanups.push(() => {
+      rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
+    });
+    writeFileSync(
+      join(dir, 'hand.yaml'),
+      twoStepSequence('hand', ['add', 'mul'], models.address, 'ext_proc'),
+    );
+    writeFileSync(
+      join(dir, 'whole.yaml'),
+      twoStepSequence('whole', ['add', 'mul'], models.address, 'upstream'),
+    );
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: broken }
+spec:
+  entry: seq
+  returnOutputs: [add]
+  nodes:
+    seq: { kind: sequence, steps: [{ node: add }, { node: fail }] }
+    add: { kind: model, model: add-ten, endpoint: { addresses: ["${models.address}"] } }
+    fail: { kind: model, model: broken, endpoint: { addresses: ["${models.address}"] } }
+`,
+    );
+    const listenerPort = await freePort();
+    const hopPort = await freePort();
+    const firstPort = await freePortRun(WORKERS);
+    const metricsPort = await freePort();
+    executorMetricsUrl = `http://127.0.0.1:${String(metricsPort)}/metrics`;
+    executor = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        main,
+        'executor',
+        '--workers',
+        String(WORKERS),
+        '--port',
+        String(firstPort),
+        '--hop-url',
+        `http://127.0.0.1:${String(hopPort)}`,
+        '--metrics-port',
+        String(metricsPort),
+        '--log-level',
+        'debug',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise((resolve) => executor.once('exit', resolve));
+    cleanups.push(async () => {
+      if (executor.exitCode === null) executor.kill('SIGTERM');
+      await exited;
+    });
+    executor.stdout?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
+    executor.stderr?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
+    await waitFor(
+      'both workers to listen',
+      () => (executorOutput.match(/executor pid/g) ?? []).length === WORKERS,
+      // Each worker compiles the TypeScript again through tsx: slow on a busy machine.
+      60_000,
+    );
+    controlPlane = await startControlPlane({
+      graphsDir: dir,
+      xdsHost: '127.0.0.1',
+      xdsPort: 0,
+      log: () => undefined,
+      listener: {
+        address: '127.0.0.1',
+        port: listenerPort,
+        hopPort,
+        executor: { address: '127.0.0.1', port: firstPort, workers: WORKERS },
+      },
+    });
+    cleanups.push(() => controlPlane.stop());
+    const registry = controlPlane.metrics.registry;
+    const status = await startStatusServer(
+      controlPlane.status,
+      { host: '127.0.0.1', port: 0 },
+      {},
+      new Map([
+        ['/metrics', { contentType: registry.contentType, body: () => registry.metrics() }],
+      ]),
+    );
+    cleanups.push(() => status.stop());
+    controlPlaneMetricsUrl = `http://127.0.0.1:${String(status.port)}/metrics`;
+    envoy = await startEnvoyProcess({
+      bootstrap: bootstrapConfig({
+        nodeId: 'e2e-observe',
+        nodeCluster: 'switchyard',
+        xdsAddress: '127.0.0.1',
+        xdsPort: controlPlane.xdsPort,
+        adminPort: await freePort(),
+      }),
+      name: 'observe',
+    });
+    cleanups.push(() => envoy.stop());
+    base = `http://127.0.0.1:${String(listenerPort)}/v2/models`;
+    await waitFor('both graphs to answer', async () => {
+      try {
+        return (
+          (await post(`${base}/hand/infer`, input)).status === 200 &&
+          (await post(`${base}/whole/infer`, input)).status === 200
+        );
+      } catch {
+        return false;
+      }
+    });
+  });
+
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  test("the executor's /metrics sums its workers: requests, node calls and latencies per graph and node", async () => {
+    const before = await scrape(executorMetricsUrl);
+    const count = (text: string, graph: string) =>
+      sample(text, 'switchyard_executor_requests_total', { graph }) ?? 0;
+    const requests = 40;
+    for (const name of ['hand', 'whole']) {
+      // Ten at a time: enough to spread over both workers, little enough for a loaded machine.
+      for (let sent = 0; sent < requests; sent += 10) {
+        const replies = await Promise.all(
+          Array.from({ length: 10 }, () =>
+            post(`${base}/${name}/infer`, input, { 'x-secret': SECRET }),
+          ),
+        );
+        assert.deepEqual(
+          replies.filter((r) => r.status !== 200).map((r) => `${String(r.status)} ${r.text}`),
+          [],
+        );
+      }
+    }
+    const text = await scrape(executorMetricsUrl);
+    for (const graph of ['default/hand', 'default/whole']) {
+      assert.equal(count(text, graph) - count(before, graph), requests, graph);
+      assert.equal(sample(text, 'switchyard_executor_in_flight_requests', { graph }), 0);
+      assert.ok(
+        (sample(text, 'switchyard_executor_request_duration_seconds_count', { graph }) ?? 0) >=
+          requests,
+      );
+    }
+    // The ext_proc graph hands its last step to Envoy: the executor calls only `add`.
+    const nodeCalls = (graph: string, node: string) =>
+      (sample(text, 'switchyard_executor_node_requests_total', { graph, node }) ?? 0) -
+      (sample(before, 'switchyard_executor_node_requests_total', { graph, node }) ?? 0);
+    assert.equal(nodeCalls('default/hand', 'add'), requests);
+    assert.equal(nodeCalls('default/whole', 'add'), requests);
+    assert.equal(nodeCalls('default/whole', 'mul'), requests);
+    assert.ok(
+      (sample(text, 'switchyard_executor_node_duration_seconds_bucket', {
+        graph: 'default/whole',
+        node: 'mul',
+        le: '+Inf',
+      }) ?? 0) >= requests,
+    );
+    assert.ok(!text.includes(SECRET), 'no metric holds anything of a request');
+  });
+
+  test("the control plane's /metrics: graphs by state, connected Envoys, ACKs, compile and push times", async () => {
+    const text = await scrape(controlPlaneMetricsUrl);
+    const group = 'switchyard';
+    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'accepted' }), 3);
+    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'rejected' }), 0);
+    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'programmed' }), 3);
+    assert.equal(sample(text, 'switchyard_xds_connected_envoys', { group }), 1);
+    const routes = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+    assert.ok((sample(text, 'switchyard_xds_acks_total', { type_url: routes }) ?? 0) >= 1);
+    assert.ok(
+      (sample(text, 'switchyard_xds_push_duration_seconds_count', { type_url: routes }) ?? 0) >= 1,
+    );
+    assert.ok((sample(text, 'switchyard_compile_duration_seconds_count', { group }) ?? 0) >= 1);
+    const age = sample(text, 'switchyard_xds_last_push_age_seconds', { group });
+    assert.ok(age !== undefined && age >= 0 && age < 300, `last push age ${String(age)}`);
+    assert.ok(!text.includes(SECRET));
+  });
+
+  test('a failing node is counted as a node error of its graph and logged without its answer', async () => {
+    const reply = await post(`${base}/broken/infer`, input, { 'x-secret': SECRET });
+    assert.equal(reply.status, 502);
+    await waitFor('the failure to be logged', () =>
+      executorOutput.includes('graph request failed'),
+    );
+    const text = await scrape(executorMetricsUrl);
+    const graph = 'default/broken';
+    assert.equal(sample(text, 'switchyard_executor_errors_total', { graph, class: 'node' }), 1);
+    assert.equal(
+      sample(text, 'switchyard_executor_node_errors_total', { graph, node: 'fail', class: 'node' }),
+      1,
+    );
+  });
+
+  test('the executor logs JSON lines with graph, node, status and request id, and never a payload', () => {
+    const lines = executorOutput.split('\n').filter((line) => line !== '');
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const entry of entries) {
+      assert.equal(typeof entry.level, 'string');
+      assert.equal(typeof entry.msg, 'string');
+    }
+    const requests = entries.filter((e) => e.msg === 'graph request');
+    assert.ok(requests.length >= 80, 'a debug line per request');
+    assert.ok(
+      requests.every((e) => typeof e.graph === 'string' && typeof e.requestId === 'string'),
+    );
+    const failedCall = entries.find((e) => e.msg === 'a node call failed');
+    assert.deepEqual(
+      failedCall && [failedCall.level, failedCall.graph, failedCall.node, failedCall.status],
+      ['warn', 'default/broken', 'fail', 502],
+    );
+    assert.ok(!executorOutput.includes(SECRET), 'no log line holds a payload or a header value');
+  });
+
+  test("Envoy's stats of each node's cluster carry its graph and node as tags", async () => {
+    const text = await scrape(`${envoy.adminUrl}/stats/prometheus`);
+    for (const [graph, node] of [
+      ['default/whole', 'add'],
+      ['default/whole', 'mul'],
+      ['default/hand', 'mul'],
+    ] as const) {
+      const sent = sample(text, 'envoy_cluster_upstream_rq_total', {
+        switchyard_graph: graph,
+        switchyard_node: node,
+      });
+      assert.ok((sent ?? 0) >= 1, `${graph} ${node}: ${String(sent)}`);
+    }
+    // The dashboard's Envoy queries read series that exist, with the tags.
+    for (const name of metricNames(dashboardExpressions(), 'envoy_')) {
+      assert.match(text, new RegExp(`^${name}\\{[^}]*switchyard_graph="default/whole"`, 'm'), name);
+    }
+  });
+});
