@@ -18,14 +18,30 @@ const answer = Buffer.from(
     outputs: [{ name: 'y', shape: [4], datatype: 'FP32', data: [0.1, 0.2, 0.3, 0.4] }],
   }),
 );
-const echoing = new Set(['/v2/models/pre/infer', '/v2/models/post/infer']);
+const POST = '/v2/models/post/infer';
+/**
+ * An output transformer answers what it is given as its answer: a stock V2
+ * server takes a request, so the executor sends it the model's outputs as
+ * inputs (docs/protocols.md), which it hands back as outputs, renamed
+ * without parsing; a router that sends it the model's answer as it is gets
+ * that back.
+ */
+const INPUTS = Buffer.from('{"inputs":');
+const OUTPUTS = Buffer.from('{"outputs":');
+const echoing = new Set(['/v2/models/pre/infer', POST]);
+
+function echoed(url: string, body: Buffer): Buffer {
+  if (url !== POST || !body.subarray(0, INPUTS.length).equals(INPUTS)) return body;
+  return Buffer.concat([OUTPUTS, body.subarray(INPUTS.length)]);
+}
 
 function serve(): void {
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const body = echoing.has(request.url ?? '') ? Buffer.concat(chunks) : answer;
+      const url = request.url ?? '';
+      const body = echoing.has(url) ? echoed(url, Buffer.concat(chunks)) : answer;
       response.writeHead(200, {
         'content-type': 'application/json',
         'content-length': body.length,
