@@ -4,6 +4,7 @@ import { METADATA_NAMESPACE } from './options.ts';
 import type { EnvoyResource } from './resource-set.ts';
 import { memoizeByIdentity } from './memoize.ts';
 import { notFoundRoute, routeSettings } from './route.ts';
+import { nodeStatName } from './stat-names.ts';
 import { ROUTE } from './type-urls.ts';
 
 /** The hop listener's one route table. */
@@ -24,6 +25,7 @@ function hopRoute(hop: HopRoutePlan) {
         ? { cluster: target.upstream, prefix_rewrite: target.path, ...settings }
         : { cluster: SELF_CLUSTER, prefix_rewrite: target.path, ...settings },
     metadata: { filter_metadata: { [METADATA_NAMESPACE]: { graph: hop.graph, node: hop.node } } },
+    stat_prefix: nodeStatName(hop.graph, hop.node),
   };
 }
 

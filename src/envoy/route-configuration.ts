@@ -5,6 +5,7 @@ import { memoizeByIdentity } from './memoize.ts';
 import type { ResourceEdits } from './resource-edits.ts';
 import { ROUTE, SCOPED_ROUTE } from './type-urls.ts';
 import type { EnvoyResource } from './resource-set.ts';
+import { virtualHostStatName } from './stat-names.ts';
 import { routeTableName, scope, SCOPE_HEADER, scopeKeyOf, scopeName } from './scopes.ts';
 
 type Route = Record<string, unknown>;
@@ -41,7 +42,8 @@ function routeTable(key: string, byHost: HostRoutes): EnvoyResource {
     // The scope header is ours: the models never see it.
     request_headers_to_remove: [SCOPE_HEADER],
     virtual_hosts: [...byHost.keys()].sort().map((host) => ({
-      name: host === '*' ? 'any-host' : host,
+      // Route stats are named after the virtual host (stat-names.ts).
+      name: host === '*' ? 'any-host' : virtualHostStatName(host),
       domains: [host],
       routes: byHost.get(host) ?? [],
     })),

@@ -25,6 +25,7 @@ import { EXECUTOR_CLUSTER, extProcRouteConfig } from './ext-proc.ts';
 import { nodeRefusalsRouteConfig } from './node-refusals.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { bodyLimitRouteConfig, readinessRouteConfig } from './route-filters.ts';
+import { graphStatName } from './stat-names.ts';
 import { stringMatcher } from './string-matcher.ts';
 import { typed } from './type-urls.ts';
 
@@ -201,6 +202,7 @@ function handoffRoutes(plan: GraphPlan, path: string, prefix: string): Route[] {
       fromExecutor('x-switchyard-soft-failures', 'soft_failures'),
     ],
     metadata: metadata(plan.id, handoff.node),
+    stat_prefix: graphStatName(plan.id),
   }));
 }
 
@@ -383,6 +385,8 @@ function ruleRoute(plan: GraphPlan, rule: RouteRule, name: string, path: string)
       ...(rule.readsBodyUpTo !== undefined && bodyRouteConfig(rule.readsBodyUpTo)),
     },
     metadata: bodyRouteMetadata(plan, rule.node),
+    // Shared by all of the graph's inference routes on a host, so their stats add up per graph.
+    stat_prefix: graphStatName(plan.id),
   };
 }
 
