@@ -18,13 +18,15 @@ import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts
 /**
  * Metrics and logs of a running data plane: `switchyard executor` with two
  * workers and --metrics-port, a control plane with its status server, a
- * real Envoy, and two executor graphs (ext_proc and upstream).
+ * real Envoy, two executor graphs (ext_proc and upstream) and one Envoy runs alone.
  */
 
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const WORKERS = 2;
 /** Sent in every request's body and headers: it must show in no metric and no log line. */
 const SECRET = 'payload-marker-7f3a91';
+/** The Envoy-native graph's host: its dots must not split the route stats' names. */
+const DIRECT_HOST = 'models.example.test';
 
 /** The value of the series `name{labels}` in Prometheus text; undefined if absent. */
 function sample(
@@ -81,6 +83,18 @@ describe('metrics and logs of the control plane and the executor', () => {
     writeFileSync(
       join(dir, 'whole.yaml'),
       twoStepSequence('whole', ['add', 'mul'], models.address, 'upstream'),
+    );
+    writeFileSync(
+      join(dir, 'direct.yaml'),
+      `apiVersion: switchyard.io/v1alpha1
+kind: InferenceGraph
+metadata: { name: direct }
+spec:
+  host: models.example.test
+  entry: add
+  nodes:
+    add: { kind: model, model: add-ten, endpoint: { addresses: ["${models.address}"] } }
+`,
     );
     writeFileSync(
       join(dir, 'broken.yaml'),
@@ -170,11 +184,12 @@ spec:
     });
     cleanups.push(() => envoy.stop());
     base = `http://127.0.0.1:${String(listenerPort)}/v2/models`;
-    await waitFor('both graphs to answer', async () => {
+    await waitFor('the graphs to answer', async () => {
       try {
         return (
           (await post(`${base}/hand/infer`, input)).status === 200 &&
-          (await post(`${base}/whole/infer`, input)).status === 200
+          (await post(`${base}/whole/infer`, input)).status === 200 &&
+          (await post(`${base}/direct/infer`, input, { host: DIRECT_HOST })).status === 200
         );
       } catch {
         return false;
@@ -234,9 +249,9 @@ spec:
   test("the control plane's /metrics: graphs by state, connected Envoys, ACKs, compile and push times", async () => {
     const text = await scrape(controlPlaneMetricsUrl);
     const group = 'switchyard';
-    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'accepted' }), 3);
+    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'accepted' }), 4);
     assert.equal(sample(text, 'switchyard_graphs', { group, state: 'rejected' }), 0);
-    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'programmed' }), 3);
+    assert.equal(sample(text, 'switchyard_graphs', { group, state: 'programmed' }), 4);
     assert.equal(sample(text, 'switchyard_xds_connected_envoys', { group }), 1);
     const routes = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
     assert.ok((sample(text, 'switchyard_xds_acks_total', { type_url: routes }) ?? 0) >= 1);
@@ -297,7 +312,66 @@ spec:
       });
       assert.ok((sent ?? 0) >= 1, `${graph} ${node}: ${String(sent)}`);
     }
-    // The dashboard's Envoy queries read series that exist, with the tags.
+  });
+
+  test("Envoy's stats of each graph's routes carry its graph, and of each hop route also its node", async () => {
+    const requests = 5;
+    for (let sent = 0; sent < requests; sent++) {
+      const reply = await post(`${base}/direct/infer`, input, { host: DIRECT_HOST });
+      assert.equal(reply.status, 200, reply.text);
+    }
+    const text = await scrape(`${envoy.adminUrl}/stats/prometheus`);
+    const routed = (labels: Record<string, string>) =>
+      sample(text, 'envoy_vhost_route_upstream_rq_total', labels) ?? 0;
+    // Envoy runs `direct` alone; its virtual host is its host with the dots escaped.
+    assert.ok(
+      routed({
+        switchyard_graph: 'default/direct',
+        envoy_virtual_host: 'models%2Eexample%2Etest',
+        envoy_route: 'switchyard/default/direct',
+      }) >= requests,
+      'the native graph',
+    );
+    // `whole` goes to the executor through its graph route, `hand` comes back through a hand-off route.
+    for (const graph of ['default/whole', 'default/hand']) {
+      assert.ok(routed({ switchyard_graph: graph, envoy_virtual_host: 'any-host' }) >= 40, graph);
+    }
+    // The executor's node calls go through the hop listener's route of each node.
+    for (const node of ['add', 'mul']) {
+      const labels = { switchyard_graph: 'default/whole', switchyard_node: node };
+      assert.ok(routed({ ...labels, envoy_virtual_host: 'hops' }) >= 40, node);
+      assert.ok(
+        (sample(text, 'envoy_vhost_route_upstream_rq_xx', {
+          ...labels,
+          envoy_response_code_class: '2',
+        }) ?? 0) >= 40,
+        node,
+      );
+    }
+    // Envoy merges histograms at its stats flush (every 5 s), not on each request.
+    await waitFor("the hop routes' latency histograms", async () => {
+      const merged = await scrape(`${envoy.adminUrl}/stats/prometheus`);
+      return ['add', 'mul'].every(
+        (node) =>
+          (sample(merged, 'envoy_vhost_route_upstream_rq_time_count', {
+            switchyard_graph: 'default/whole',
+            switchyard_node: node,
+          }) ?? 0) >= 40,
+      );
+    });
+    // A graph route's stats name no node: they count the graph's requests, whichever node served them.
+    const graphRouteLines = text
+      .split('\n')
+      .filter((line) => line.startsWith('envoy_vhost_route_') && line.includes('"any-host"'));
+    assert.ok(graphRouteLines.length > 0);
+    assert.deepEqual(
+      graphRouteLines.filter((line) => line.includes('switchyard_node=')),
+      [],
+    );
+  });
+
+  test("the dashboard's Envoy queries read series that exist in a real Envoy, tagged", async () => {
+    const text = await scrape(`${envoy.adminUrl}/stats/prometheus`);
     for (const name of metricNames(dashboardExpressions(), 'envoy_')) {
       assert.match(text, new RegExp(`^${name}\\{[^}]*switchyard_graph="default/whole"`, 'm'), name);
     }
