@@ -7,6 +7,7 @@ import { DiscoveryCodec } from '../src/xds/discovery-codec.ts';
 import { countArgument } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
+import { defaultListener } from '../test/support/listener.ts';
 
 /**
  * Bytes on the wire for one weight change with N graphs loaded: what a
@@ -25,12 +26,7 @@ for (const size of sizes.length > 0 ? sizes : [1000, 10000]) {
     { length: size },
     (_, i) => loadGraphDocuments(`g${String(i)}`, generatedGraph(i)).graphs,
   );
-  const compiler = new GraphCompiler(root, {
-    address: '127.0.0.1',
-    port: 10000,
-    hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-  });
+  const compiler = new GraphCompiler(root, defaultListener());
   const cache = new SnapshotCache();
   cache.setSnapshot(DEFAULT_GROUP, compiler.compile(graphs.flat()).resources);
   const before = cache.snapshotFor(DEFAULT_GROUP);

@@ -5,6 +5,7 @@ import { loadGraphDocuments } from '../src/graph/load.ts';
 import { countArgument, countOption } from './count-argument.ts';
 import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
+import { defaultListener } from '../test/support/listener.ts';
 
 /**
  * Control-plane scale: parse + validate, then compile (plan, translate, check
@@ -15,12 +16,7 @@ import { writeResults } from './results-file.ts';
 type Row = Record<string, string | number>;
 
 function measure(size: number): Row {
-  const listener = {
-    address: '127.0.0.1',
-    port: 10000,
-    hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-  };
+  const listener = defaultListener();
   const root = envoyProtos();
   const texts = Array.from({ length: size }, (_, i) => generatedGraph(i));
   const rssBefore = process.memoryUsage().rss;

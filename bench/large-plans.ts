@@ -6,6 +6,7 @@ import { envoyProtos } from '../src/protos/envoy-protos.ts';
 import { encodeAny } from '../src/protos/proto-json.ts';
 import { countOption } from './count-argument.ts';
 import { writeResults } from './results-file.ts';
+import { defaultListener } from '../test/support/listener.ts';
 
 /**
  * Large plans (decision 56): a generated sequence of N steps over two
@@ -15,12 +16,7 @@ import { writeResults } from './results-file.ts';
  */
 const steps = countOption('--steps', 10_000);
 const runs = countOption('--runs', 5);
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 const root = envoyProtos();
 const text = `apiVersion: switchyard.io/v1alpha1
 kind: InferenceGraph

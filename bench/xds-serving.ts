@@ -15,6 +15,7 @@ import { generatedGraph } from './generate-graphs.ts';
 import { writeResults } from './results-file.ts';
 import { goXdsPath } from './xds-serving/go-xds.ts';
 import { ServerProcess, cpuNs } from './xds-serving/server-process.ts';
+import { defaultListener } from '../test/support/listener.ts';
 
 /**
  * Serving one changed route table with N graphs loaded: Switchyard's xDS
@@ -70,12 +71,7 @@ function exportResources(size: number): { dir: string; resourcesFile: string; ta
     { length: size },
     (_, i) => loadGraphDocuments(`g${String(i)}`, generatedGraph(i)).graphs,
   );
-  const compiler = new GraphCompiler(root, {
-    address: '127.0.0.1',
-    port: 10000,
-    hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-  });
+  const compiler = new GraphCompiler(root, defaultListener());
   const base = compiler.compile(graphs.flat()).resources;
   const exported: Record<string, Record<string, EnvoyResource>> = {};
   for (const [typeUrl, byName] of base) exported[typeUrl] = Object.fromEntries(byName);

@@ -18,6 +18,7 @@ import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { MAX_REGEX_PROGRAM_SIZE, regexProgramSize } from '../../src/spec/regex-program-size.ts';
 import { graphArbitrary } from '../support/graph-arbitraries.ts';
 import { envoyRefusal, staticBootstrap } from '../support/static-envoy.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /**
  * The rule this file pins: a spec Switchyard accepts, Envoy accepts. Every
@@ -28,12 +29,7 @@ import { envoyRefusal, staticBootstrap } from '../support/static-envoy.ts';
  * compiled past the validator, must be refused by Envoy as by us.
  */
 
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 const root = envoyProtos();
 let envoy = '';
 

@@ -9,6 +9,7 @@ import type { EnvoyResource } from '../../src/envoy/resource-set.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /**
  * One spec per feature, and what it compiles to, in YAML a reviewer can
@@ -28,12 +29,7 @@ const here = import.meta.dirname;
 const outDir = join(here, 'out');
 const update = process.env.UPDATE_GOLDEN === '1';
 const root = envoyProtos();
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 2 },
-};
+const listener = defaultListener(2);
 
 const specs = (dir: string) =>
   readdirSync(join(here, dir))

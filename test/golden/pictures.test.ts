@@ -11,6 +11,7 @@ import { renderSvg } from '../../src/picture/svg.ts';
 import { upstreamId } from '../../src/plan/upstreams.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /**
  * `switchyard graph`'s pictures of the examples, of the golden executor case
@@ -21,12 +22,7 @@ const here = import.meta.dirname;
 const repo = join(here, '..', '..');
 const outDir = join(here, 'pictures', 'out');
 const update = process.env.UPDATE_GOLDEN === '1';
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 
 const yamlIn = (dir: string) =>
   readdirSync(dir)

@@ -6,15 +6,11 @@ import { test } from 'node:test';
 import { compileGraphFiles } from '../../src/controller/compile-files.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
 import { graphDocument } from './fixtures/documents.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /** What `validate` and `compile` run: graph files through every stage `serve` runs, once. */
 
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 
 /** A one-model graph; `settings` are extra spec lines. */
 function text(name: string, settings = '', entry = 'a'): string {

@@ -18,14 +18,10 @@ import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { encodeAny } from '../../src/protos/proto-json.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { DEFAULT_GROUP, SnapshotCache } from '../../src/xds/cache.ts';
+import { defaultListener } from '../support/listener.ts';
 
 const root = envoyProtos();
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 
 function splitGraph(name: string, weight: number): GraphModel {
   const text = `apiVersion: switchyard.io/v1alpha1

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { compileGraphs } from '../../src/controller/compile.ts';
 import type { GraphModel, NodeModel } from '../../src/graph/model.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
+import { defaultListener } from '../support/listener.ts';
 
 function graph(name: string, header: string): GraphModel {
   const nodes: [string, NodeModel][] = [
@@ -31,12 +32,7 @@ test('a graph whose resources break Envoy’s PGV rules is left out, reported ag
   // prove the last line of defence: nothing Envoy would NACK is pushed.
   const compiled = compileGraphs(
     [graph('good', 'x-tier'), graph('bad', 'x\ntier')],
-    {
-      address: '127.0.0.1',
-      port: 10000,
-      hopPort: 10001,
-      executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-    },
+    defaultListener(),
     envoyProtos(),
   );
   assert.deepEqual(compiled.accepted, ['default/good']);

@@ -13,6 +13,7 @@ import {
 import { encodeAny } from '../../src/protos/proto-json.ts';
 import { formatDiagnostic } from '../../src/spec/diagnostic.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /**
  * The production build ships Envoy's protos as a JSON descriptor instead of
@@ -51,12 +52,7 @@ test('the descriptor rebuilds every type, field and option of the parsed protos'
 
 test('graphs compile and encode to the same bytes with the rebuilt protos', () => {
   const casesDir = join(import.meta.dirname, '..', 'golden', 'cases');
-  const listener = {
-    address: '127.0.0.1',
-    port: 10000,
-    hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081, workers: 2 },
-  };
+  const listener = defaultListener(2);
   const graphs = readdirSync(casesDir)
     .filter((file) => file.endsWith('.yaml'))
     .flatMap(

@@ -5,15 +5,11 @@ import { LastGoodGraphs } from '../../src/controller/last-good.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import type { SourceUpdate } from '../../src/sources/source-update.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /** The controller's one record of what is served, fed updates as a source sends them. */
 
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 
 function lastGood(): LastGoodGraphs {
   const compiler = new GraphCompiler(envoyProtos(), listener);

@@ -8,6 +8,7 @@ import type { GraphModel } from '../../src/graph/model.ts';
 import { planGraph } from '../../src/plan/plan.ts';
 import { requiredNodes } from '../../src/plan/readiness.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
+import { defaultListener } from '../support/listener.ts';
 
 /** What a graph's readiness depends on, and where readiness and the other client paths route. */
 
@@ -103,12 +104,7 @@ test('scope keys: the fourth segment, or "-" for paths shorter than that', () =>
 });
 
 test('a host’s server readiness checks every graph on it; its root path, its one graph', () => {
-  const listener = {
-    address: '127.0.0.1',
-    port: 10000,
-    hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-  };
+  const listener = defaultListener();
   const compiled = compileGraphs(
     [
       graphOf('one', model('top')),

@@ -17,13 +17,9 @@ import {
 import { graphOfUpstream } from '../../src/plan/upstreams.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { loadGraphDocuments } from '../../src/graph/load.ts';
+import { defaultListener } from '../support/listener.ts';
 
-const listener = {
-  address: '127.0.0.1',
-  port: 10000,
-  hopPort: 10001,
-  executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-};
+const listener = defaultListener();
 
 const text = `apiVersion: switchyard.io/v1alpha1
 kind: InferenceGraph

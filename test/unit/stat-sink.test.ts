@@ -10,6 +10,7 @@ import { planUpstream, hasEndpoint } from '../../src/plan/upstreams.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { encodeAny } from '../../src/protos/proto-json.ts';
 import { metricsService } from '../../src/xds/metrics-service.ts';
+import { defaultListener } from '../support/listener.ts';
 
 const graph = loadGraphDocuments(
   'g.yaml',
@@ -28,12 +29,7 @@ test("a node's cluster stats are under the name the translator gives them; stat 
   assert.ok(graph);
   const node = graph.nodes.get('fraud.v1');
   assert.ok(node && hasEndpoint(node));
-  const translated = cluster(planUpstream(graph, 'fraud.v1', node), {
-    address: '127.0.0.1',
-    port: 10000,
-    hopPort: 10001,
-    executor: { address: '127.0.0.1', port: 18081, workers: 1 },
-  });
+  const translated = cluster(planUpstream(graph, 'fraud.v1', node), defaultListener());
   assert.equal(clusterOfNode(graph, 'fraud.v1'), translated.alt_stat_name);
   assert.equal(clusterOfNode(graph, 'split'), undefined, 'a splitter has no cluster');
   assert.deepEqual(
