@@ -8,6 +8,7 @@ import { startExecutor } from '../executor/transport/server.ts';
 import { envoyProtos } from '../protos/envoy-protos.ts';
 import { caBundle, tlsMaterial, watchTlsFiles } from '../runtime/tls-material.ts';
 import { ExecutorMetrics } from '../executor/transport/executor-metrics.ts';
+import { PayloadLog } from '../executor/transport/payload-log.ts';
 import { RequestLog } from '../executor/transport/request-log.ts';
 import { RequestTracing } from '../executor/transport/request-tracing.ts';
 import { log, logger } from '../runtime/log.ts';
@@ -46,13 +47,14 @@ export interface ExecutorCommandOptions {
  * scrapes (prom-client's cluster aggregation), or served by the one process.
  */
 async function workerMetrics(options: ExecutorCommandOptions) {
-  if (!options.metrics) return { telemetry: [], stop: () => Promise.resolve() };
+  if (!options.metrics)
+    return { telemetry: [], stop: () => Promise.resolve(), registry: undefined };
   const metrics = new ExecutorMetrics();
   if (cluster.isWorker) {
     // Constructing one listens for the primary's requests; the worker answers with its own registry.
     new AggregatorRegistry();
     AggregatorRegistry.setRegistries([metrics.registry, processMetrics()]);
-    return { telemetry: [metrics], stop: () => Promise.resolve() };
+    return { telemetry: [metrics], stop: () => Promise.resolve(), registry: metrics.registry };
   }
   const registry = withProcessMetrics(metrics.registry);
   const server = await startMetricsServer(
@@ -61,7 +63,7 @@ async function workerMetrics(options: ExecutorCommandOptions) {
     log,
   );
   log(`executor metrics on http://${options.metrics.host}:${String(server.port)}/metrics`);
-  return { telemetry: [metrics], stop: server.stop };
+  return { telemetry: [metrics], stop: server.stop, registry: metrics.registry };
 }
 
 /** The primary's GET /metrics: its workers' metrics, summed per series. */
@@ -123,6 +125,13 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
     options.otlpEndpoint === undefined
       ? undefined
       : startTracing(options.otlpEndpoint, 'switchyard-executor');
+  // Always there: which graphs log payloads is for their plans to say.
+  const payloadLog = new PayloadLog({
+    ...(metrics.registry && { registry: metrics.registry }),
+    log: (message) => {
+      logger.warn(message);
+    },
+  });
   const executor = await startExecutor(envoyProtos(), {
     host: options.address,
     port: options.port + index,
@@ -139,6 +148,7 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
       new RequestLog(logger),
       ...metrics.telemetry,
       ...(tracing ? [new RequestTracing(tracing.tracer)] : []),
+      payloadLog,
     ],
   });
   tls?.onChange((material) => {
@@ -154,6 +164,7 @@ async function serveOne(options: ExecutorCommandOptions, index: number): Promise
   await untilSignal();
   tls?.close();
   await executor.stop();
+  await payloadLog.close();
   await metrics.stop();
   await tracing?.shutdown();
   // A cluster worker's channel to its primary keeps it alive: let go of it, or it never exits.

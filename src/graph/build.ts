@@ -257,6 +257,7 @@ export function buildGraph(
       maxRequestBytes: settings.maxRequestBytes ?? defaultMaxRequestBytes,
       ...(explainer !== undefined && { explainer }),
       ...(settings.hops !== undefined && { hops: settings.hops }),
+      ...(settings.payloadLog !== undefined && { payloadLog: settings.payloadLog }),
       nodes: new Map(sorted),
       order: withExplainer(topologicalOrder(entry, edges), explainer),
     },

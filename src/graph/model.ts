@@ -1,4 +1,4 @@
-import type { HopsMode, NodeSpec, Protocol, RetryOn } from '../spec/schema.ts';
+import type { HopsMode, NodeSpec, PayloadLog, Protocol, RetryOn } from '../spec/schema.ts';
 
 /** A node's retries, its per-try timeout in milliseconds. */
 export interface RetriesModel {
@@ -63,6 +63,8 @@ export interface GraphModel {
    * addresses itself; unset, as the control plane's default says (serve --hops).
    */
   readonly hops?: HopsMode;
+  /** A sampled log of requests and answers; none: no payload is ever logged. */
+  readonly payloadLog?: PayloadLog;
   /** Nodes by name, in name order. */
   readonly nodes: ReadonlyMap<string, NodeModel>;
   /**

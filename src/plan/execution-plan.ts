@@ -2,12 +2,13 @@ import type { GraphModel, NodeModel } from '../graph/model.ts';
 import { reachableFrom } from '../graph/order.ts';
 import { referencesOf } from '../graph/references.ts';
 import { nodePath, publicInferencePath, SELDON_SEND_FEEDBACK_PATH } from '../protocols/paths.ts';
-import type { Protocol } from '../spec/schema.ts';
+import type { PayloadLog, Protocol } from '../spec/schema.ts';
 import {
   EXECUTION_PLAN_VERSION,
   feedbackHopPath,
   type ExecutionPlan,
   type HopCall,
+  type PayloadLogPlan,
   type StepPlan,
 } from './execution.ts';
 import { directHop } from './direct-hop.ts';
@@ -36,11 +37,13 @@ function protocolOf(graph: GraphModel, node: NodeModel): Protocol {
  * intermediate outputs beside it. Nor in a graph of direct hops: the
  * executor calls the last model itself too, and Envoy routes the request to
  * it as to an upstream, one pass instead of an ext_proc stream and a
- * hand-back.
+ * hand-back. Nor in a graph that logs payloads: the executor must see the
+ * answer to log it.
  */
 export function canHandOff(graph: GraphModel, node: NodeModel): boolean {
   return (
     graph.hops !== 'direct' &&
+    graph.payloadLog === undefined &&
     node.kind === 'model' &&
     protocolOf(graph, node) === graph.protocol &&
     graph.protocol !== 'seldon' &&
@@ -216,6 +219,12 @@ export function executedNodes(graph: GraphModel, entry: string): string[] {
   return [...reachableFrom(entry, edgesOf(graph))].sort();
 }
 
+function payloadLogPlan(payloadLog: PayloadLog): PayloadLogPlan {
+  const { url, file } = payloadLog.sink;
+  // The spec layer has checked that exactly one is set.
+  return { sample: payloadLog.sample, sink: url !== undefined ? { url } : { file: file ?? '' } };
+}
+
 /** The executor's plan for the part of `graph` below `entry`. */
 export function executionPlan(graph: GraphModel, entry: string): ExecutionPlan {
   const nodes: Record<string, StepPlan> = {};
@@ -234,6 +243,7 @@ export function executionPlan(graph: GraphModel, entry: string): ExecutionPlan {
     returnOutputs: graph.returnOutputs,
     maxBodyBytes: graph.maxRequestBytes,
     nodes,
+    ...(graph.payloadLog && { payloadLog: payloadLogPlan(graph.payloadLog) }),
   };
 }
 

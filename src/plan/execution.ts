@@ -102,6 +102,20 @@ export interface ExecutionPlan {
   /** Request body limit in bytes; larger requests are refused with 413. */
   readonly maxBodyBytes: number;
   readonly nodes: Readonly<Record<string, StepPlan>>;
+  /**
+   * Set when the graph logs a sample of its payloads. An executor that does
+   * not know the field runs the graph as before and logs nothing, as a log
+   * of samples may; a plan with it never hands off (the executor must see
+   * the answer), which an older executor reads as it is.
+   */
+  readonly payloadLog?: PayloadLogPlan;
+}
+
+/** Where a sampled request's two CloudEvents go (docs/decisions/0058-sampled-payload-log.md). */
+export interface PayloadLogPlan {
+  /** Share of requests logged, in [0, 1]. */
+  readonly sample: number;
+  readonly sink: { readonly url: string } | { readonly file: string };
 }
 
 interface StepCommon {

@@ -422,6 +422,9 @@ export function takesBinaryTensorsOnly(rule: RouteRule): boolean {
 }
 
 export function graphRules(graph: GraphModel, diagnostics: Diagnostic[]): RouteRule[] {
+  // A graph that logs payloads runs in the executor, whatever Envoy could do alone: only the
+  // executor sees a request's body and its whole answer (docs/decisions/0058-sampled-payload-log.md).
+  if (graph.payloadLog) return [executorRule(graph.entry)];
   const rules = compileNode({ graph, diagnostics }, graph.entry, {});
   if (!binaryNeedsExecutor(graph, rules)) return rules;
   // Requests with binary tensors (they carry inference-header-content-length) are the

@@ -412,6 +412,43 @@ export type NodeKind = keyof typeof nodeSchemas;
 
 export const NodeSpec = Type.Union(Object.values(nodeSchemas));
 
+/** Where sampled payloads go: an HTTP endpoint (one CloudEvent per POST) or a file (a JSON line per event). */
+export const PayloadLogSink = Type.Object(
+  {
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'http:// or https:// URL: each event is POSTed in CloudEvents binary mode (ce-* headers, the payload as the body).',
+      }),
+    ),
+    file: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          "An absolute path on the executor's host: each event is appended as one line of a CloudEvent in structured (JSON) mode.",
+      }),
+    ),
+  },
+  { ...strict, description: 'Exactly one of url or file.' },
+);
+
+export const PayloadLog = Type.Object(
+  {
+    sample: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description: "Share of the graph's requests whose request and answer are logged, 0 to 1.",
+    }),
+    sink: PayloadLogSink,
+  },
+  {
+    ...strict,
+    description:
+      "Logs a sample of the graph's requests and answers as CloudEvents (io.switchyard.inference.request and .response). Off when absent: nothing else ever logs a payload.",
+  },
+);
+
 export const GraphSpecBody = Type.Object(
   {
     entry: NodeRef,
@@ -453,6 +490,7 @@ export const GraphSpecBody = Type.Object(
           "How the executor calls the graph's nodes. envoy (default): through Envoy, which applies each node's retries, outlier detection, circuit breakers, stats and TLS. direct: the executor calls the nodes' addresses itself (timeouts and retries kept; no outlier detection, circuit breakers or per-hop Envoy stats): fewer passes through Envoy.",
       }),
     ),
+    payloadLog: Type.Optional(PayloadLog),
     nodes: Type.Record(Type.String(), NodeSpec, { minProperties: 1 }),
   },
   strict,
@@ -483,6 +521,7 @@ export type Duration = Static<typeof DurationString>;
 export type Protocol = Static<typeof Protocol>;
 export type HopsMode = NonNullable<Static<typeof GraphSpecBody>['hops']>;
 export type Endpoint = Static<typeof Endpoint>;
+export type PayloadLog = Static<typeof PayloadLog>;
 export type ServiceReference = Static<typeof ServiceReference>;
 export type Retries = Static<typeof Retries>;
 export type RetryOn = Static<typeof RetryOn>;

@@ -6,7 +6,14 @@ import { parseDuration } from './duration.ts';
 import { inListRegex } from './in-regex.ts';
 import { MAX_DURATION_MS, MAX_QUERY_NAME_BYTES, UINT32_MAX } from './limits.ts';
 import { formatPath, type PathSegment } from './paths.ts';
-import type { Endpoint, NodeSpec, Protocol, Retries, SwitchCondition } from './schema.ts';
+import type {
+  Endpoint,
+  NodeSpec,
+  PayloadLog,
+  Protocol,
+  Retries,
+  SwitchCondition,
+} from './schema.ts';
 import { MAX_REGEX_PROGRAM_SIZE, regexProgramSize } from './regex-program-size.ts';
 import type { ValidatedDocument } from './validate.ts';
 
@@ -470,6 +477,45 @@ function checkNode(report: Report, name: string, node: NodeSpec, graphProtocol: 
   }
 }
 
+/** Exactly one sink; a URL the executor can POST to; a file path that does not hang on the working directory. */
+function checkPayloadLog(report: Report, payloadLog: PayloadLog | undefined): void {
+  if (payloadLog === undefined) return;
+  const at = ['spec', 'payloadLog', 'sink'];
+  const { url, file } = payloadLog.sink;
+  if ((url === undefined) === (file === undefined)) {
+    report(
+      at,
+      url === undefined ? 'missing-field' : 'invalid-value',
+      url === undefined ? 'needs url or file' : 'has both url and file',
+      'give one of url: http://collector:8080/ or file: /var/log/switchyard/payloads.jsonl',
+    );
+  }
+  if (url !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
+      report(
+        [...at, 'url'],
+        'invalid-address',
+        `${JSON.stringify(url)} is not an http:// or https:// URL`,
+        'for example http://payload-logger.monitoring:8080/',
+      );
+    }
+  }
+  if (file !== undefined && !file.startsWith('/')) {
+    report(
+      [...at, 'file'],
+      'invalid-value',
+      `${JSON.stringify(file)} is not an absolute path`,
+      "a relative path would depend on the executor's working directory: start it with /",
+    );
+  }
+}
+
 /**
  * Rules a JSON schema cannot say: one-of-these fields, values that must
  * parse, numbers that relate to each other. Runs on nodes that passed the
@@ -497,6 +543,7 @@ export function semanticDiagnostics(source: string, document: ValidatedDocument)
   }
   checkDuration(report, ['spec', 'timeout'], spec.timeout);
   checkHeaderNames(report, ['spec', 'propagateHeaders'], spec.propagateHeaders);
+  checkPayloadLog(report, spec.payloadLog);
   for (const [name, node] of document.nodes) {
     checkNode(report, name, node, spec.protocol ?? 'v2');
   }

@@ -5,6 +5,7 @@ import { startControlPlane, type ControlPlane } from '../../src/controller/contr
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startExecutor, type Executor } from '../../src/executor/transport/server.ts';
+import type { RequestTelemetry } from '../../src/executor/transport/request-telemetry.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
 import { freePort } from './ports.ts';
 
@@ -26,7 +27,7 @@ export interface Stack {
 export async function startStack(
   name: string,
   files: Record<string, string>,
-  options: { delta?: boolean } = {},
+  options: { delta?: boolean; executorTelemetry?: readonly RequestTelemetry[] } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), `switchyard-${name}-`));
   for (const [file, yaml] of Object.entries(files)) writeFileSync(join(dir, file), yaml);
@@ -78,6 +79,7 @@ export async function startStack(
           nodeId: `e2e-${name}-executor`,
         },
         log: () => undefined,
+        ...(options.executorTelemetry && { telemetry: options.executorTelemetry }),
       });
     },
     async stop() {

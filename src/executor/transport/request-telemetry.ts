@@ -32,13 +32,19 @@ export function traceContextOf(headers: http2.IncomingHttpHeaders): TraceContext
 /** One request, watched from its whole body to its answer. */
 export interface RequestWatch {
   readonly observer?: RunObserver;
-  /** The request was answered with `status` (200 for a hand-off back to Envoy). */
-  end(status: number): void;
+  /** The request was answered with `status` (200 for a hand-off back to Envoy), as `result` says. */
+  end(status: number, result?: GraphResult): void;
+}
+
+/** What a graph request brought: only observers that log payloads read it. */
+export interface GraphRequestSeen {
+  readonly headers: ReadonlyMap<string, string>;
+  readonly body: Buffer;
 }
 
 /** Metrics, traces: each starts a watch per graph request. */
 export interface RequestTelemetry {
-  start(plan: ExecutionPlan, trace: TraceContext): RequestWatch;
+  start(plan: ExecutionPlan, trace: TraceContext, request?: GraphRequestSeen): RequestWatch;
   /** A request whose plan header could not be read. */
   refused?(): void;
 }
@@ -64,8 +70,9 @@ function watchAll(
   telemetry: readonly RequestTelemetry[],
   plan: ExecutionPlan,
   trace: TraceContext,
+  request?: GraphRequestSeen,
 ): RequestWatch {
-  const watches = telemetry.map((t) => t.start(plan, trace));
+  const watches = telemetry.map((t) => t.start(plan, trace, request));
   const observers = watches.flatMap((w) => (w.observer ? [w.observer] : []));
   const observer = observers.reduce<RunObserver | undefined>(
     (sum, next) => (sum ? both(sum, next) : next),
@@ -73,8 +80,8 @@ function watchAll(
   );
   return {
     ...(observer && { observer }),
-    end(status) {
-      for (const watch of watches) watch.end(status);
+    end(status, result) {
+      for (const watch of watches) watch.end(status, result);
     },
   };
 }
@@ -97,10 +104,10 @@ export async function answerWatched(
   log: (message: string) => void,
 ): Promise<GraphResult> {
   if (telemetry.length === 0) return answerRequest(plan, headers, body, services, log);
-  const watch = watchAll(telemetry, plan, trace);
+  const watch = watchAll(telemetry, plan, trace, { headers, body });
   const watched = watch.observer ? { ...services, observer: watch.observer } : services;
   const result = await answerRequest(plan, headers, body, watched, log);
-  watch.end(resultStatus(result));
+  watch.end(resultStatus(result), result);
   return result;
 }
 
@@ -111,6 +118,6 @@ export function answeredAtOnce(
   plan: ExecutionPlan,
   result: GraphResult,
 ): GraphResult {
-  if (telemetry.length > 0) watchAll(telemetry, plan, trace).end(resultStatus(result));
+  if (telemetry.length > 0) watchAll(telemetry, plan, trace).end(resultStatus(result), result);
   return result;
 }
