@@ -41,13 +41,13 @@ class BoundedSink {
   readonly #send: (event: PayloadEvent) => Promise<void>;
   readonly #limit: number;
   readonly #concurrency: number;
-  readonly #dropped: (reason: DropReason, error?: unknown) => void;
+  readonly #dropped: (reason: DropReason, why?: string) => void;
 
   constructor(
     send: (event: PayloadEvent) => Promise<void>,
     limit: number,
     concurrency: number,
-    dropped: (reason: DropReason, error?: unknown) => void,
+    dropped: (reason: DropReason, why?: string) => void,
   ) {
     this.#send = send;
     this.#limit = limit;
@@ -71,7 +71,7 @@ class BoundedSink {
       this.#inFlight += 1;
       this.#send(event)
         .catch((error: unknown) => {
-          this.#dropped('failed', error);
+          this.#dropped('failed', error instanceof Error ? error.message : String(error));
         })
         .finally(() => {
           this.#inFlight -= 1;
@@ -144,12 +144,12 @@ export class PayloadLog implements RequestTelemetry {
     const key = `${graph}\n${target}`;
     let sink = this.#sinks.get(key);
     if (!sink) {
-      const dropped = (reason: DropReason, error?: unknown) => {
+      const dropped = (reason: DropReason, why?: string) => {
         this.#dropped?.inc({ graph, reason });
-        if (error !== undefined && !this.#failing.has(key)) {
+        if (why !== undefined && !this.#failing.has(key)) {
           this.#failing.add(key);
           this.#log(
-            `payload log of ${graph}: ${target} failed (${error instanceof Error ? error.message : String(error)}); its events are dropped and counted from now on`,
+            `payload log of ${graph}: ${target} failed (${why}); its events are dropped and counted from now on`,
           );
         }
       };
