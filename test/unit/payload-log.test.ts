@@ -99,6 +99,12 @@ test('the draw decides: below the sample logs, at or above it does not; no paylo
   const skipped = log.start(plan({ sample: 0.25, sink }), {}, seen);
   const never = log.start(plan({ sample: 0, sink }), {}, seen);
   assert.equal(draws.length, 3);
+  const feedback = {
+    headers: new Map([[':path', '/api/v1.0/feedback']]),
+    body: Buffer.from('{}'),
+  };
+  assert.equal(log.start(plan({ sample: 1, sink }), {}, feedback), never, 'feedback is not logged');
+  assert.equal(draws.length, 3);
   // Only the sampled watch does anything at its end; the others are one shared no-op.
   assert.equal(skipped, never);
   assert.notEqual(sampled, skipped);

@@ -3,6 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { Counter, type Registry } from 'prom-client';
 import { Agent } from 'undici';
 import type { ExecutionPlan, PayloadLogPlan } from '../../plan/execution.ts';
+import { SELDON_FEEDBACK_PATH } from '../../protocols/paths.ts';
 import type { GraphResult } from '../interpreter/graph-run.ts';
 import { payloadEvents, type PayloadEvent } from './payload-events.ts';
 import type {
@@ -29,6 +30,11 @@ export interface PayloadLogOptions {
 type DropReason = 'queue-full' | 'failed';
 
 const NOTHING: RequestWatch = { end: () => undefined };
+
+/** Seldon feedback rides the graph's plan, but is no inference: it is not logged. */
+function isFeedback(request: GraphRequestSeen): boolean {
+  return (request.headers.get(':path') ?? '').split('?', 1)[0] === SELDON_FEEDBACK_PATH;
+}
 
 /**
  * One sink, with a bounded queue in front: events wait here while a sink is
@@ -117,7 +123,8 @@ export class PayloadLog implements RequestTelemetry {
 
   start(plan: ExecutionPlan, trace: TraceContext, request?: GraphRequestSeen): RequestWatch {
     const payloadLog = plan.payloadLog;
-    if (!payloadLog || !request || this.#random() >= payloadLog.sample) return NOTHING;
+    if (!payloadLog || !request || isFeedback(request)) return NOTHING;
+    if (this.#random() >= payloadLog.sample) return NOTHING;
     const requestId = trace.requestId ?? randomUUID();
     return {
       end: (_status, result?: GraphResult) => {
