@@ -8,8 +8,8 @@ export const RESPONSE_EVENT_TYPE = 'io.switchyard.inference.response';
 export interface PayloadEvent {
   /** CloudEvents binary mode: ce-* headers and the payload's own bytes as the body. */
   readonly binary: { readonly headers: Readonly<Record<string, string>>; readonly body: Buffer };
-  /** CloudEvents structured mode, as one JSON line. */
-  readonly line: string;
+  /** CloudEvents structured mode, as one JSON line: made when a file sink asks, not for an HTTP one. */
+  line(): string;
 }
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
@@ -21,18 +21,17 @@ function event(
   contentType: string,
   body: Buffer,
 ): PayloadEvent {
-  const attributes = { specversion: '1.0', id, type, source, datacontenttype: contentType };
-  const binary = HTTP.binary(new CloudEvent({ ...attributes, data: body }));
-  // A JSON payload stands in the line as JSON, readable as it is; anything else as base64.
-  let data: unknown = body;
-  if (JSON_TYPE.test(contentType)) {
-    try {
-      data = JSON.parse(body.toString('utf8'));
-    } catch {
-      data = body;
-    }
-  }
-  const structured = HTTP.structured(new CloudEvent({ ...attributes, data }));
+  const attributes = {
+    specversion: '1.0',
+    id,
+    type,
+    source,
+    datacontenttype: contentType,
+    // One time for both modes of the event.
+    time: new Date().toISOString(),
+  };
+  const cloudEvent = new CloudEvent({ ...attributes, data: body });
+  const binary = HTTP.binary(cloudEvent);
   return {
     binary: {
       headers: Object.fromEntries(
@@ -40,7 +39,19 @@ function event(
       ),
       body,
     },
-    line: `${String(structured.body)}\n`,
+    line: () => {
+      // A JSON payload stands in the line as JSON, readable as it is; anything else as base64.
+      let data: unknown = body;
+      if (JSON_TYPE.test(contentType)) {
+        try {
+          data = JSON.parse(body.toString('utf8'));
+        } catch {
+          data = body;
+        }
+      }
+      const structured = new CloudEvent({ ...attributes, data });
+      return `${String(HTTP.structured(structured).body)}\n`;
+    },
   };
 }
 

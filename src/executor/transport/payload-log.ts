@@ -128,15 +128,18 @@ export class PayloadLog implements RequestTelemetry {
     const requestId = trace.requestId ?? randomUUID();
     return {
       end: (_status, result?: GraphResult) => {
-        const sink = this.#sink(plan.graph, payloadLog);
-        const contentType = request.headers.get('content-type') ?? 'application/json';
-        const events = payloadEvents(
-          plan.graph,
-          requestId,
-          { contentType, body: request.body },
-          result,
-        );
-        for (const event of events) sink.offer(event);
+        // After the answer is on its way: the events cost the request nothing.
+        setImmediate(() => {
+          const sink = this.#sink(plan.graph, payloadLog);
+          const contentType = request.headers.get('content-type') ?? 'application/json';
+          const events = payloadEvents(
+            plan.graph,
+            requestId,
+            { contentType, body: request.body },
+            result,
+          );
+          for (const event of events) sink.offer(event);
+        });
       },
     };
   }
@@ -163,7 +166,7 @@ export class PayloadLog implements RequestTelemetry {
       const send =
         'url' in plan.sink
           ? (event: PayloadEvent) => this.#post(target, event)
-          : (event: PayloadEvent) => appendFile(target, event.line);
+          : (event: PayloadEvent) => appendFile(target, event.line());
       sink = new BoundedSink(
         send,
         this.#queueLimit,
