@@ -15,6 +15,7 @@ import { treeCpuSeconds } from './data-plane/process-cpu.ts';
 import { directGraphName, referenceGraphs } from './data-plane/reference-graphs.ts';
 import { attack, vegetaPath, type AttackReport } from './data-plane/vegeta.ts';
 import { markdownTable, writeResults } from './results-file.ts';
+import { startTestCollector } from '../test/support/otel-collector.ts';
 
 /**
  * What each hop costs: the reference graphs G1–G7 through Switchyard (S),
@@ -52,6 +53,9 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     // Envoy and the executor meet on Unix sockets (switchyard --sockets); results go to a file of their own.
     sockets: { type: 'boolean', default: false },
+    // Switchyard with its executor's metrics on (--metrics-port), or every request traced by
+    // Envoy and the executor to a real OpenTelemetry Collector (--otlp-endpoint); off by default.
+    observe: { type: 'string', default: 'off' },
   },
 });
 
@@ -98,6 +102,7 @@ const rounds = countArgument('--rounds', args.rounds);
 const workers = countArgument('--workers', args.workers);
 // The profile is of one executor process.
 const executorWorkers = args.profile ? 1 : workers;
+const [observe] = listArgument('--observe', args.observe, ['off', 'metrics', 'tracing'] as const);
 const root = join(import.meta.dirname, '..');
 const WARM_UP_SECONDS = 2;
 
@@ -113,6 +118,7 @@ const routingProcesses: Record<System, readonly string[]> = {
 };
 
 const children: ChildProcess[] = [];
+const stoppers: (() => Promise<void>)[] = [];
 const envoys: RunningEnvoy[] = [];
 
 async function startNode(
@@ -288,6 +294,10 @@ try {
       writeFileSync(join(dir, `direct-${file}`), yaml);
     }
     const link = args.sockets ? ['--sockets', join(dir, 'sockets')] : [];
+    const collector = observe === 'tracing' ? await startTestCollector() : undefined;
+    if (collector) stoppers.push(() => collector.stop());
+    const traced = collector ? ['--otlp-endpoint', collector.otlpHttpUrl] : [];
+    const metered = observe === 'metrics' ? ['--metrics-port', String(await freePort())] : [];
     const ports = {
       listen: await freePort(),
       hops: await freePort(),
@@ -314,6 +324,7 @@ try {
         '--status-port',
         String(ports.status),
         ...link,
+        ...traced,
       ],
       /xDS \(ADS\) listening/,
     );
@@ -333,6 +344,8 @@ try {
         '--xds-port',
         String(ports.xds),
         ...link,
+        ...traced,
+        ...metered,
       ],
       // Every worker's start line.
       new RegExp(`(?:executor pid \\d+ on \\S+,[^]*?){${String(executorWorkers)}}`),
@@ -557,7 +570,7 @@ try {
     !args.profile;
   const name =
     args.out ??
-    `${defaultRun ? 'data-plane' : 'data-plane-partial'}${workers === 2 ? '' : `-${String(workers)}-workers`}${args.sockets ? '-sockets' : ''}`;
+    `${defaultRun ? 'data-plane' : 'data-plane-partial'}${workers === 2 ? '' : `-${String(workers)}-workers`}${args.sockets ? '-sockets' : ''}${observe === 'off' ? '' : `-${observe ?? ''}`}`;
   const command = process.argv
     .slice(2)
     .map((arg) => (/^[\w.,=+/-]+$/.test(arg) ? arg : `'${arg}'`))
@@ -568,7 +581,7 @@ try {
     [
       '# Data plane: Switchyard against direct calls, plain Envoy and a Go router',
       '',
-      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner), G7 (two-step sequence a → b). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}), its executor calling the nodes through Envoy's hop listener; S-direct the same graphs with direct hops (spec.hops: direct: the executor calls the models itself). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client; B1 does the same through a statically configured Envoy. B2 is bench/go-router, a Go router shaped like KServe's InferenceGraph router (net/http, one process; 100 idle connections per host), bare; Envoy+B2 is B2 behind a plain static Envoy, as an ingress; B2-default is B2 with net/http's DefaultTransport unchanged (2 idle connections per host). vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating the systems' order, medians across rounds; CPU from /proc per request, of the processes that route (Envoy + executor for S). Everything (load generator, Envoys, routers, executor, models) shares the machine's cores. Load average (1 min) ${loadBefore[0]?.toFixed(2) ?? '?'} before the run, ${loadAfter[0]?.toFixed(2) ?? '?'} after it.`,
+      `Reference graphs G1 (model), G2 (90/10 split), G3 (transformer → model → output transformer), G4 (3-way ensemble, mean), G5 (switch on a JSON field), G6 (3-way ensemble, user combiner), G7 (two-step sequence a → b). S is Switchyard (Envoy + executor with ${String(workers)} worker process${workers === 1 ? '' : 'es'}${args.sockets ? ', meeting Envoy on Unix sockets' : ''}${observe === 'metrics' ? ", the executor's metrics on (--metrics-port)" : observe === 'tracing' ? ', every request traced by Envoy and the executor to a real OpenTelemetry Collector (--otlp-endpoint)' : ''}), its executor calling the nodes through Envoy's hop listener; S-direct the same graphs with direct hops (spec.hops: direct: the executor calls the models itself). B0 calls the model directly (G1, G2) or runs the same calls from a hand-written Node client; B1 does the same through a statically configured Envoy. B2 is bench/go-router, a Go router shaped like KServe's InferenceGraph router (net/http, one process; 100 idle connections per host), bare; Envoy+B2 is B2 behind a plain static Envoy, as an ingress; B2-default is B2 with net/http's DefaultTransport unchanged (2 idle connections per host). vegeta v12.13.0, ${String(durationSeconds)} s per run, ${String(rounds)} rounds alternating the systems' order, medians across rounds; CPU from /proc per request, of the processes that route (Envoy + executor for S). Everything (load generator, Envoys, routers, executor, models) shares the machine's cores. Load average (1 min) ${loadBefore[0]?.toFixed(2) ?? '?'} before the run, ${loadAfter[0]?.toFixed(2) ?? '?'} after it.`,
       '',
       `\`npx tsx bench/data-plane.ts ${command}\``,
       ...(comparison.length > 0
@@ -589,5 +602,6 @@ try {
 } finally {
   await Promise.all(envoys.map((envoy) => envoy.stop()));
   await stopNodeProcesses(children);
+  for (const stop of stoppers) await stop();
   rmSync(dir, { recursive: true, force: true });
 }
