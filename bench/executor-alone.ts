@@ -1,11 +1,11 @@
 import http2 from 'node:http2';
 import { Pool } from 'undici';
-import { PLAN_HEADER } from '../src/plan/execution.ts';
 import { countOption } from './count-argument.ts';
 import { measureClosedLoop, median } from './data-plane/closed-loop.ts';
 import { directReferencePlan } from './data-plane/direct-plan.ts';
 import { startNodeProcess, stopNodeProcesses } from './data-plane/node-process.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
+import { executorRequest } from './data-plane/executor-request.ts';
 import { writeResults } from './results-file.ts';
 
 /**
@@ -44,25 +44,7 @@ const pool = new Pool(`http://127.0.0.1:${String(orchestrator.port)}`, {
 
 /** One request to the executor, as Envoy's upstream route would send it. */
 function toExecutor(path: string, plan: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/json',
-      [PLAN_HEADER]: plan,
-    });
-    let status = 0;
-    stream.on('response', (headers) => {
-      status = Number(headers[':status']);
-    });
-    stream.on('data', () => undefined);
-    stream.on('end', () => {
-      if (status === 200) resolve();
-      else reject(new Error(`the executor answered ${String(status)}`));
-    });
-    stream.on('error', reject);
-    stream.end(body);
-  });
+  return executorRequest(session, path, plan, body);
 }
 
 async function toOrchestrator(path: string): Promise<void> {

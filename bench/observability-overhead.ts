@@ -1,5 +1,4 @@
 import http2 from 'node:http2';
-import { PLAN_HEADER } from '../src/plan/execution.ts';
 import { startTestCollector } from '../test/support/otel-collector.ts';
 import { countOption } from './count-argument.ts';
 import { measureClosedLoop, median } from './data-plane/closed-loop.ts';
@@ -10,6 +9,7 @@ import {
   type NodeProcess,
 } from './data-plane/node-process.ts';
 import { treeCpuSeconds } from './data-plane/process-cpu.ts';
+import { executorRequest } from './data-plane/executor-request.ts';
 import { writeResults } from './results-file.ts';
 
 /**
@@ -52,28 +52,6 @@ const sessions = new Map(
   ]),
 );
 
-function send(session: http2.ClientHttp2Session, path: string, plan: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/json',
-      [PLAN_HEADER]: plan,
-    });
-    let status = 0;
-    stream.on('response', (headers) => {
-      status = Number(headers[':status']);
-    });
-    stream.on('data', () => undefined);
-    stream.on('end', () => {
-      if (status === 200) resolve();
-      else reject(new Error(`the executor answered ${String(status)}`));
-    });
-    stream.on('error', reject);
-    stream.end(body);
-  });
-}
-
 const rows = [];
 try {
   for (const graph of ['G3', 'G4', 'G6']) {
@@ -84,7 +62,7 @@ try {
       for (const [name, executor] of variants) {
         const session = sessions.get(name);
         if (!session) throw new Error(name);
-        const run = await measureClosedLoop(() => send(session, path, plan), {
+        const run = await measureClosedLoop(() => executorRequest(session, path, plan, body), {
           requests,
           concurrency,
           cpuSeconds: () => treeCpuSeconds(executor.pid),
