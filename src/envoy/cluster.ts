@@ -1,8 +1,8 @@
-import { EXECUTOR_READINESS_PATH } from '../plan/execution.ts';
+import { EXECUTOR_IDLE_TIMEOUT_MS, EXECUTOR_READINESS_PATH } from '../plan/execution.ts';
 import type { HostPort, UpstreamPlan } from '../plan/types.ts';
 import { isIpAddress } from '../spec/address.ts';
 import { ADS_CONFIG_SOURCE } from './config-source.ts';
-import { EXECUTOR_CLUSTER } from './ext-proc.ts';
+import { EXECUTOR_CLUSTER, EXECUTOR_HTTP1_CLUSTER } from './ext-proc.ts';
 import type { ListenerOptions } from './options.ts';
 import { executorSocketPath } from './sockets.ts';
 import { inlineCaTlsSocket } from './upstream-tls.ts';
@@ -190,7 +190,7 @@ const NESTED_READINESS_HOST = 'switchyard';
 /** A nested graph's readiness: Envoy's own graph listener, health-checked on that graph's readiness path. */
 function listenerClusterOf(upstream: UpstreamPlan, options: ListenerOptions): EnvoyResource {
   return {
-    ...addressCluster(upstream.id, [selfAddress(options)], false),
+    ...addressCluster(upstream.id, [selfAddress(options)]),
     circuit_breakers: circuitBreakers(upstream),
     ...healthChecks(upstream.healthCheckPath, { host: NESTED_READINESS_HOST }),
   };
@@ -215,9 +215,14 @@ export const loadAssignment = memoizeByIdentity(loadAssignmentOf);
 
 /**
  * A cluster of addresses given on the command line: IP addresses, names DNS
- * resolves, or Unix socket paths.
+ * resolves, or Unix socket paths. `protocol` is its HttpProtocolOptions
+ * (HTTP/1.1 with Envoy's defaults if unset).
  */
-function addressCluster(name: string, addresses: readonly (HostPort | string)[], http2: boolean) {
+function addressCluster(
+  name: string,
+  addresses: readonly (HostPort | string)[],
+  protocol?: Record<string, unknown>,
+) {
   const resolved = addresses.some((a) => typeof a !== 'string' && !isIpAddress(a.host));
   return {
     '@type': CLUSTER,
@@ -226,11 +231,11 @@ function addressCluster(name: string, addresses: readonly (HostPort | string)[],
     ...(resolved && { dns_lookup_family: 'V4_PREFERRED' }),
     connect_timeout: '1s',
     load_assignment: { cluster_name: name, endpoints: lbEndpoints(addresses) },
-    ...(http2 && {
+    ...(protocol && {
       typed_extension_protocol_options: {
         'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
           '@type': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
-          explicit_http_config: { http2_protocol_options: {} },
+          ...protocol,
         },
       },
     }),
@@ -238,28 +243,63 @@ function addressCluster(name: string, addresses: readonly (HostPort | string)[],
 }
 
 /**
- * The executor: HTTP/2 (its ext_proc service is gRPC), one endpoint per
- * worker, so Envoy spreads requests, not connections, over the workers,
- * and every Envoy thread keeps every worker busy. A DNS name (a headless
- * Service) gives an endpoint per address it resolves to. One stream per request,
- * so the default circuit-breaker limits (1,024 requests, 3 retries in
- * flight) would cap the data plane instead of protecting it.
+ * How Envoy speaks to the executor: HTTP/2 for its ext_proc service (gRPC);
+ * HTTP/1.1 for the routes it answers as an upstream, where Node spends half
+ * the CPU per request (docs/decisions/0059). An HTTP/1.1 connection carries
+ * one request at a time, so Envoy keeps one per request in flight and
+ * closes it after it idles, before the executor would.
  */
-export function executorCluster(options: ListenerOptions): EnvoyResource {
+const EXECUTOR_PROTOCOLS = {
+  http2: {
+    name: EXECUTOR_CLUSTER,
+    alpn: 'h2',
+    explicit_http_config: { http2_protocol_options: {} },
+  },
+  http1: {
+    name: EXECUTOR_HTTP1_CLUSTER,
+    alpn: 'http/1.1',
+    explicit_http_config: { http_protocol_options: {} },
+    common_http_protocol_options: { idle_timeout: seconds(EXECUTOR_IDLE_TIMEOUT_MS) },
+  },
+} as const;
+
+/**
+ * The executor, over one protocol: one endpoint per worker, so Envoy
+ * spreads requests, not connections, over the workers, and every Envoy
+ * thread keeps every worker busy. A DNS name (a headless Service) gives an
+ * endpoint per address it resolves to. One stream or connection per
+ * request, so the default circuit-breaker limits (1,024 connections and
+ * requests, 3 retries in flight) would cap the data plane instead of
+ * protecting it.
+ */
+export function executorCluster(
+  options: ListenerOptions,
+  protocol: keyof typeof EXECUTOR_PROTOCOLS,
+): EnvoyResource {
   const { address, port, workers, tls } = options.executor;
   const { sockets } = options;
+  const { name, alpn, ...protocolOptions } = EXECUTOR_PROTOCOLS[protocol];
   const endpoints = Array.from({ length: workers }, (_, index) =>
     sockets === undefined
       ? { host: address, port: port + index }
       : executorSocketPath(sockets, index),
   );
+  const most = 100_000;
   return {
-    ...addressCluster(EXECUTOR_CLUSTER, endpoints, true),
+    ...addressCluster(name, endpoints, protocolOptions),
     // A graph the executor runs is ready only while some worker answers.
-    ...healthChecks(EXECUTOR_READINESS_PATH, { http2: true }),
+    ...healthChecks(EXECUTOR_READINESS_PATH, { http2: protocol === 'http2' }),
     lb_policy: 'LEAST_REQUEST',
     circuit_breakers: {
-      thresholds: [{ priority: 'DEFAULT', max_requests: 100_000, max_retries: 1_000 }],
+      thresholds: [
+        {
+          priority: 'DEFAULT',
+          max_connections: most,
+          max_pending_requests: most,
+          max_requests: most,
+          max_retries: 1_000,
+        },
+      ],
     },
     // A worker nobody can connect to (dead, or not started) is set aside after
     // a few tries. The executor's own 5xx answers are a graph's failures, not
@@ -273,8 +313,8 @@ export function executorCluster(options: ListenerOptions): EnvoyResource {
       base_ejection_time: '5s',
       max_ejection_percent: 100,
     },
-    // Its ext_proc service is reached through this cluster too (envoy_grpc), so it is TLS as well.
-    ...(tls && { transport_socket: inlineCaTlsSocket(tls.ca, tls.serverName) }),
+    // Its ext_proc service is reached through a cluster too (envoy_grpc), so it is TLS as well.
+    ...(tls && { transport_socket: inlineCaTlsSocket(tls.ca, tls.serverName, alpn) }),
   };
 }
 
@@ -288,12 +328,12 @@ function selfAddress(options: ListenerOptions): HostPort {
 
 /** Envoy's own graph listener, for nested graphs the executor calls on their public path. */
 export function selfCluster(options: ListenerOptions): EnvoyResource {
-  return addressCluster(SELF_CLUSTER, [selfAddress(options)], false);
+  return addressCluster(SELF_CLUSTER, [selfAddress(options)]);
 }
 
 export const OTLP_CLUSTER = 'switchyard-otlp';
 
 /** The OpenTelemetry Collector Envoy sends its spans to, when tracing is on. */
 export function otlpCluster(options: ListenerOptions): EnvoyResource | undefined {
-  return options.otlp && addressCluster(OTLP_CLUSTER, [options.otlp], false);
+  return options.otlp && addressCluster(OTLP_CLUSTER, [options.otlp]);
 }

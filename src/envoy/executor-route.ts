@@ -1,6 +1,6 @@
 import { executorWaitMs, type ExecutionPlan } from '../plan/execution.ts';
 import { seconds } from './durations.ts';
-import { EXECUTOR_CLUSTER, EXECUTOR_RETRIES } from './ext-proc.ts';
+import { EXECUTOR_HTTP1_CLUSTER, EXECUTOR_RETRIES } from './ext-proc.ts';
 import { planCarriage } from './plan-carriage.ts';
 
 /** Envoy reads "%" in an added header's value as the start of a command; "%%" is a literal one. */
@@ -19,10 +19,11 @@ export function executorRoute(plan: ExecutionPlan) {
   const carriage = planCarriage(plan);
   return {
     route: {
-      cluster: EXECUTOR_CLUSTER,
+      cluster: EXECUTOR_HTTP1_CLUSTER,
       timeout: seconds(executorWaitMs(plan.timeoutMs)),
-      // The executor never saw a request it refused or could not be reached for: safe to retry.
-      retry_policy: { retry_on: 'connect-failure,refused-stream', ...EXECUTOR_RETRIES },
+      // The executor never saw a request it could not be reached for, or that was reset
+      // before a byte of it was sent (a reused connection the executor had just closed): safe to retry.
+      retry_policy: { retry_on: 'connect-failure,reset-before-request', ...EXECUTOR_RETRIES },
     },
     request_headers_to_add: [
       {

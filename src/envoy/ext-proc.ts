@@ -4,7 +4,10 @@ import { typed } from './type-urls.ts';
 
 export const EXT_PROC_FILTER = 'envoy.filters.http.ext_proc';
 export const BUFFER_FILTER = 'envoy.filters.http.buffer';
+/** The executor over HTTP/2: its ext_proc service. */
 export const EXECUTOR_CLUSTER = 'switchyard-executor';
+/** The executor over HTTP/1.1: the routes it answers as an upstream. */
+export const EXECUTOR_HTTP1_CLUSTER = 'switchyard-executor-http1';
 
 /**
  * Envoy retries what the executor never saw (a refused stream, a failed

@@ -21,7 +21,7 @@ import {
   bodyValueMatcher,
 } from './body-fields.ts';
 import { executorRoute } from './executor-route.ts';
-import { EXECUTOR_CLUSTER, extProcRouteConfig } from './ext-proc.ts';
+import { EXECUTOR_CLUSTER, EXECUTOR_HTTP1_CLUSTER, extProcRouteConfig } from './ext-proc.ts';
 import { nodeRefusalsRouteConfig } from './node-refusals.ts';
 import { METADATA_NAMESPACE } from './options.ts';
 import { bodyLimitRouteConfig, readinessRouteConfig } from './route-filters.ts';
@@ -249,8 +249,12 @@ export function readinessRoute(
  * sends it only binary tensors is ready without it, as for JSON clients).
  */
 export function readinessClusters(plan: GraphPlan): string[] {
-  const needsExecutor = plan.executors.some((e) => e.binaryTensorsOnly !== true);
-  return needsExecutor ? [...plan.readiness, EXECUTOR_CLUSTER] : [...plan.readiness];
+  const executors = new Set(
+    plan.executors
+      .filter((e) => e.binaryTensorsOnly !== true)
+      .map((e) => (e.transport === 'upstream' ? EXECUTOR_HTTP1_CLUSTER : EXECUTOR_CLUSTER)),
+  );
+  return [...plan.readiness, ...[...executors].sort()];
 }
 
 /**

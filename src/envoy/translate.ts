@@ -173,7 +173,8 @@ export function translate(
   if (fresh) {
     const otlp = otlpCluster(options);
     for (const resource of [
-      executorCluster(options),
+      executorCluster(options, 'http2'),
+      executorCluster(options, 'http1'),
       selfCluster(options),
       ...(otlp ? [otlp] : []),
     ]) {

@@ -15,14 +15,18 @@ function identityOf(serverName: string) {
   };
 }
 
-function tlsSocket(sni: string | undefined, commonTlsContext: Record<string, unknown>) {
+function tlsSocket(
+  sni: string | undefined,
+  alpn: string,
+  commonTlsContext: Record<string, unknown>,
+) {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext'),
       ...(sni !== undefined && { sni }),
-      // Both ends speak gRPC or HTTP/2 only: ALPN says so, as Node's HTTP/2 server requires.
-      common_tls_context: { alpn_protocols: ['h2'], ...commonTlsContext },
+      // Node's servers take the protocol ALPN names, not the one Envoy would guess.
+      common_tls_context: { alpn_protocols: [alpn], ...commonTlsContext },
     },
   };
 }
@@ -32,9 +36,9 @@ function tlsSocket(sni: string | undefined, commonTlsContext: Record<string, unk
  * resource itself, vouches for: the control plane sends a new bundle when
  * its file changes.
  */
-export function inlineCaTlsSocket(caPem: string, serverName: string) {
+export function inlineCaTlsSocket(caPem: string, serverName: string, alpn: string) {
   const { sni, sans } = identityOf(serverName);
-  return tlsSocket(sni, {
+  return tlsSocket(sni, alpn, {
     validation_context: {
       trusted_ca: { inline_string: caPem },
       match_typed_subject_alt_names: sans,
@@ -66,7 +70,8 @@ export function sdsTlsSocket(
   },
 ) {
   const { sni, sans } = identityOf(serverName);
-  return tlsSocket(sni, {
+  // The control plane's xDS service: gRPC.
+  return tlsSocket(sni, 'h2', {
     ...(files.certificateSds && { tls_certificate_sds_secret_configs: [files.certificateSds] }),
     combined_validation_context: {
       default_validation_context: { match_typed_subject_alt_names: sans },

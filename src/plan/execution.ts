@@ -46,6 +46,13 @@ export const EXECUTOR_REPLY_DETAILS = 'switchyard_executor';
 export const EXECUTOR_READINESS_PATH = '/switchyard/executor/ready';
 
 /**
+ * Envoy closes an HTTP/1.1 connection to the executor after it idles this
+ * long; the executor keeps one twice as long, so it never closes one Envoy
+ * may be sending a request on.
+ */
+export const EXECUTOR_IDLE_TIMEOUT_MS = 60_000;
+
+/**
  * The dynamic-metadata namespace the executor writes its hand-off decision
  * to; the only one Envoy accepts from it.
  */

@@ -56,9 +56,10 @@ for (const link of ['ports', 'sockets'] as const)
       const text = await (await request(`${envoy.adminUrl}/clusters`)).body.text();
       const counts = new Map<string, number>();
       for (const [, where, total] of text.matchAll(
-        /^switchyard-executor::(\S+?)::rq_total::(\d+)$/gm,
+        /^switchyard-executor(?:-http1)?::(\S+?)::rq_total::(\d+)$/gm,
       )) {
-        counts.set(where ?? '', Number(total));
+        // Both of the executor's clusters (HTTP/2 and HTTP/1.1) reach the same workers.
+        counts.set(where ?? '', (counts.get(where ?? '') ?? 0) + Number(total));
       }
       return counts;
     };
@@ -172,7 +173,7 @@ for (const link of ['ports', 'sockets'] as const)
       for (const share of shares) assert.ok(share >= 40, `each worker took at least 40 of 200`);
     });
 
-    test('a worker killed under load fails only what it was running; its replacement serves again', async (t) => {
+    test('a worker killed under load fails only requests on their way to it; its replacement serves again', async (t) => {
       const worker = firstWorker;
       const pid = workerPids().get(worker);
       assert.ok(pid);
@@ -196,18 +197,15 @@ for (const link of ['ports', 'sockets'] as const)
       await Promise.all([killer, ...Array.from({ length: clients }, (_, i) => client(i))]);
       const failed = results.filter((r) => r.status !== 200);
       t.diagnostic(`${String(results.length)} requests, ${String(failed.length)} failed`);
-      // At most the requests in flight when it died, and only as the executor's documented 503.
-      assert.ok(failed.length <= clients, failed.map((r) => r.text).join('\n'));
+      // Only requests on their way to it when it died (in flight, or sent over one of Envoy's
+      // HTTP/1.1 connections to it before Envoy read that it had closed), as the documented 503.
       for (const failure of failed) {
+        assert.ok(failure.startedAt <= killedAt + 200, failure.text);
         assert.equal(failure.status, 503);
         assert.match(failure.text, /executor is unavailable/);
       }
+      // Every request started later is answered by the other worker.
       assert.ok(results.some((r) => r.startedAt > killedAt && r.status === 200));
-      assert.deepEqual(
-        results.filter((r) => r.startedAt > killedAt + 200 && r.status !== 200),
-        [],
-        'every request started after the kill is answered by the other worker',
-      );
 
       await waitFor(
         'the replacement worker to listen',

@@ -23,6 +23,7 @@ function withExecutorTls(address: string, serverName: string): ListenerOptions {
 test("the executor cluster checks the executor's certificate against the CA bundle and its name", () => {
   const byName = executorCluster(
     withExecutorTls('executor.switchyard.svc', 'executor.switchyard.svc'),
+    'http2',
   );
   assert.deepEqual(byName.transport_socket, {
     name: 'envoy.transport_sockets.tls',
@@ -42,7 +43,7 @@ test("the executor cluster checks the executor's certificate against the CA bund
   });
   assert.deepEqual(validateResource(root, byName), []);
   // An address is matched against the certificate's IP SANs, and sent as no SNI.
-  const byAddress = executorCluster(withExecutorTls('10.0.0.7', '10.0.0.7'));
+  const byAddress = executorCluster(withExecutorTls('10.0.0.7', '10.0.0.7'), 'http2');
   const context = (byAddress.transport_socket as { typed_config: Record<string, unknown> })
     .typed_config;
   assert.equal(context.sni, undefined);
@@ -54,11 +55,20 @@ test("the executor cluster checks the executor's certificate against the CA bund
     },
   );
   assert.deepEqual(validateResource(root, byAddress), []);
-  const plain = executorCluster({
-    ...withExecutorTls('10.0.0.7', ''),
-    executor: { address: '10.0.0.7', port: 1, workers: 1 },
-  });
+  const plain = executorCluster(
+    {
+      ...withExecutorTls('10.0.0.7', ''),
+      executor: { address: '10.0.0.7', port: 1, workers: 1 },
+    },
+    'http2',
+  );
   assert.equal(plain.transport_socket, undefined);
+  // The executor's routes go over HTTP/1.1, and ALPN says so: the executor's port takes both.
+  const http1 = executorCluster(withExecutorTls('10.0.0.7', '10.0.0.7'), 'http1');
+  const http1Context = (http1.transport_socket as { typed_config: Record<string, unknown> })
+    .typed_config.common_tls_context as { alpn_protocols: string[] };
+  assert.deepEqual(http1Context.alpn_protocols, ['http/1.1']);
+  assert.deepEqual(validateResource(root, http1), []);
 });
 
 const mutual: XdsTlsOptions = {

@@ -1,8 +1,11 @@
 import { rmSync } from 'node:fs';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type ListenOptions } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
 import { frameMessage, GrpcStatus, MessageReader } from './grpc-framing.ts';
+import { EXECUTOR_IDLE_TIMEOUT_MS } from '../../plan/execution.ts';
+import { protocolDispatch } from './protocol-dispatch.ts';
 
 export interface BidiCall {
   /** The stream's initial metadata: its HTTP/2 request headers. */
@@ -25,7 +28,7 @@ export interface BidiServerOptions {
   readonly port: number;
   /** A Unix socket to listen on instead of `host` and `port`. */
   readonly socket?: string;
-  /** Serve HTTP/2 over TLS (ALPN h2) with this certificate and key; plaintext is then refused. */
+  /** Serve over TLS (ALPN h2 or http/1.1) with this certificate and key; plaintext is then refused. */
   readonly tls?: SecureContextOptions;
   /** The one method served, e.g. /envoy.service.ext_proc.v3.ExternalProcessor/Process. */
   readonly path: string;
@@ -36,6 +39,8 @@ export interface BidiServerOptions {
     stream: http2.ServerHttp2Stream,
     headers: http2.IncomingHttpHeaders,
   ) => void;
+  /** Serves HTTP/1.1 requests; without it they get 404. */
+  readonly http1?: (request: http.IncomingMessage, response: http.ServerResponse) => void;
 }
 
 export interface BidiServer {
@@ -149,6 +154,12 @@ function answerTrailersOnly(stream: http2.ServerHttp2Stream, status: number, mes
   );
 }
 
+/**
+ * Listens in this process even as a cluster worker (`exclusive`): a
+ * worker's port is its own, and a primary holding it would take
+ * connections for a worker that just died and hand them to nobody, where
+ * Envoy, refused, would retry them on another worker.
+ */
 function listen(server: net.Server, options: ListenOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -178,7 +189,7 @@ function isStaleSocket(path: string): Promise<boolean> {
  * decide who can reach it), taking the path over from a dead process.
  */
 async function listenOnSocket(server: net.Server, path: string): Promise<void> {
-  const options = { path, readableAll: true, writableAll: true };
+  const options = { path, readableAll: true, writableAll: true, exclusive: true };
   try {
     await listen(server, options);
   } catch (error) {
@@ -192,7 +203,8 @@ async function listenOnSocket(server: net.Server, path: string): Promise<void> {
 
 /**
  * A gRPC server for one bidirectional-streaming method, straight on
- * node:http2 (plain HTTP requests on other paths go to `otherPaths`). The
+ * node:http2 (plain HTTP/2 requests on other paths go to `otherPaths`,
+ * HTTP/1.1 requests on the same port to `http1`). The
  * executor serves no other method, and grpc-js's general machinery
  * (interceptors, per-call metadata objects, deadline and compression
  * handling) cost more CPU per ext_proc stream than the executor's own work
@@ -200,23 +212,18 @@ async function listenOnSocket(server: net.Server, path: string): Promise<void> {
  */
 export async function startBidiServer(options: BidiServerOptions): Promise<BidiServer> {
   const sessions = new Set<http2.ServerHttp2Session>();
-  const settings = {
+  const server = http2.createServer({
     // Envoy multiplexes every request's ext_proc stream, bodies included, on a few
     // connections; past Node's default of 10 MB a session refuses new streams.
     maxSessionMemory: Number.MAX_SAFE_INTEGER,
-  };
-  const { tls } = options;
-  const secure = tls
-    ? http2.createSecureServer({ ...settings, ...tls, allowHTTP1: false, ALPNProtocols: ['h2'] })
-    : undefined;
-  const server = secure ?? http2.createServer(settings);
-  // A client that fails the handshake (plaintext, another CA) is its own problem, not the server's.
-  server.on('tlsClientError', () => undefined);
+  });
   server.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     session.on('error', () => undefined);
   });
+  const http1 = http1Server(options.http1);
+  const front = protocolDispatch({ http2: server, http1: http1.server }, options.tls);
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     if (headers[':path'] !== options.path && options.otherPaths) {
@@ -260,22 +267,65 @@ export async function startBidiServer(options: BidiServerOptions): Promise<BidiS
     });
   });
   if (options.socket === undefined)
-    await listen(server, { port: options.port, host: options.host });
-  else await listenOnSocket(server, options.socket);
-  const address = server.address();
+    await listen(front, { port: options.port, host: options.host, exclusive: true });
+  else await listenOnSocket(front, options.socket);
+  const address = front.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     port,
     setSecureContext(context) {
-      if (!secure) throw new Error('this server was started without TLS');
-      secure.setSecureContext(context);
+      if (!('setSecureContext' in front)) throw new Error('this server was started without TLS');
+      front.setSecureContext(context);
     },
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => {
+        front.close(() => {
           resolve();
         });
         for (const session of sessions) session.close();
+        http1.close();
       }),
+  };
+}
+
+/**
+ * The HTTP/1.1 side: Envoy keeps a connection per request in flight and
+ * reuses it. Closing ends idle connections at once and busy ones once their
+ * answer is out.
+ */
+function http1Server(
+  handler: BidiServerOptions['http1'] = (_request, response) => {
+    response.writeHead(404).end();
+  },
+) {
+  const server = http.createServer({
+    // A route's plan header alone may take 16 KiB, beside the client's own headers.
+    maxHeaderSize: 128 * 1024,
+    keepAliveTimeout: 2 * EXECUTOR_IDLE_TIMEOUT_MS,
+    // Envoy's route timeout bounds every request.
+    requestTimeout: 0,
+  });
+  const inFlight = new Map<net.Socket, number>();
+  let closing = false;
+  server.on('connection', (socket: net.Socket) => {
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  });
+  server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const { socket } = request;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    response.once('close', () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      inFlight.set(socket, left);
+      if (closing && left === 0) socket.destroy();
+    });
+    handler(request, response);
+  });
+  return {
+    server,
+    close() {
+      closing = true;
+      for (const [socket, requests] of inFlight) if (requests === 0) socket.destroy();
+    },
   };
 }

@@ -15,7 +15,7 @@ import { HopClient } from './hop-client.ts';
 import { PlanCache } from '../interpreter/plan-cache.ts';
 import { ReferencedPlans, type PlanLookup } from '../interpreter/referenced-plans.ts';
 import { subscribeToPlans, type ControlPlaneTarget } from './plan-subscription.ts';
-import { serveUpstreamRequest } from './upstream-request.ts';
+import { http1Exchange, http2Exchange, serveUpstreamRequest } from './upstream-request.ts';
 import { RequestProcessor, responseEncoder, type ProcessingRequest } from './processor.ts';
 import { traceContextOf, type RequestTelemetry } from './request-telemetry.ts';
 
@@ -102,9 +102,9 @@ function first(value: string | string[] | undefined): string | undefined {
 }
 
 /**
- * The executor: Envoy's upstream for graphs it answers, and the
- * ExternalProcessor gRPC service for graphs that may hand a request back to
- * Envoy, on one HTTP/2 port. Every request or stream brings its plan in a
+ * The executor: Envoy's upstream for graphs it answers (HTTP/1.1 or
+ * HTTP/2), and the ExternalProcessor gRPC service for graphs that may hand
+ * a request back to Envoy (HTTP/2), on one port. Every request or stream brings its plan in a
  * header set by the route Envoy matched, or the plan's hash, for a plan the
  * executor has from the control plane.
  */
@@ -127,6 +127,7 @@ export async function startExecutor(
   const subscription = controlPlane && subscribeToPlans(root, controlPlane, referenced, log);
   const plans = new PlanSource(referenced);
   const telemetry = options.telemetry ?? [];
+  const upstream = { plans, services, telemetry, log };
   const handlerFor = (call: BidiCall, plan: PlanLookup | undefined): BidiHandler => {
     if (!plan?.ok) {
       const status = plan?.status ?? 404;
@@ -193,7 +194,14 @@ export async function startExecutor(
         stream.end();
         return;
       }
-      serveUpstreamRequest(stream, headers, { plans, services, telemetry, log });
+      serveUpstreamRequest(http2Exchange(stream, headers), upstream);
+    },
+    http1: (request, response) => {
+      if (request.url === EXECUTOR_READINESS_PATH && request.method === 'GET') {
+        response.writeHead(200, { 'content-length': 0 }).end();
+        return;
+      }
+      serveUpstreamRequest(http1Exchange(request, response), upstream);
     },
     open: (call) => {
       const plan = plans.of(

@@ -1,4 +1,6 @@
+import type http from 'node:http';
 import type http2 from 'node:http2';
+import type { Readable } from 'node:stream';
 import { PLAN_HEADER, PLAN_REFERENCE_HEADER } from '../../plan/execution.ts';
 import { errorBody } from '../../protocols/error-body.ts';
 import { errorResult, tooLarge } from '../interpreter/graph-answer.ts';
@@ -23,38 +25,84 @@ function errorAnswer(status: number, reason: string) {
   };
 }
 
-function respond(
-  stream: http2.ServerHttp2Stream,
-  answer: { status: number; headers: http2.OutgoingHttpHeaders; body: Buffer | string },
-): void {
-  if (stream.destroyed || stream.headersSent) return;
-  stream.respond({
-    ...answer.headers,
-    ':status': answer.status,
-    'content-length': Buffer.byteLength(answer.body),
-  });
-  stream.end(answer.body);
-  // Answered before the request ended (too large): the rest of the body is not wanted.
-  if (!stream.readableEnded) endRequestSide(stream);
+interface Answer {
+  readonly status: number;
+  readonly headers: http.OutgoingHttpHeaders;
+  readonly body: Buffer | string;
 }
 
-function respondResult(stream: http2.ServerHttp2Stream, result: GraphResult): void {
+/** One request Envoy routed to the executor as to any upstream, over HTTP/1.1 or HTTP/2. */
+export interface UpstreamExchange {
+  /** Lowercased, with the request's pseudo-headers. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Readable;
+  /** Answers once; later calls, or calls after the client went away, do nothing. */
+  respond(answer: Answer): void;
+}
+
+export function http2Exchange(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+): UpstreamExchange {
+  return {
+    headers,
+    body: stream,
+    respond(answer) {
+      if (stream.destroyed || stream.headersSent) return;
+      stream.respond({
+        ...answer.headers,
+        ':status': answer.status,
+        'content-length': Buffer.byteLength(answer.body),
+      });
+      stream.end(answer.body);
+      // Answered before the request ended (too large): the rest of the body is not wanted.
+      if (!stream.readableEnded) endRequestSide(stream);
+    },
+  };
+}
+
+export function http1Exchange(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+): UpstreamExchange {
+  return {
+    // The interpreter reads the path, as HTTP/2 names it.
+    headers: {
+      ...request.headers,
+      ':method': request.method,
+      ':path': request.url,
+      ':authority': request.headers.host,
+    },
+    body: request,
+    respond(answer) {
+      if (response.destroyed || response.headersSent) return;
+      response.writeHead(answer.status, {
+        ...answer.headers,
+        'content-length': Buffer.byteLength(answer.body),
+        // Answered before the request ended (too large): reading the rest to reuse the connection is not worth it.
+        ...(!request.complete && { connection: 'close' }),
+      });
+      response.end(answer.body);
+    },
+  };
+}
+
+function respondResult(exchange: UpstreamExchange, result: GraphResult): void {
   if (result.kind !== 'answer') {
-    respond(
-      stream,
+    exchange.respond(
       errorAnswer(502, 'the plan hands the request off, which only an ext_proc route can do'),
     );
     return;
   }
-  const headers: http2.OutgoingHttpHeaders = {};
+  const headers: http.OutgoingHttpHeaders = {};
   for (const [name, value] of result.headers) {
     const earlier = headers[name];
     headers[name] = earlier === undefined ? value : `${String(earlier)}, ${value}`;
   }
-  respond(stream, { status: result.status, headers, body: result.body });
+  exchange.respond({ status: result.status, headers, body: result.body });
 }
 
-function header(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
+function header(headers: UpstreamExchange['headers'], name: string): string | undefined {
   const value = headers[name];
   return typeof value === 'string' ? value : undefined;
 }
@@ -71,18 +119,14 @@ interface UpstreamContext {
  * its plan in a header (or named it by hash), the body streams in, and the
  * executor answers it.
  */
-export function serveUpstreamRequest(
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  context: UpstreamContext,
-): void {
+export function serveUpstreamRequest(exchange: UpstreamExchange, context: UpstreamContext): void {
+  const { headers } = exchange;
   const plan = context.plans.of(
     header(headers, PLAN_HEADER),
     header(headers, PLAN_REFERENCE_HEADER),
   );
   if (plan === undefined) {
-    respond(
-      stream,
+    exchange.respond(
       errorAnswer(
         404,
         `this is the Switchyard executor: requests reach it through Envoy's routes, which set ${PLAN_HEADER} or ${PLAN_REFERENCE_HEADER}`,
@@ -91,35 +135,35 @@ export function serveUpstreamRequest(
     return;
   }
   if (!(plan instanceof Promise)) {
-    serveWithPlan(stream, headers, plan, context);
+    serveWithPlan(exchange, plan, context);
     return;
   }
-  // The body waits in the stream's buffer (flow control holds the rest) until the plan is here.
-  stream.pause();
+  // The body waits in the connection's buffer (flow control holds the rest) until the plan is here.
+  exchange.body.pause();
   void plan.then((found) => {
-    serveWithPlan(stream, headers, found, context);
-    stream.resume();
+    serveWithPlan(exchange, found, context);
+    exchange.body.resume();
   });
 }
 
 function serveWithPlan(
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
+  exchange: UpstreamExchange,
   plan: PlanLookup,
   context: UpstreamContext,
 ): void {
+  const { headers, body: requestBody } = exchange;
   const { services, telemetry, log } = context;
   if (!plan.ok) {
     log(`executor: ${plan.reason}`);
     for (const t of telemetry) t.refused?.();
-    respond(stream, errorAnswer(plan.status, plan.reason));
+    exchange.respond(errorAnswer(plan.status, plan.reason));
     return;
   }
   // Envoy's router sends its span's context with the request.
   const trace = traceContextOf(headers);
   const refuse = (bytes: number) => {
     const refused = errorResult(plan.value, tooLarge(plan.value, bytes));
-    respondResult(stream, answeredAtOnce(telemetry, trace, plan.value, refused));
+    respondResult(exchange, answeredAtOnce(telemetry, trace, plan.value, refused));
   };
   const limit = plan.value.maxBodyBytes;
   const declared = Number(headers['content-length'] ?? '0');
@@ -135,17 +179,17 @@ function serveWithPlan(
       chunks.push(chunk);
       return;
     }
-    stream.off('data', onData);
+    requestBody.off('data', onData);
     refuse(received);
   };
-  stream.on('data', onData);
-  stream.once('end', () => {
+  requestBody.on('data', onData);
+  requestBody.once('end', () => {
     if (received > limit) return;
     const body = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks);
     // answerRequest never rejects: every failure is an answer in the error shape.
     void answerWatched(telemetry, trace, plan.value, headerMap(headers), body, services, log).then(
       (result) => {
-        respondResult(stream, result);
+        respondResult(exchange, result);
       },
     );
   });

@@ -6,22 +6,29 @@ import { countArgument } from './count-argument.ts';
 import { writeResults } from './results-file.ts';
 
 /**
- * Plans by reference, before and after: bench/data-plane.ts of a checkout
- * of the base (`--before`, e.g. a git worktree of main) and of this one,
- * alternating, one round each in turn, on G3, G4, G6 and G7 with S and
- * S-direct; medians over the rounds. Each checkout's run starts its own
- * control plane, Envoy, executor (2 workers) and models.
- *   npx tsx bench/plans-by-reference.ts --before ../main-checkout [--rounds 2] [--duration 5]
+ * A change to the executor's data plane, before and after: bench/data-plane.ts
+ * of a checkout of the base (`--before`, e.g. a git worktree of main) and of
+ * this one, alternating, one round each in turn, on G3, G4, G6 and G7 with S
+ * and S-direct; medians over the rounds. Each checkout's run starts its own
+ * control plane, Envoy, executor (2 workers) and models. `--name` names the
+ * change and the results file.
+ *   npx tsx bench/before-after.ts --before ../main-checkout --name executor-http1 [--rounds 2] [--duration 5]
  */
 const { values: args } = parseArgs({
   options: {
     before: { type: 'string' },
+    name: { type: 'string' },
     rounds: { type: 'string', default: '2' },
     duration: { type: 'string', default: '5' },
   },
 });
 if (args.before === undefined || !existsSync(join(args.before, 'bench', 'data-plane.ts'))) {
   process.stderr.write('--before names a checkout of the base, with bench/data-plane.ts\n');
+  process.exit(2);
+}
+const { name } = args;
+if (name === undefined || !/^[a-z0-9-]+$/.test(name)) {
+  process.stderr.write('--name names the change, e.g. executor-http1 (lowercase, digits, dashes)\n');
   process.exit(2);
 }
 const rounds = countArgument('--rounds', args.rounds);
@@ -41,7 +48,7 @@ interface Row {
 const runs: Record<keyof typeof checkouts, Row[][]> = { before: [], after: [] };
 for (let round = 1; round <= rounds; round++) {
   for (const [label, dir] of Object.entries(checkouts) as [keyof typeof checkouts, string][]) {
-    const out = `plans-${label}-partial`;
+    const out = `${name}-${label}-partial`;
     process.stderr.write(`round ${String(round)}: ${label} (${dir})\n`);
     const run = spawnSync(
       'npx',
@@ -111,7 +118,7 @@ const rows = ['G3', 'G4', 'G6', 'G7'].flatMap((graph) =>
   })),
 );
 writeResults(
-  'plans-by-reference',
+  name,
   rows,
-  `Before → after plans by reference (docs/decisions/0056-plans-by-reference.md): bench/data-plane.ts of the base checkout and of this one, alternating, ${String(rounds)} round(s) each, medians. Command: npx tsx bench/plans-by-reference.ts --before <checkout of main> --rounds ${String(rounds)}`,
+  `Before → after ${name}: bench/data-plane.ts of the base checkout and of this one, alternating, ${String(rounds)} round(s) each, medians. Command: npx tsx bench/before-after.ts --before <checkout of main> --name ${name} --rounds ${String(rounds)}`,
 );
