@@ -28,7 +28,9 @@ if (args.before === undefined || !existsSync(join(args.before, 'bench', 'data-pl
 }
 const { name } = args;
 if (name === undefined || !/^[a-z0-9-]+$/.test(name)) {
-  process.stderr.write('--name names the change, e.g. executor-http1 (lowercase, digits, dashes)\n');
+  process.stderr.write(
+    '--name names the change, e.g. executor-http1 (lowercase, digits, dashes)\n',
+  );
   process.exit(2);
 }
 const rounds = countArgument('--rounds', args.rounds);
