@@ -33,8 +33,10 @@ interface Answer {
 
 /** One request Envoy routed to the executor as to any upstream, over HTTP/1.1 or HTTP/2. */
 export interface UpstreamExchange {
-  /** Lowercased, with the request's pseudo-headers. */
+  /** Lowercased, as they came. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The headers as the interpreter reads them: with HTTP/2's pseudo-headers. */
+  headerMap(): Map<string, string>;
   readonly body: Readable;
   /** Answers once; later calls, or calls after the client went away, do nothing. */
   respond(answer: Answer): void;
@@ -46,6 +48,7 @@ export function http2Exchange(
 ): UpstreamExchange {
   return {
     headers,
+    headerMap: () => headerMap(headers),
     body: stream,
     respond(answer) {
       if (stream.destroyed || stream.headersSent) return;
@@ -66,12 +69,13 @@ export function http1Exchange(
   response: http.ServerResponse,
 ): UpstreamExchange {
   return {
-    // The interpreter reads the path, as HTTP/2 names it.
-    headers: {
-      ...request.headers,
-      ':method': request.method,
-      ':path': request.url,
-      ':authority': request.headers.host,
+    headers: request.headers,
+    headerMap() {
+      const map = headerMap(request.headers);
+      map.set(':method', request.method ?? '');
+      map.set(':path', request.url ?? '');
+      map.set(':authority', request.headers.host ?? '');
+      return map;
     },
     body: request,
     respond(answer) {
@@ -187,10 +191,16 @@ function serveWithPlan(
     if (received > limit) return;
     const body = chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks);
     // answerRequest never rejects: every failure is an answer in the error shape.
-    void answerWatched(telemetry, trace, plan.value, headerMap(headers), body, services, log).then(
-      (result) => {
-        respondResult(exchange, result);
-      },
-    );
+    void answerWatched(
+      telemetry,
+      trace,
+      plan.value,
+      exchange.headerMap(),
+      body,
+      services,
+      log,
+    ).then((result) => {
+      respondResult(exchange, result);
+    });
   });
 }
