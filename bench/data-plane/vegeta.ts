@@ -88,7 +88,9 @@ export async function attack(
   attacker.stdout.pipe(reporter.stdin);
   let text = '';
   reporter.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  await new Promise((resolve) => reporter.once('exit', resolve));
+  // 'close', not 'exit': the report may still be in the pipe when the process exits.
+  await new Promise((resolve) => reporter.once('close', resolve));
+  if (text === '') throw new Error(`vegeta report printed nothing for ${urls.join(', ')}`);
   const report = JSON.parse(text) as VegetaJson;
   const ms = (key: string) => (report.latencies[key] ?? 0) / 1e6;
   return {

@@ -163,7 +163,7 @@ function answerTrailersOnly(stream: http2.ServerHttp2Stream, status: number, mes
 function listen(server: net.Server, options: ListenOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options, () => {
+    server.listen({ ...options, exclusive: true }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -189,7 +189,7 @@ function isStaleSocket(path: string): Promise<boolean> {
  * decide who can reach it), taking the path over from a dead process.
  */
 async function listenOnSocket(server: net.Server, path: string): Promise<void> {
-  const options = { path, readableAll: true, writableAll: true, exclusive: true };
+  const options = { path, readableAll: true, writableAll: true };
   try {
     await listen(server, options);
   } catch (error) {
@@ -266,8 +266,7 @@ export async function startBidiServer(options: BidiServerOptions): Promise<BidiS
       else handler.end();
     });
   });
-  if (options.socket === undefined)
-    await listen(front, { port: options.port, host: options.host, exclusive: true });
+  if (options.socket === undefined) await listen(front, { port: options.port, host: options.host });
   else await listenOnSocket(front, options.socket);
   const address = front.address();
   const port = typeof address === 'object' && address ? address.port : 0;
