@@ -466,13 +466,14 @@ try {
 
   const switchyard = envoys.find((e) => e.pid === processes.envoy);
   if (switchyard) {
-    // What Envoy saw of the executor: stream failures, timeouts, refused and retried streams.
+    // What Envoy saw of the executor, on both its clusters (HTTP/2 and HTTP/1.1): stream
+    // failures, timeouts, refused and retried requests, connections closed.
     const executorStats = {
       ...(await switchyard.stats('ext_proc.switchyard_executor.streams')),
       ...(await switchyard.stats('ext_proc.switchyard_executor.message_timeouts')),
-      ...(await switchyard.stats('switchyard-executor.upstream_rq_retry')),
-      ...(await switchyard.stats('switchyard-executor.upstream_rq_5')),
-      ...(await switchyard.stats('switchyard-executor.upstream_cx_destroy')),
+      ...(await switchyard.stats('switchyard-executor(-http1)?\\.upstream_rq_retry')),
+      ...(await switchyard.stats('switchyard-executor(-http1)?\\.upstream_rq_5')),
+      ...(await switchyard.stats('switchyard-executor(-http1)?\\.upstream_cx_destroy')),
     };
     for (const [name, value] of Object.entries(executorStats)) {
       if (value > 0) process.stdout.write(`  ${name}: ${String(value)}\n`);
