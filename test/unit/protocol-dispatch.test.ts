@@ -102,7 +102,7 @@ describe('one port for HTTP/1.1 and HTTP/2', () => {
   let securePort: number;
 
   before(async () => {
-    cleartext = protocolDispatch(servers(), undefined);
+    cleartext = protocolDispatch(servers(), undefined, 300);
     cleartextPort = await listen(cleartext);
     const testCa = await makeTestCa(dir);
     ca = testCa.cert;
@@ -134,6 +134,22 @@ describe('one port for HTTP/1.1 and HTTP/2', () => {
       'ST / HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
     ]);
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n[\s\S]*http\/1\.1$/);
+  });
+
+  test('a cleartext connection that says nothing is closed; one that spoke is kept past that', async () => {
+    const started = performance.now();
+    const silent = net.connect(cleartextPort, '127.0.0.1');
+    await new Promise((resolve) => silent.once('close', resolve));
+    const waited = performance.now() - started;
+    assert.ok(waited >= 250 && waited < 5_000, `closed after ${String(waited)} ms`);
+
+    const kept = net.connect(cleartextPort, '127.0.0.1');
+    let closed = false;
+    kept.once('close', () => (closed = true));
+    kept.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(closed, false, 'an HTTP/1.1 connection is kept alive by its own server');
+    kept.destroy();
   });
 
   test('over TLS, ALPN decides: h2 to HTTP/2, http/1.1 or none to HTTP/1.1', async () => {

@@ -16,15 +16,32 @@ function mayBecomePreface(head: Buffer): boolean {
 }
 
 /**
+ * How long a cleartext connection may stay silent before it says which
+ * protocol it speaks: Envoy writes as soon as it connects, and a connection
+ * that never does would otherwise be held for good.
+ */
+const FIRST_BYTES_TIMEOUT_MS = 10_000;
+
+/**
  * Reads a cleartext connection's first bytes to tell HTTP/2 with prior
  * knowledge from HTTP/1.1, then gives the connection, bytes put back, to the
  * server that speaks it.
  */
-function dispatchCleartext(socket: net.Socket, servers: ProtocolServers): void {
+function dispatchCleartext(
+  socket: net.Socket,
+  servers: ProtocolServers,
+  firstBytesTimeoutMs: number,
+): void {
   let head: Buffer = Buffer.alloc(0);
+  const silent = () => socket.destroy();
+  socket.setTimeout(firstBytesTimeoutMs);
+  socket.once('timeout', silent);
   const onData = (chunk: Buffer) => {
     head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
     if (mayBecomePreface(head)) return;
+    // The protocol's own server decides its timeouts from here.
+    socket.setTimeout(0);
+    socket.off('timeout', silent);
     socket.off('data', onData);
     socket.pause();
     socket.unshift(head);
@@ -55,12 +72,13 @@ export interface ProtocolServers {
 export function protocolDispatch(
   servers: ProtocolServers,
   secure: SecureContextOptions | undefined,
+  firstBytesTimeoutMs = FIRST_BYTES_TIMEOUT_MS,
 ): net.Server | tls.Server {
   if (!secure) {
     return net.createServer((socket) => {
       // A connection reset before it said anything is nobody's concern.
       socket.on('error', () => undefined);
-      dispatchCleartext(socket, servers);
+      dispatchCleartext(socket, servers, firstBytesTimeoutMs);
     });
   }
   const server = tls.createServer({ ...secure, ALPNProtocols: ['h2', 'http/1.1'] }, (socket) => {
