@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { startControlPlane, type ControlPlane } from '../../src/controller/contr
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { executorSocketPath } from '../../src/envoy/sockets.ts';
+import { startExecutorProcess, type ExecutorProcess } from '../support/executor-process.ts';
 import { post, waitFor } from '../support/http.ts';
 import { freePort, freePortRun } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
@@ -23,7 +23,6 @@ import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts
  * socket.
  */
 
-const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const WORKERS = 2;
 
 for (const link of ['ports', 'sockets'] as const)
@@ -31,8 +30,7 @@ for (const link of ['ports', 'sockets'] as const)
     let models: ScriptedServer;
     let controlPlane: ControlPlane;
     let envoy: RunningEnvoy;
-    let executor: ChildProcess;
-    let executorOutput = '';
+    let executor: ExecutorProcess;
     let dir: string;
     let base: string;
     let firstPort: number;
@@ -45,7 +43,7 @@ for (const link of ['ports', 'sockets'] as const)
     /** The pid serving each worker's port or socket, as the workers' latest start lines say. */
     const workerPids = () => {
       const pids = new Map<string, number>();
-      for (const [, pid, where] of executorOutput.matchAll(/executor pid (\d+) on (\S+),/g)) {
+      for (const [, pid, where] of executor.output().matchAll(/executor pid (\d+) on (\S+),/g)) {
         pids.set(where ?? '', Number(pid));
       }
       return pids;
@@ -90,29 +88,13 @@ for (const link of ['ports', 'sockets'] as const)
       });
       firstWorker =
         link === 'ports' ? `127.0.0.1:${String(firstPort)}` : executorSocketPath(sockets, 0);
-      executor = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          main,
-          'executor',
-          '--workers',
-          String(WORKERS),
-          ...(link === 'ports'
-            ? ['--port', String(firstPort), '--hop-url', `http://127.0.0.1:${String(hopPort)}`]
-            : ['--sockets', sockets]),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+      executor = await startExecutorProcess(
+        WORKERS,
+        link === 'ports'
+          ? ['--port', String(firstPort), '--hop-url', `http://127.0.0.1:${String(hopPort)}`]
+          : ['--sockets', sockets],
       );
-      const exited = new Promise((resolve) => executor.once('exit', resolve));
-      cleanups.push(async () => {
-        if (executor.exitCode === null) executor.kill('SIGTERM');
-        await exited;
-      });
-      executor.stdout?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-      executor.stderr?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-      await waitFor('both workers to listen', () => workerPids().size === WORKERS, 20_000);
+      cleanups.push(() => executor.stop());
       controlPlane = await startControlPlane({
         graphsDir: dir,
         xdsHost: '127.0.0.1',

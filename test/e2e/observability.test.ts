@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { startStatusServer } from '../../src/controller/status-server.ts';
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
 import { dashboardExpressions, metricNames } from '../support/dashboard.ts';
+import { startExecutorProcess, type ExecutorProcess } from '../support/executor-process.ts';
 import { post, waitFor } from '../support/http.ts';
 import { freePort, freePortRun } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
@@ -21,7 +21,6 @@ import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts
  * real Envoy, two executor graphs (ext_proc and upstream) and one Envoy runs alone.
  */
 
-const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const WORKERS = 2;
 /** Sent in every request's body and headers: it must show in no metric and no log line. */
 const SECRET = 'payload-marker-7f3a91';
@@ -56,8 +55,7 @@ describe('metrics and logs of the control plane and the executor', () => {
   let models: ScriptedServer;
   let controlPlane: ControlPlane;
   let envoy: RunningEnvoy;
-  let executor: ChildProcess;
-  let executorOutput = '';
+  let executor: ExecutorProcess;
   let base: string;
   let executorMetricsUrl: string;
   let controlPlaneMetricsUrl: string;
@@ -115,39 +113,17 @@ spec:
     const firstPort = await freePortRun(WORKERS);
     const metricsPort = await freePort();
     executorMetricsUrl = `http://127.0.0.1:${String(metricsPort)}/metrics`;
-    executor = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        main,
-        'executor',
-        '--workers',
-        String(WORKERS),
-        '--port',
-        String(firstPort),
-        '--hop-url',
-        `http://127.0.0.1:${String(hopPort)}`,
-        '--metrics-port',
-        String(metricsPort),
-        '--log-level',
-        'debug',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise((resolve) => executor.once('exit', resolve));
-    cleanups.push(async () => {
-      if (executor.exitCode === null) executor.kill('SIGTERM');
-      await exited;
-    });
-    executor.stdout?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-    executor.stderr?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-    await waitFor(
-      'both workers to listen',
-      () => (executorOutput.match(/executor pid/g) ?? []).length === WORKERS,
-      // Each worker compiles the TypeScript again through tsx: slow on a busy machine.
-      60_000,
-    );
+    executor = await startExecutorProcess(WORKERS, [
+      '--port',
+      String(firstPort),
+      '--hop-url',
+      `http://127.0.0.1:${String(hopPort)}`,
+      '--metrics-port',
+      String(metricsPort),
+      '--log-level',
+      'debug',
+    ]);
+    cleanups.push(() => executor.stop());
     controlPlane = await startControlPlane({
       graphsDir: dir,
       xdsHost: '127.0.0.1',
@@ -268,7 +244,7 @@ spec:
     const reply = await post(`${base}/broken/infer`, input, { 'x-secret': SECRET });
     assert.equal(reply.status, 502);
     await waitFor('the failure to be logged', () =>
-      executorOutput.includes('graph request failed'),
+      executor.output().includes('graph request failed'),
     );
     const text = await scrape(executorMetricsUrl);
     const graph = 'default/broken';
@@ -280,7 +256,10 @@ spec:
   });
 
   test('the executor logs JSON lines with graph, node, status and request id, and never a payload', () => {
-    const lines = executorOutput.split('\n').filter((line) => line !== '');
+    const lines = executor
+      .output()
+      .split('\n')
+      .filter((line) => line !== '');
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const entry of entries) {
       assert.equal(typeof entry.level, 'string');
@@ -296,7 +275,7 @@ spec:
       failedCall && [failedCall.level, failedCall.graph, failedCall.node, failedCall.status],
       ['warn', 'default/broken', 'fail', 502],
     );
-    assert.ok(!executorOutput.includes(SECRET), 'no log line holds a payload or a header value');
+    assert.ok(!executor.output().includes(SECRET), 'no log line holds a payload or a header value');
   });
 
   test("Envoy's stats of each node's cluster carry its graph and node as tags", async () => {

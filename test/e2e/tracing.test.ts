@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import {
   type ReceivedSpan,
   type TestCollector,
 } from '../support/otel-collector.ts';
+import { startExecutorProcess } from '../support/executor-process.ts';
 import { freePort } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
 import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts';
@@ -28,7 +28,6 @@ import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts
  * step.
  */
 
-const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const input = { inputs: [{ name: 'x', shape: [1], datatype: 'FP64', data: [1] }] };
 
 describe('a request through Envoy and the executor is one trace', () => {
@@ -36,8 +35,6 @@ describe('a request through Envoy and the executor is one trace', () => {
   let models: ScriptedServer;
   let controlPlane: ControlPlane;
   let envoy: RunningEnvoy;
-  let executor: ChildProcess;
-  let executorOutput = '';
   let base: string;
   const cleanups: (() => Promise<void>)[] = [];
 
@@ -62,32 +59,15 @@ describe('a request through Envoy and the executor is one trace', () => {
     const listenerPort = await freePort();
     const hopPort = await freePort();
     const executorPort = await freePort();
-    executor = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        main,
-        'executor',
-        '--workers',
-        '1',
-        '--port',
-        String(executorPort),
-        '--hop-url',
-        `http://127.0.0.1:${String(hopPort)}`,
-        '--otlp-endpoint',
-        collector.otlpHttpUrl,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise((resolve) => executor.once('exit', resolve));
-    cleanups.push(async () => {
-      if (executor.exitCode === null) executor.kill('SIGTERM');
-      await exited;
-    });
-    executor.stdout?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-    executor.stderr?.on('data', (chunk: Buffer) => (executorOutput += chunk.toString('utf8')));
-    await waitFor('the executor to listen', () => executorOutput.includes('executor pid'), 60_000);
+    const executor = await startExecutorProcess(1, [
+      '--port',
+      String(executorPort),
+      '--hop-url',
+      `http://127.0.0.1:${String(hopPort)}`,
+      '--otlp-endpoint',
+      collector.otlpHttpUrl,
+    ]);
+    cleanups.push(() => executor.stop());
     const otlp = otlpEndpoint(collector.otlpHttpUrl);
     assert.ok(otlp);
     controlPlane = await startControlPlane({

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import {
   EXECUTION_PLAN_VERSION,
@@ -9,8 +8,8 @@ import {
   type ExecutionPlan,
 } from '../../src/plan/execution.ts';
 import { envoyProtos } from '../../src/protos/envoy-protos.ts';
+import { startExecutorProcess } from './executor-process.ts';
 import { freePort } from './ports.ts';
-import { waitFor } from './http.ts';
 
 /**
  * Malformed input thrown at a real executor process: ext_proc streams with
@@ -260,43 +259,17 @@ export interface FuzzedExecutor {
 /** `switchyard executor` with one worker, calling nodes through `hopUrl`. */
 export async function startFuzzedExecutor(hopUrl: string): Promise<FuzzedExecutor> {
   const port = await freePort();
-  const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      main,
-      'executor',
-      '--workers',
-      '1',
-      '--port',
-      String(port),
-      '--hop-url',
-      hopUrl,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await waitFor('the executor to listen', () => output.includes('executor pid'), 60_000);
+  const executor = await startExecutorProcess(1, ['--port', String(port), '--hop-url', hopUrl]);
   return {
     port,
-    process: child,
+    process: executor.child,
     peakRssMiB() {
-      const status = readFileSync(`/proc/${String(child.pid)}/status`, 'utf8');
+      const status = readFileSync(`/proc/${String(executor.child.pid)}/status`, 'utf8');
       const kib = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 'NaN');
       return kib / 1024;
     },
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+    output: () => executor.output(),
+    stop: () => executor.stop(),
   };
 }
 
