@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -9,10 +9,10 @@ import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-pr
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { executorSocketPath } from '../../src/envoy/sockets.ts';
 import { startExecutorProcess, type ExecutorProcess } from '../support/executor-process.ts';
-import { post, waitFor } from '../support/http.ts';
+import { post, waitFor, waitForAnswers } from '../support/http.ts';
 import { freePort, freePortRun } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
-import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts';
+import { arithmeticModels, writeBothWaysIn } from '../support/two-step-graphs.ts';
 
 /**
  * The executor's workers each listen on a port of their own, or a Unix
@@ -70,14 +70,7 @@ for (const link of ['ports', 'sockets'] as const)
         rmSync(dir, { recursive: true, force: true });
         return Promise.resolve();
       });
-      writeFileSync(
-        join(dir, 'hand.yaml'),
-        twoStepSequence('hand', ['add', 'mul'], models.address, 'ext_proc'),
-      );
-      writeFileSync(
-        join(dir, 'whole.yaml'),
-        twoStepSequence('whole', ['add', 'mul'], models.address, 'upstream'),
-      );
+      writeBothWaysIn(dir, models.address);
       const listenerPort = await freePort();
       const hopPort = await freePort();
       firstPort = await freePortRun(WORKERS);
@@ -121,16 +114,7 @@ for (const link of ['ports', 'sockets'] as const)
       });
       cleanups.push(() => envoy.stop());
       base = `http://127.0.0.1:${String(listenerPort)}/v2/models`;
-      await waitFor('both graphs to answer', async () => {
-        try {
-          return (
-            (await post(`${base}/hand/infer`, input)).status === 200 &&
-            (await post(`${base}/whole/infer`, input)).status === 200
-          );
-        } catch {
-          return false;
-        }
-      });
+      await waitForAnswers([`${base}/hand/infer`, `${base}/whole/infer`], input);
     });
 
     after(async () => {

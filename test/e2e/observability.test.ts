@@ -13,7 +13,7 @@ import { startExecutorProcess, type ExecutorProcess } from '../support/executor-
 import { post, waitFor } from '../support/http.ts';
 import { freePort, freePortRun } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
-import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts';
+import { arithmeticModels, writeBothWaysIn } from '../support/two-step-graphs.ts';
 
 /**
  * Metrics and logs of a running data plane: `switchyard executor` with two
@@ -74,14 +74,7 @@ describe('metrics and logs of the control plane and the executor', () => {
       rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();
     });
-    writeFileSync(
-      join(dir, 'hand.yaml'),
-      twoStepSequence('hand', ['add', 'mul'], models.address, 'ext_proc'),
-    );
-    writeFileSync(
-      join(dir, 'whole.yaml'),
-      twoStepSequence('whole', ['add', 'mul'], models.address, 'upstream'),
-    );
+    writeBothWaysIn(dir, models.address);
     writeFileSync(
       join(dir, 'direct.yaml'),
       `apiVersion: switchyard.io/v1alpha1

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -8,7 +8,7 @@ import { startControlPlane, type ControlPlane } from '../../src/controller/contr
 import { bootstrapConfig } from '../../src/envoy/bootstrap.ts';
 import { otlpEndpoint } from '../../src/envoy/options.ts';
 import { startEnvoyProcess, type RunningEnvoy } from '../../src/runtime/envoy-process.ts';
-import { post, waitFor } from '../support/http.ts';
+import { post, waitForAnswers } from '../support/http.ts';
 import {
   startTestCollector,
   type ReceivedSpan,
@@ -17,7 +17,7 @@ import {
 import { startExecutorProcess } from '../support/executor-process.ts';
 import { freePort } from '../support/ports.ts';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.ts';
-import { arithmeticModels, twoStepSequence } from '../support/two-step-graphs.ts';
+import { arithmeticModels, writeBothWaysIn } from '../support/two-step-graphs.ts';
 
 /**
  * Traces with a real OpenTelemetry Collector: `switchyard executor
@@ -48,14 +48,7 @@ describe('a request through Envoy and the executor is one trace', () => {
       rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();
     });
-    writeFileSync(
-      join(dir, 'hand.yaml'),
-      twoStepSequence('hand', ['add', 'mul'], models.address, 'ext_proc'),
-    );
-    writeFileSync(
-      join(dir, 'whole.yaml'),
-      twoStepSequence('whole', ['add', 'mul'], models.address, 'upstream'),
-    );
+    writeBothWaysIn(dir, models.address);
     const listenerPort = await freePort();
     const hopPort = await freePort();
     const executorPort = await freePort();
@@ -96,16 +89,7 @@ describe('a request through Envoy and the executor is one trace', () => {
     });
     cleanups.push(() => envoy.stop());
     base = `http://127.0.0.1:${String(listenerPort)}/v2/models`;
-    await waitFor('both graphs to answer', async () => {
-      try {
-        return (
-          (await post(`${base}/hand/infer`, input)).status === 200 &&
-          (await post(`${base}/whole/infer`, input)).status === 200
-        );
-      } catch {
-        return false;
-      }
-    });
+    await waitForAnswers([`${base}/hand/infer`, `${base}/whole/infer`], input);
   });
 
   after(async () => {

@@ -70,6 +70,22 @@ export async function waitFor(
   }
 }
 
+/** Waits until each of `urls` answers `body` with a 200 (as Envoy comes to route them). */
+export async function waitForAnswers(
+  urls: readonly string[],
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  await waitFor(`${urls.join(', ')} to answer`, async () => {
+    try {
+      for (const url of urls) if ((await post(url, body, headers)).status !== 200) return false;
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function modelVersion(reply: Reply): string | undefined {
   return (reply.json as { model_version?: string } | undefined)?.model_version;
 }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Handler } from './scripted-server.ts';
 
 /**
@@ -49,4 +51,20 @@ ${transport === 'upstream' ? '  returnOutputs: [add]\n' : ''}  nodes:
     add: { kind: model, model: add-ten, endpoint: { addresses: ["${address}"] } }
     mul: { kind: model, model: double, endpoint: { addresses: ["${address}"] } }
 `;
+}
+
+/**
+ * The sequence add → double on each way into the executor, as files in
+ * `dir`: graph `hand` (ext_proc, its last step handed off) and `whole`
+ * (upstream, answered whole).
+ */
+export function writeBothWaysIn(dir: string, address: string): void {
+  writeFileSync(
+    join(dir, 'hand.yaml'),
+    twoStepSequence('hand', ['add', 'mul'], address, 'ext_proc'),
+  );
+  writeFileSync(
+    join(dir, 'whole.yaml'),
+    twoStepSequence('whole', ['add', 'mul'], address, 'upstream'),
+  );
 }
